@@ -1,0 +1,69 @@
+"""The one seam between the draft loop and a model: `Provider.complete(ModelRequest) -> ModelResponse`.
+
+Provider modules translate this request into their wire format and the answer back; they decide
+nothing about plans. The draft loop never imports an SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+StopReason = Literal["complete", "truncated", "refused"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens as the provider reported them, summed over every attempt (failed ones too)."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            calls=self.calls + other.calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One structured-output call.
+
+    `system` and `shared_prefix` are byte-identical across every section call of a draft, so the
+    provider's prompt cache can serve them; `prompt` is the part that differs per section.
+    """
+
+    system: str
+    shared_prefix: str
+    prompt: str
+    schema: dict[str, Any]
+    schema_name: str
+    max_output_tokens: int = 4096
+
+
+@dataclass(frozen=True)
+class ModelResponse:
+    """What came back: `data` is the parsed JSON object, or None when the text was not valid JSON."""
+
+    data: dict[str, Any] | None
+    text: str
+    stop: StopReason
+    usage: Usage
+    refusal: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Provider(Protocol):
+    """A model behind one method. `name` is what the report shows, e.g. `openai:gpt-4.1-mini`."""
+
+    name: str
+    model: str
+
+    async def complete(self, request: ModelRequest) -> ModelResponse: ...
