@@ -14,7 +14,11 @@ StopReason = Literal["complete", "truncated", "refused"]
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens as the provider reported them, summed over every attempt (failed ones too)."""
+    """Tokens as the provider reported them, summed over every attempt (failed ones too).
+
+    `input_tokens` counts every prompt token, cached or not, so figures compare across providers;
+    `cache_read_tokens` and `cache_write_tokens` say how many of them the cache served or stored.
+    """
 
     calls: int = 0
     input_tokens: int = 0
