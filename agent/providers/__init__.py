@@ -1,0 +1,105 @@
+"""Turn a model spec such as `openai:gpt-4.1-mini` into a `Provider`, importing only the SDK it needs.
+
+Specs: `openai:MODEL`, `anthropic:MODEL`, `ollama:MODEL` (OpenAI-compatible, at localhost:11434).
+Settings arrive as arguments (`env` is passed in, `os.environ` is never read here), so the caller
+resolves them once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agent.errors import InputError, MissingKeyError
+from agent.providers.base import ModelRequest, ModelResponse, Provider, StopReason, Usage
+
+if TYPE_CHECKING:  # agent.retry imports tenacity; keep `import agent.providers` light
+    from agent.retry import RetryPolicy
+
+__all__ = ["ModelRequest", "ModelResponse", "Provider", "StopReason", "Usage", "resolve_provider"]
+
+OLLAMA_URL = "http://localhost:11434/v1"
+# Local OpenAI-compatible servers ignore the key, but the SDK refuses to start without one.
+PLACEHOLDER_KEY = "no-key-needed"
+
+
+@dataclass(frozen=True)
+class _Settings:
+    base_url: str | None
+    env: Mapping[str, str]
+    retry: RetryPolicy | None
+    timeout: float | None
+
+    def client_options(self) -> dict[str, Any]:
+        """Only what the caller set, so each provider keeps its own defaults."""
+        options: dict[str, Any] = {"retry": self.retry}
+        if self.timeout is not None:
+            options["timeout"] = self.timeout
+        return options
+
+
+def resolve_provider(
+    spec: str,
+    *,
+    base_url: str | None = None,
+    env: Mapping[str, str],
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+) -> Provider:
+    """The provider for `spec`. `base_url` wins over `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` in `env`;
+    `retry` and `timeout` (seconds per attempt) default to the providers' own.
+
+    Raises `InputError` for a spec it does not know and `MissingKeyError` when the key is missing.
+    """
+    kind, _, model = spec.partition(":")
+    factory = _FACTORIES.get(kind)
+    if factory is None and kind == "offline":
+        raise InputError("The offline drafter is not available yet; use openai:MODEL or anthropic:MODEL")
+    if factory is None:
+        raise InputError(f"Unknown provider in --model {spec!r}; use one of: {', '.join(_KNOWN)}")
+    return factory(model, _Settings(base_url, env, retry, timeout))
+
+
+def _need_model(kind: str, model: str) -> None:
+    if not model:
+        raise InputError(f"No model named in --model {kind!r}; write it as {kind}:MODEL")
+
+
+def _openai(model: str, settings: _Settings) -> Provider:
+    _need_model("openai", model)
+    url = settings.base_url or settings.env.get("OPENAI_BASE_URL") or None
+    key = settings.env.get("OPENAI_API_KEY") or (PLACEHOLDER_KEY if url else None)
+    if not key:
+        raise MissingKeyError("No key for openai: set OPENAI_API_KEY, or use --model offline")
+    from agent.providers.openai import OpenAIProvider
+
+    return OpenAIProvider(model, key, url, **settings.client_options())
+
+
+def _anthropic(model: str, settings: _Settings) -> Provider:
+    _need_model("anthropic", model)
+    key = settings.env.get("ANTHROPIC_API_KEY")
+    if not key:
+        raise MissingKeyError("No key for anthropic: set ANTHROPIC_API_KEY, or use --model offline")
+    url = settings.base_url or settings.env.get("ANTHROPIC_BASE_URL") or None
+    from agent.providers.anthropic import AnthropicProvider
+
+    return AnthropicProvider(model, key, url, **settings.client_options())
+
+
+def _ollama(model: str, settings: _Settings) -> Provider:
+    _need_model("ollama", model)
+    from agent.providers.openai import OpenAIProvider
+
+    url = settings.base_url or OLLAMA_URL
+    return OpenAIProvider(model, "ollama", url, name=f"ollama:{model}", **settings.client_options())
+
+
+# The offline drafter plugs in here: add `"offline": <factory>` and `resolve_provider` stops refusing it.
+_FACTORIES: dict[str, Callable[[str, _Settings], Provider]] = {
+    "openai": _openai,
+    "anthropic": _anthropic,
+    "ollama": _ollama,
+}
+_KNOWN = ("openai:MODEL", "anthropic:MODEL", "ollama:MODEL")

@@ -1,0 +1,140 @@
+"""Anthropic's Messages API, with the answer's schema as one forced tool.
+
+Forcing the tool (`tool_choice` of type `tool`) makes the model answer with an object shaped by
+`input_schema`, which Anthropic parses for us. A `cache_control` breakpoint on the shared prefix makes
+tools + system + prefix the cached part of every call, so only the section prompt is billed in full.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from agent.errors import ProviderError
+from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
+from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status, with_retries
+
+try:
+    import anthropic
+    from anthropic.types import Message, TextBlock, ToolUseBlock
+    from anthropic.types import Usage as AnthropicUsage
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ProviderError(
+        "The anthropic package is not installed; run `pip install 'anthropic<1'` or use --model offline"
+    ) from exc
+
+ANTHROPIC_URL = "https://api.anthropic.com"
+TOOL_DESCRIPTION = "Give your answer by calling this tool with an object that matches its input schema."
+CACHE_HERE = {"type": "ephemeral"}
+TRUNCATED = frozenset({"max_tokens", "model_context_window_exceeded"})
+
+
+class AnthropicProvider:
+    """`Provider` for Anthropic's Messages API.
+
+    `usage_total` is the running total of every attempt this provider made, failed ones and calls
+    that ended in an error included; a `ModelResponse.usage` covers that one call's attempts.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.model = model
+        self.name = f"anthropic:{model}"
+        self.usage_total = Usage()
+        self._retry = retry or RetryPolicy()
+        url = (base_url or ANTHROPIC_URL).rstrip("/")
+        self._service = Service("anthropic", url, "ANTHROPIC_API_KEY", api_key)
+        self._client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"AnthropicProvider(name={self.name!r}, base_url={self._service.base_url!r})"
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        body = messages_body(self.model, request)
+        done = await with_retries(
+            lambda: self._create(body), policy=self._retry, service=self._service, on_attempt=self._count
+        )
+        response = to_response(done.value, done.attempts)
+        self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
+        return response
+
+    def _count(self) -> None:
+        self.usage_total += Usage(calls=1)
+
+    async def _create(self, body: dict[str, Any]) -> Message:
+        try:
+            message: Message = await self._client.messages.create(**body)
+        except anthropic.APIStatusError as exc:
+            raise fault_from_status(exc.status_code, exc.response.headers, exc.body) from None
+        except anthropic.APITimeoutError:
+            raise Fault("timeout") from None
+        except anthropic.APIConnectionError:
+            raise Fault("connection") from None
+        return message
+
+
+def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:
+    """The Messages request: system, then one user turn of [shared prefix (cached), section prompt]."""
+    system = [{"type": "text", "text": request.system}] if request.system else []
+    content = [
+        {"type": "text", "text": text} for text in (request.shared_prefix, request.prompt) if text
+    ]  # the API rejects empty text blocks
+    _mark_cache_breakpoint(system, content, has_prefix=bool(request.shared_prefix))
+    tool = {
+        "name": request.schema_name,
+        "description": request.schema.get("description") or TOOL_DESCRIPTION,
+        "input_schema": request.schema,
+    }
+    return {
+        "model": model,
+        "max_tokens": request.max_output_tokens,
+        "system": system,
+        "messages": [{"role": "user", "content": content}],
+        "tools": [tool],
+        "tool_choice": {"type": "tool", "name": request.schema_name},
+    }
+
+
+def _mark_cache_breakpoint(
+    system: list[dict[str, Any]], content: list[dict[str, Any]], *, has_prefix: bool
+) -> None:
+    # The breakpoint closes the part that repeats across calls: the prefix, or the system text without one.
+    if has_prefix:
+        content[0]["cache_control"] = CACHE_HERE
+    elif system:
+        system[-1]["cache_control"] = CACHE_HERE
+
+
+def to_response(message: Message, attempts: int) -> ModelResponse:
+    usage = to_usage(message.usage, attempts)
+    tool = next((block for block in message.content if isinstance(block, ToolUseBlock)), None)
+    prose = "".join(block.text for block in message.content if isinstance(block, TextBlock))
+    extra = {"stop_reason": message.stop_reason, "id": message.id}
+    if message.stop_reason == "refusal":
+        refusal = prose or "the model declined to answer"
+        return ModelResponse(data=None, text=prose, stop="refused", usage=usage, refusal=refusal, extra=extra)
+    stop: StopReason = "truncated" if message.stop_reason in TRUNCATED else "complete"
+    if tool is None:
+        return ModelResponse(data=None, text=prose, stop=stop, usage=usage, extra=extra)
+    text = json.dumps(tool.input, ensure_ascii=False)
+    return ModelResponse(data=dict(tool.input), text=text, stop=stop, usage=usage, extra=extra)
+
+
+def to_usage(usage: AnthropicUsage, attempts: int) -> Usage:
+    """Anthropic reports uncached input apart from cache reads and writes; `Usage` wants the total."""
+    cache_read = usage.cache_read_input_tokens or 0
+    cache_write = usage.cache_creation_input_tokens or 0
+    return Usage(
+        calls=attempts,
+        input_tokens=usage.input_tokens + cache_read + cache_write,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )

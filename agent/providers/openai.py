@@ -1,0 +1,146 @@
+"""OpenAI, and every OpenAI-compatible server, through Chat Completions with a strict JSON schema.
+
+Chat Completions rather than the Responses API: every OpenAI-compatible server (Ollama, vLLM,
+LM Studio, llama.cpp, OpenRouter) speaks Chat Completions, while few speak Responses, so one adapter
+serves them all. The structured answer comes from `response_format` of type `json_schema`, strict.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from agent.errors import ProviderError
+from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
+from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status, with_retries
+
+try:
+    import openai
+    from openai.types import CompletionUsage
+    from openai.types.chat import ChatCompletion
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ProviderError(
+        "The openai package is not installed; run `pip install 'openai>=2,<3'` or use --model offline"
+    ) from exc
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+class OpenAIProvider:
+    """`Provider` for OpenAI's Chat Completions API and servers that imitate it.
+
+    `usage_total` is the running total of every attempt this provider made, failed ones and calls
+    that ended in an error included; a `ModelResponse.usage` covers that one call's attempts.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        *,
+        name: str | None = None,
+    ) -> None:
+        self.model = model
+        self.name = name or f"openai:{model}"
+        self.usage_total = Usage()
+        self._retry = retry or RetryPolicy()
+        url = (base_url or OPENAI_URL).rstrip("/")
+        self._service = Service(self.name.split(":")[0], url, "OPENAI_API_KEY", api_key)
+        # OpenAI's reasoning models reject `max_tokens`, but Ollama and LM Studio only read `max_tokens`
+        # (Ollama's `max_completion_tokens` support is still unmerged): pick by who we talk to.
+        self._limit_param = "max_completion_tokens" if url == OPENAI_URL else "max_tokens"
+        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"OpenAIProvider(name={self.name!r}, base_url={self._service.base_url!r})"
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        body = chat_body(self.model, request, self._limit_param)
+        done = await with_retries(
+            lambda: self._create(body), policy=self._retry, service=self._service, on_attempt=self._count
+        )
+        response = to_response(done.value, done.attempts)
+        self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
+        return response
+
+    def _count(self) -> None:
+        self.usage_total += Usage(calls=1)
+
+    async def _create(self, body: dict[str, Any]) -> ChatCompletion:
+        try:
+            completion: ChatCompletion = await self._client.chat.completions.create(**body)
+        except openai.APIStatusError as exc:
+            raise fault_from_status(exc.status_code, exc.response.headers, exc.body) from None
+        except openai.APITimeoutError:
+            raise Fault("timeout") from None
+        except openai.APIConnectionError:
+            raise Fault("connection") from None
+        return completion
+
+
+def chat_body(model: str, request: ModelRequest, limit_param: str) -> dict[str, Any]:
+    """The Chat Completions request: system, then the shared prefix, then the varying prompt.
+
+    The prefix goes first and byte-identical so OpenAI's automatic prefix caching can serve it.
+    Empty parts are left out because some compatible servers reject empty messages.
+    """
+    messages = [
+        {"role": "system", "content": request.system},
+        {"role": "user", "content": request.shared_prefix},
+        {"role": "user", "content": request.prompt},
+    ]
+    return {
+        "model": model,
+        "messages": [message for message in messages if message["content"]],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": request.schema_name, "strict": True, "schema": request.schema},
+        },
+        limit_param: request.max_output_tokens,
+    }
+
+
+def to_response(completion: ChatCompletion, attempts: int) -> ModelResponse:
+    usage = to_usage(completion.usage, attempts)
+    if not completion.choices:
+        return ModelResponse(data=None, text="", stop="complete", usage=usage)
+    choice = completion.choices[0]
+    text = choice.message.content or ""
+    extra = {"finish_reason": choice.finish_reason, "id": completion.id}
+    refusal = choice.message.refusal or _filtered(choice.finish_reason)
+    if refusal:
+        return ModelResponse(data=None, text=text, stop="refused", usage=usage, refusal=refusal, extra=extra)
+    stop: StopReason = "truncated" if choice.finish_reason == "length" else "complete"
+    return ModelResponse(data=parse_object(text), text=text, stop=stop, usage=usage, extra=extra)
+
+
+def _filtered(finish_reason: str | None) -> str | None:
+    if finish_reason == "content_filter":
+        return "the provider's content filter stopped the answer"
+    return None
+
+
+def parse_object(text: str) -> dict[str, Any] | None:
+    """The JSON object in `text`, or None when it is not valid JSON or not an object."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def to_usage(usage: CompletionUsage | None, attempts: int) -> Usage:
+    if usage is None:  # some compatible servers omit usage
+        return Usage(calls=attempts)
+    details = usage.prompt_tokens_details
+    return Usage(
+        calls=attempts,
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        cache_read_tokens=(details and details.cached_tokens) or 0,
+        cache_write_tokens=(details and details.cache_write_tokens) or 0,
+    )
