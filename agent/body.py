@@ -1,0 +1,287 @@
+"""The body of one template section, block by block: which text is literal and which is a field."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from agent import placeholders as ph
+from agent.markdown import KEY_VALUE, Block, ListItem, list_items, table_rows
+from agent.template import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
+
+CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
+CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
+EMPTY_CELLS = {"-", "—", "n/a", ""}
+EXAMPLE_CELL = re.compile(r"\b[XYZ]\b|^(?:risk|metric|question|component|service|item|tech)\s*\d+$", re.I)
+
+
+def slug(text: str) -> str:
+    text = re.sub(r"^\s*\d+(?:\.\d+)*[.)]?\s+", "", text)  # "1. Problem Statement" → "Problem Statement"
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    name = "_".join(words)[:48].strip("_")
+    return f"s_{name}" if name[:1].isdigit() else name
+
+
+def file_role(text: str) -> FileRole:
+    """Whether a section lists files to modify, files to create, or both (each line then says which)."""
+    lowered = text.lower()
+    if "file" not in lowered and "code changes" not in lowered:
+        return ""
+    creates = bool(re.search(r"\b(create|new)\b", lowered))
+    modifies = bool(re.search(r"\bmodif|\bchange", lowered))
+    if creates and modifies or "code changes" in lowered:
+        return "mixed"
+    return "create" if creates else "modify" if modifies else ""
+
+
+class BodyCompiler:
+    """Turns the blocks under one heading into nodes, remembering guidance for the field that follows."""
+
+    def __init__(self, variable_counts: Counter[str], plain: bool) -> None:
+        self.variable_counts = variable_counts
+        self.plain = plain
+        self.variables: dict[str, FieldSpec] = {}
+        self.guidance_lines: list[str] = []
+        self._section_optional = False
+        self._section_description: list[str] = []
+        self._pending: list[str] = []
+        self._pending_optional = False
+        self._label = ""
+
+    def compile(self, blocks: list[Block]) -> list[Node]:
+        self._pending, self._pending_optional, self._label = [], False, ""
+        self._section_optional, self._section_description = False, []
+        nodes: list[Node] = []
+        for index, block in enumerate(blocks):
+            following = blocks[index + 1] if index + 1 < len(blocks) else None
+            nodes += self._block(block, following, first=not nodes)
+        return nodes
+
+    def pop_section_optional(self) -> bool:
+        optional, self._section_optional = self._section_optional, False
+        return optional
+
+    def pop_section_description(self) -> str:
+        description, self._section_description = " ".join(self._section_description), []
+        return description
+
+    def _block(self, block: Block, following: Block | None, first: bool) -> list[Node]:
+        if block.kind == "rule":
+            return [LiteralText(block.lines)]
+        if block.kind == "comment":
+            (self._section_description if first else self._pending).append(block.text)
+            return []
+        if block.kind == "code":
+            return [self._code(block)]
+        if block.kind == "table":
+            return [self._table(block)]
+        if block.kind == "list":
+            return self._list(block)
+        if block.kind == "kv":
+            return self._key_value(block)
+        return self._paragraph(block, following, first)
+
+    def _field(self, default: str, kind: str, guidance: str, **extra: object) -> FieldSpec:
+        label = self._label
+        name = slug(label) or default
+        description = " ".join([*self._pending, guidance]).strip()
+        optional = self._pending_optional or bool(extra.pop("optional", False))
+        self._pending, self._pending_optional, self._label = [], False, ""
+        role = file_role(label)
+        return FieldSpec(name, kind, description, optional=optional, role=role, **extra)  # type: ignore[arg-type]
+
+    def _code(self, block: Block) -> Node:
+        content = "\n".join(block.lines[1:-1])
+        found = ph.find_placeholders(content)
+        if found and ph.is_whole_placeholder(content) and found[0].kind == "variable":
+            self._label = self._label or found[0].guidance
+        guidance = found[0].guidance if found else "Code or diagram for this section, in the template's language"
+        spec = self._field("code", "code", guidance, lang=block.lang, examples=(content,), optional=not found)
+        return FieldBlock(spec)
+
+    def _table(self, block: Block) -> Node:
+        rows = table_rows(block)
+        header, data = rows[0], rows[1:]
+        columns = tuple(self._column(name, [row[i] for row in data if i < len(row)]) for i, name in enumerate(header))
+        self.guidance_lines += [ph.normalise_line(cell) for row in data for cell in row if _example_cell(cell)]
+        examples = tuple(" | ".join(row) for row in data)
+        spec = self._field("rows", "table", f"Table rows with columns: {', '.join(header)}", columns=columns,
+                           examples=examples)
+        return FieldBlock(spec)
+
+    def _column(self, name: str, cells: list[str]) -> Column:
+        key = slug(name) or "column"
+        plain = [cell.strip("* ") for cell in cells]
+        if plain and all(cell.lower() in EMPTY_CELLS for cell in plain):
+            return Column(name, key, literal=plain[0] or "-")
+        for cell in plain:
+            if choices := ph.parse_choices(cell):
+                return Column(name, key, choices=choices, description=f"One of {', '.join(choices)}")
+        example = next((cell for cell in plain if cell), "")
+        guidance = ph.find_placeholders(example)
+        hint = guidance[0].guidance if guidance else f"e.g. {example}"
+        return Column(name, key, description=f"{name}: {hint}" if example else name)
+
+    def _list(self, block: Block) -> list[Node]:
+        items = _top_items(list_items(block))
+        if (lines := self._key_value_items(items, block)) is not None:
+            return lines
+        examples = [self._is_example(item.text) for item in items]
+        if not any(examples):
+            self._pending, self._label = [], ""
+            return [self._fixed_line(line) for line in block.lines]
+        first, last = examples.index(True), len(examples) - 1 - examples[::-1].index(True)
+        self.guidance_lines += [ph.normalise_line(item.text) for item, ex in zip(items, examples, strict=True) if ex]
+        sample = items[first]
+        marker = "1." if sample.marker[0].isdigit() else sample.marker
+        texts = tuple(item.text for item in items[first : last + 1])
+        spec = self._field("items", "list", _list_guidance(texts), marker=marker, checkbox=bool(sample.checkbox),
+                           examples=texts)
+        return [FieldBlock(spec, _raw(block, items[:first]), _raw(block, items[last + 1 :]))]
+
+    def _key_value_items(self, items: list[ListItem], block: Block) -> list[Node] | None:
+        """`- **Description**: [What needs to be done]` items: each a fixed key with its own field."""
+        pairs = [KEY_VALUE.match(item.text) for item in items]
+        if not pairs or not all(p and p.group("value") and not ph.has_placeholder(p.group("key")) for p in pairs):
+            return None
+        if any(re.search(r"\d", p.group("key")) for p in pairs if p):
+            return None
+        self._pending, self._label = [], ""
+        lines: list[Node] = []
+        for item, pair in zip(items, pairs, strict=True):
+            assert pair is not None
+            prefix = f"{' ' * item.indent}{item.marker} **{pair.group('key')}**{pair.group('sep')}"
+            key = pair.group("key").strip().rstrip(":")
+            field = self.value_field(slug(key), pair.group("value"), key)
+            lines.append(Line([prefix, Slot(field)]))
+        return lines
+
+    def _is_example(self, text: str) -> bool:
+        found = [p for p in ph.find_placeholders(text) if not self._is_shared(p)]
+        return bool(found) or self.plain or ph.looks_like_example(text)
+
+    def _is_shared(self, placeholder: ph.Placeholder) -> bool:
+        return placeholder.kind == "variable" and self.variable_counts[placeholder.guidance] > 1
+
+    def _fixed_line(self, line: str) -> Node:
+        if any(self._is_shared(p) for p in ph.find_placeholders(line)):
+            return self.line_with_slots("", line, owner_name="value")
+        return LiteralText([line])
+
+    def _key_value(self, block: Block) -> list[Node]:
+        match = KEY_VALUE.match(block.lines[0].strip())
+        assert match is not None
+        key, sep, value = match.group("key"), match.group("sep"), match.group("value")
+        trailing = block.lines[0][len(block.lines[0].rstrip()) :]
+        if not value.strip():
+            self._label = key.strip().rstrip(":")
+            self._pending_optional = bool(CONDITIONAL_NOTE.search(sep))
+            return [LiteralText(block.lines)]
+        if not (ph.has_placeholder(value) or ph.parse_choices(value) or len(value.split()) <= 4):
+            return [LiteralText(block.lines)]
+        prefix = block.lines[0][: len(block.lines[0]) - len(block.lines[0].lstrip())] + f"**{key}**{sep}"
+        key = key.strip().rstrip(":")
+        if ph.is_whole_placeholder(value) and ph.find_placeholders(value)[0].kind == "variable":
+            return [self.line_with_slots(prefix, value, owner_name=slug(key), suffix=trailing)]
+        return [Line([prefix, Slot(self.value_field(slug(key), value.strip(), key)), trailing])]
+
+    def value_field(self, name: str, value: str, context: str) -> FieldSpec:
+        """A one-line value: an enum when the template offers choices, else text with the template's hint."""
+        if choices := ph.parse_choices(value):
+            return FieldSpec(name, "enum", f"{context}: one of {', '.join(choices)}", choices=choices,
+                             examples=(value,))
+        found = ph.find_placeholders(value)
+        if found and ph.is_whole_placeholder(value):
+            if found[0].kind != "date":
+                self.guidance_lines.append(ph.normalise_line(value))
+            return FieldSpec(name, "line", f"{context}: {found[0].guidance}", examples=(value,))
+        return FieldSpec(name, "line", f"{context} (template example: {value})", examples=(value,))
+
+    def _paragraph(self, block: Block, following: Block | None, first: bool) -> list[Node]:
+        text = " ".join(line.strip() for line in block.lines)
+        if ph.is_whole_placeholder(text):
+            return self._placeholder_paragraph(text, following, first)
+        if ph.has_placeholder(text):
+            if len(block.lines) == 1 and re.match(r"^[^{}\[\]<]{1,40}:\s", text):
+                return [self.line_with_slots("", block.lines[0], owner_name="value")]
+            return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
+        if text.endswith(":") and len(text) < 80:
+            self._label = text.rstrip(":")
+            return [LiteralText(block.lines)]
+        if self.plain or ph.looks_like_example(text):
+            self.guidance_lines.append(ph.normalise_line(text))
+            return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
+        return [LiteralText(block.lines)]
+
+    def _placeholder_paragraph(self, text: str, following: Block | None, first: bool) -> list[Node]:
+        found = ph.find_placeholders(text)[0]
+        if self._is_shared(found):
+            return [self.line_with_slots("", text, owner_name="value")]
+        structured = following is not None and following.kind in ("list", "table", "code")
+        if CONDITIONAL.match(found.guidance) and (first or structured):
+            target = self._pending if structured else self._section_description
+            target.append(found.guidance)
+            if structured:
+                self._pending_optional = True
+            else:
+                self._section_optional = True
+            return []
+        if structured and following is not None and following.kind != "code":
+            self._pending.append(found.guidance)
+            return []
+        if found.kind != "comment":
+            self.guidance_lines.append(ph.normalise_line(text))
+        if found.kind == "variable":
+            self._label = self._label or found.guidance
+        return [FieldBlock(self._field("text", "text", found.guidance, examples=(text,)))]
+
+    def line_with_slots(
+        self, prefix: str, text: str, owner_name: str, global_slots: bool = False, suffix: str = ""
+    ) -> Line:
+        """Literal text with a slot per placeholder; `{{NAME}}` slots are shared plan-wide variables."""
+        parts: list[str | Slot] = [prefix]
+        last = 0
+        for found in ph.find_placeholders(text):
+            parts.append(text[last : found.start])
+            parts.append(self._slot(found, owner_name))
+            last = found.end
+        parts.append(text[last:] + suffix)
+        return Line([part for part in parts if part != ""])
+
+    def _slot(self, found: ph.Placeholder, owner_name: str) -> Slot:
+        if found.kind == "variable":
+            name = slug(found.guidance)
+            spec = self.variables.setdefault(name, FieldSpec(name, "line", found.guidance, examples=(found.raw,)))
+            return Slot(spec, variable=True)
+        name = slug(found.guidance)[:32].strip("_") or owner_name
+        spec = self.value_field(name, found.raw, found.guidance)
+        spec.examples = (found.raw,)
+        return Slot(spec)
+
+
+def _top_items(items: list[ListItem]) -> list[ListItem]:
+    """Nested items are folded into their parent: the template shows them as part of one example."""
+    if not items:
+        return items
+    base = min(item.indent for item in items)
+    top: list[ListItem] = []
+    for item in items:
+        if item.indent > base and top:
+            top[-1] = ListItem(top[-1].indent, top[-1].marker, top[-1].checkbox, f"{top[-1].text}; {item.text}",
+                               top[-1].line)
+        else:
+            top.append(item)
+    return top
+
+
+def _raw(block: Block, items: list[ListItem]) -> list[str]:
+    return [block.lines[item.line - block.line] for item in items]
+
+
+def _list_guidance(examples: tuple[str, ...]) -> str:
+    shown = "; ".join(examples[:4])
+    return f"One entry per item, in the spirit of the template's examples: {shown}"
+
+
+def _example_cell(cell: str) -> bool:
+    return ph.has_placeholder(cell) or bool(EXAMPLE_CELL.search(cell.strip("* ")))

@@ -1,0 +1,285 @@
+"""Compile a markdown implementation-plan template, in whatever placeholder syntax, into a Template.
+
+The shape of each section is read from the template itself: prose, lists, checklists, tables,
+code, `**Key**: value` lines, enumerated choices, repeated blocks and optional sections.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from agent import placeholders as ph
+from agent.body import BodyCompiler, file_role, slug
+from agent.errors import TemplateError
+from agent.markdown import Block, FrontMatterError, heading_label, parse_document
+from agent.template import (
+    FieldSpec,
+    FrontMatterKey,
+    Line,
+    LiteralText,
+    Node,
+    Numbering,
+    Repeat,
+    Section,
+    Slot,
+    Template,
+    local_fields,
+    walk,
+)
+
+MAX_TEMPLATE_BYTES = 1_000_000
+OPTIONAL_MARK = re.compile(r"\((?:if applicable|optional|if any|if needed|if relevant)\)", re.I)
+NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)?)(?P<rest>(?::|\s+[-–—]\s+|$).*)$")
+
+
+@dataclass
+class RawSection:
+    block: Block
+    body: list[Block] = field(default_factory=list)
+    children: list[RawSection] = field(default_factory=list)
+
+
+def compile_template(text: str, path: str = "<template>", name: str | None = None) -> Template:
+    _check_size(text, path)
+    try:
+        document = parse_document(text)
+    except FrontMatterError as error:
+        raise TemplateError(path, str(error), error.line) from None
+    _check_braces(document.blocks, path)
+    preamble, roots = _heading_tree(document.blocks)
+    if not roots:
+        raise TemplateError(path, "no markdown headings found; a template needs `#`/`##` section headings")
+    body = BodyCompiler(variable_counts=Counter(ph.variables(text)), plain=_is_plain(document.blocks))
+    header, units = _split_units(preamble, roots, body, path)
+    template = Template(
+        name=name or path,
+        path=path,
+        front_matter=_front_matter(document.front_matter or {}, body),
+        header=header,
+        units=units,
+        variables=body.variables,
+    )
+    template.guidance_lines = frozenset(body.guidance_lines)
+    template.literal_lines = frozenset(_literal_lines(template))
+    return template
+
+
+def _check_size(text: str, path: str) -> None:
+    size = len(text.encode("utf-8", "replace"))
+    if size > MAX_TEMPLATE_BYTES:
+        raise TemplateError(path, f"template is {size / 1e6:.1f} MB; templates over 1 MB are not supported")
+    if "\x00" in text:
+        raise TemplateError(path, "this is a binary file, not a markdown template")
+
+
+def _check_braces(blocks: list[Block], path: str) -> None:
+    for block in blocks:
+        if block.kind == "code":
+            continue
+        for offset, line in enumerate(block.lines):
+            if line.count("{") != line.count("}"):
+                raise TemplateError(path, "unbalanced `{`/`}` in a placeholder; close it or remove it",
+                                    block.line + offset)
+
+
+def _is_plain(blocks: list[Block]) -> bool:
+    """Templates that give plain example text instead of markers ("Risk 1") treat unmarked lines as examples."""
+    content = [line for b in blocks if b.kind in ("list", "paragraph") for line in b.lines]
+    marked = [line for line in content if ph.has_placeholder(line)]
+    return bool(content) and len(marked) < 0.3 * len(content)
+
+
+def _heading_tree(blocks: list[Block]) -> tuple[list[Block], list[RawSection]]:
+    preamble: list[Block] = []
+    roots: list[RawSection] = []
+    stack: list[RawSection] = []
+    for block in blocks:
+        if block.kind != "heading":
+            (stack[-1].body if stack else preamble).append(block)
+            continue
+        section = RawSection(block)
+        while stack and stack[-1].block.level >= block.level:
+            stack.pop()
+        (stack[-1].children if stack else roots).append(section)
+        stack.append(section)
+    return preamble, roots
+
+
+def _split_units(
+    preamble: list[Block], roots: list[RawSection], body: BodyCompiler, path: str
+) -> tuple[list[Node], list[Section | Repeat]]:
+    header: list[Node] = body.compile(preamble)
+    if len(roots) == 1 and roots[0].children:
+        title = roots[0]
+        header += [_title_line(title.block, body)]
+        header += body.compile(title.body)
+        roots = title.children
+    _dedupe_fields(header, set())
+    units = _group_repeats([_compile_section(raw, body, path) for raw in roots])
+    _check_duplicates(units, path)
+    return header, [unit for unit in units if isinstance(unit, Section | Repeat)]
+
+
+def _title_line(block: Block, body: BodyCompiler) -> Line:
+    return body.line_with_slots("#" * block.level + " ", block.text, owner_name="title", global_slots=True)
+
+
+def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
+    text = raw.block.text
+    label = heading_label(ph.strip_placeholders(text)) or heading_label(text)
+    heading = body.line_with_slots("#" * raw.block.level + " ", text, owner_name="heading")
+    children = body.compile(raw.body)
+    optional = bool(OPTIONAL_MARK.search(text)) or body.pop_section_optional()
+    description = body.pop_section_description()
+    subsections = _group_repeats([_compile_section(child, body, path) for child in raw.children])
+    _check_duplicates(subsections, path)
+    _dedupe_fields(children, {node.name for node in subsections})
+    for spec in local_fields(children):
+        spec.role = spec.role or file_role(label)
+    return Section(
+        level=raw.block.level,
+        heading=heading,
+        label=label,
+        name=slug(OPTIONAL_MARK.sub("", label)) or "section",
+        children=children + subsections,
+        optional=optional,
+        description=description,
+        line=raw.block.line,
+    )
+
+
+def _dedupe_fields(nodes: list[Node], taken: set[str]) -> None:
+    """Two fields of one section never share a name: the later ones get `_2`, `_3`."""
+    seen = set(taken)
+    for spec in local_fields(nodes):
+        name, count = spec.name, 1
+        while name in seen:
+            count += 1
+            name = f"{spec.name}_{count}"
+        spec.name = name
+        seen.add(name)
+
+
+def _group_repeats(sections: list[Section]) -> list[Section | Repeat]:
+    grouped: list[Section | Repeat] = []
+    for section in sections:
+        key = _repeat_key(section)
+        previous = grouped[-1] if grouped else None
+        if key and isinstance(previous, Repeat) and previous.numbering.key == key:
+            _absorb(previous, section)
+        elif key:
+            grouped.append(_start_repeat(section, key))
+        else:
+            grouped.append(section)
+    return grouped
+
+
+def _repeat_key(section: Section) -> str:
+    """`Phase 1: [Name]` and `Phase 2: Core` share the key `phase`; a heading that is all placeholder repeats too."""
+    text = _heading_text(section)
+    if ph.is_whole_placeholder(text):
+        return "*" + slug(ph.find_placeholders(text)[0].guidance)
+    match = NUMBERED.match(text)
+    return f"{section.level}:{match.group('prefix').strip().lower()}" if match else ""
+
+
+def _heading_text(section: Section) -> str:
+    return "".join(part if isinstance(part, str) else part.field.examples[0] for part in section.heading.parts)[
+        section.level + 1 :
+    ]
+
+
+def _start_repeat(section: Section, key: str) -> Repeat:
+    text = _heading_text(section)
+    match = NUMBERED.match(text)
+    if match is None:
+        guidance = ph.find_placeholders(text)[0].guidance
+        title = FieldSpec("title", "line", f"Heading for this item: {guidance}", examples=(text,))
+        prefix, separator, number, rest = "", "", "", text
+    else:
+        prefix, number, rest = match.group("prefix"), match.group("num"), match.group("rest")
+        separator = re.match(r"^(:\s*|\s+[-–—]\s+|)", rest).group(0)  # type: ignore[union-attr]
+        title = _repeat_title(rest[len(separator) :]) if rest.strip(" :-–—") else None
+    numbering = Numbering(width=len(number.split(".")[-1]) if number.split(".")[-1].startswith("0") else 0,
+                          hierarchical="." in number, key=key)
+    prototype = Section(section.level, section.heading, section.label, section.name, section.children,
+                        section.optional, section.description, section.line)
+    stem = slug(prefix) or re.sub(r"_(name|title)$", "", slug(ph.find_placeholders(text)[0].guidance))
+    name = _plural(stem or "item")
+    return Repeat(section.level, name, prefix, separator, match is not None, numbering, title, prototype,
+                  examples=[text], line=section.line)
+
+
+def _repeat_title(example: str) -> FieldSpec:
+    found = ph.find_placeholders(example)
+    guidance = found[0].guidance if found and ph.is_whole_placeholder(example) else f"e.g. {example.strip()}"
+    return FieldSpec("title", "line", f"Short title of this item ({guidance})", examples=(example.strip(),))
+
+
+def _absorb(repeat: Repeat, section: Section) -> None:
+    """Another instance of the repeated block: keep the fullest one as the shape, note numbering."""
+    repeat.examples.append(_heading_text(section))
+    if _size(section) > _size(repeat.prototype):
+        repeat.prototype.children = section.children
+    _mark_continuing_numbers(repeat.prototype, section)
+
+
+def _mark_continuing_numbers(prototype: Section, other: Section) -> None:
+    """`task-003` under the second phase means task numbers carry on across phases."""
+    for child in other.children:
+        if isinstance(child, Repeat) and child.numbered:
+            number = NUMBERED.match(child.examples[0])
+            if number and not child.numbering.hierarchical and int(number.group("num")) > 1:
+                for mine in prototype.children:
+                    if isinstance(mine, Repeat) and mine.numbering.key == child.numbering.key:
+                        mine.numbering.continues = True
+
+
+def _size(section: Section) -> int:
+    return sum(1 for _ in walk(section.children))
+
+
+def _plural(word: str) -> str:
+    if word.endswith("y") and not word.endswith(("ay", "ey", "oy")):
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith(("s", "x", "ch")) else "s")
+
+
+def _check_duplicates(nodes: list[Section | Repeat], path: str) -> None:
+    seen: dict[str, int] = {}
+    for node in nodes:
+        if node.name in seen:
+            raise TemplateError(path, f"duplicate heading {node.name!r} (first on line {seen[node.name]}); "
+                                "rename one so each section can be told apart", node.line)
+        seen[node.name] = node.line
+
+
+def _front_matter(data: dict[str, object], body: BodyCompiler) -> list[FrontMatterKey]:
+    return [_front_matter_key(key, value, body) for key, value in data.items()]
+
+
+def _front_matter_key(key: str, value: object, body: BodyCompiler) -> FrontMatterKey:
+    name = slug(key) or "field"
+    if isinstance(value, list) and len(value) > 1:
+        examples = tuple(str(item) for item in value)
+        return FrontMatterKey(key, FieldSpec(name, "list", f"`{key}` front-matter values", examples=examples))
+    if isinstance(value, list) and len(value) == 1:
+        value = f"[{value[0]}]"
+    if not isinstance(value, str):
+        return FrontMatterKey(key, None, literal=value)
+    return FrontMatterKey(key, body.value_field(name, value, f"`{key}` in the front matter"))
+
+
+def _literal_lines(template: Template) -> list[str]:
+    lines: list[str] = []
+    for node in walk(template.header + list(template.units)):
+        if isinstance(node, LiteralText):
+            lines += [ph.normalise_line(line) for line in node.lines]
+        elif isinstance(node, Line):
+            lines.append(ph.normalise_line("".join(p for p in node.parts if isinstance(p, str))))
+    return [line for line in lines if line]
+
+
+__all__ = ["Slot", "compile_template"]

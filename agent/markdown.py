@@ -1,0 +1,199 @@
+"""Markdown split into the blocks that templates and plans are made of, with line numbers.
+
+Both the template compiler and the plan validator read markdown through this module, so a plan
+written by hand is understood exactly as the template it follows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import yaml
+
+BlockKind = Literal["heading", "list", "table", "code", "kv", "paragraph", "rule", "comment"]
+
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
+RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
+LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(\[[ xX]\]\s+)?(.*)$")
+KEY_VALUE = re.compile(r"^\*\*(?P<key>[^*]+?)\*\*(?P<sep>\s*(?:\*[^*]*\*\s*)?:?\s*)(?P<value>.*)$")
+
+
+@dataclass
+class Block:
+    """A run of lines of one kind. `line` is 1-based in the whole file."""
+
+    kind: BlockKind
+    line: int
+    lines: list[str]
+    level: int = 0
+    text: str = ""
+    lang: str = ""
+
+
+@dataclass
+class ListItem:
+    indent: int
+    marker: str
+    checkbox: str
+    text: str
+    line: int
+
+
+@dataclass
+class Document:
+    front_matter: dict[str, object] | None
+    front_matter_lines: list[str]
+    blocks: list[Block]
+    body_offset: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class FrontMatterError(ValueError):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def parse_document(text: str) -> Document:
+    """Front matter (if any) and the body's blocks."""
+    lines = text.splitlines()
+    fm_lines, offset = _front_matter_lines(lines)
+    front_matter = _load_front_matter(fm_lines) if fm_lines else None
+    blocks = list(split_blocks(lines[offset:], first_line=offset + 1))
+    return Document(front_matter, fm_lines, blocks, body_offset=offset)
+
+
+def _front_matter_lines(lines: list[str]) -> tuple[list[str], int]:
+    if not lines or lines[0].strip() != "---":
+        return [], 0
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            return lines[1:index], index + 1
+    return [], 0
+
+
+def _load_front_matter(lines: list[str]) -> dict[str, object]:
+    try:
+        data = yaml.safe_load("\n".join(lines))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = (mark.line + 2) if mark is not None else 1
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise FrontMatterError(f"front matter is not valid YAML ({problem})", line) from error
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FrontMatterError("front matter must be a YAML mapping of `key: value` lines", 2)
+    return {str(key): value for key, value in data.items()}
+
+
+def split_blocks(lines: list[str], first_line: int = 1) -> list[Block]:
+    blocks: list[Block] = []
+    index = 0
+    while index < len(lines):
+        if not lines[index].strip():
+            index += 1
+            continue
+        block, index = _read_block(lines, index, first_line)
+        blocks.append(block)
+    return blocks
+
+
+def _read_block(lines: list[str], index: int, first_line: int) -> tuple[Block, int]:
+    line = lines[index]
+    number = first_line + index
+    if fence := FENCE.match(line):
+        return _read_code(lines, index, number, fence.group(1), fence.group(2))
+    if heading := HEADING.match(line):
+        return Block("heading", number, [line], level=len(heading.group(1)), text=heading.group(2)), index + 1
+    if RULE.match(line):
+        return Block("rule", number, [line]), index + 1
+    if line.lstrip().startswith("<!--"):
+        return _read_comment(lines, index, number)
+    if line.lstrip().startswith("|"):
+        return _read_while(lines, index, number, "table", lambda s: s.lstrip().startswith("|"))
+    if LIST_ITEM.match(line):
+        return _read_while(lines, index, number, "list", _continues_list)
+    if KEY_VALUE.match(line.strip()):
+        return Block("kv", number, [line]), index + 1
+    return _read_while(lines, index, number, "paragraph", _continues_paragraph)
+
+
+def _read_code(lines: list[str], index: int, number: int, fence: str, lang: str) -> tuple[Block, int]:
+    end = index + 1
+    while end < len(lines) and not lines[end].strip().startswith(fence):
+        end += 1
+    body = lines[index : end + 1]
+    return Block("code", number, body, lang=lang), end + 1
+
+
+def _read_comment(lines: list[str], index: int, number: int) -> tuple[Block, int]:
+    end = index
+    while end < len(lines) and "-->" not in lines[end]:
+        end += 1
+    body = lines[index : end + 1]
+    text = " ".join(body).strip()
+    text = text.removeprefix("<!--").removesuffix("-->").strip()
+    return Block("comment", number, body, text=text), end + 1
+
+
+def _read_while(lines: list[str], index: int, number: int, kind: BlockKind, keep) -> tuple[Block, int]:  # type: ignore[no-untyped-def]
+    end = index + 1
+    while end < len(lines) and lines[end].strip() and keep(lines[end]):
+        end += 1
+    return Block(kind, number, lines[index:end]), end
+
+
+def _continues_list(line: str) -> bool:
+    return bool(LIST_ITEM.match(line)) or line.startswith(("  ", "\t"))
+
+
+def _continues_paragraph(line: str) -> bool:
+    starts_other = (
+        HEADING.match(line)
+        or FENCE.match(line)
+        or RULE.match(line)
+        or LIST_ITEM.match(line)
+        or line.lstrip().startswith(("|", "<!--"))
+        or KEY_VALUE.match(line.strip())
+    )
+    return not starts_other
+
+
+def list_items(block: Block) -> list[ListItem]:
+    """Items of a list block; continuation lines are folded into the item above them."""
+    items: list[ListItem] = []
+    for offset, line in enumerate(block.lines):
+        match = LIST_ITEM.match(line)
+        if match:
+            indent, marker, checkbox, text = match.groups()
+            items.append(ListItem(len(indent), marker, (checkbox or "").strip(), text.strip(), block.line + offset))
+        elif items:
+            items[-1].text += " " + line.strip()
+    return items
+
+
+def table_rows(block: Block) -> list[list[str]]:
+    """Cells of each row, the `|---|` separator row left out."""
+    rows = []
+    for line in block.lines:
+        cells = split_row(line)
+        if cells and all(re.fullmatch(r":?-{2,}:?", cell) for cell in cells):
+            continue
+        rows.append(cells)
+    return rows
+
+
+def split_row(line: str) -> list[str]:
+    body = line.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", body)]
+
+
+def heading_label(text: str) -> str:
+    """Heading text without emphasis or trailing colon, for matching and naming."""
+    return re.sub(r"[*_`]", "", text).strip().rstrip(":").strip()

@@ -1,0 +1,143 @@
+"""Recognise the placeholder syntaxes templates use, and the guidance text each one carries.
+
+`{{UPPER_SNAKE}}`, `{Free text}`, `[Bracket text]`, `<angle text>`, `[e.g., ...]`, `YYYY-MM-DD`,
+`TODO`/`TBD`, HTML comments, and example lines with no marker at all ("Risk 1", "X hours").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+HTML_TAGS = frozenset(
+    "a abbr b br code details div em hr i img kbd li ol p pre s small span strong sub summary sup table "
+    "tbody td th thead tr u ul".split()
+)
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("comment", re.compile(r"<!--(?P<g>.*?)-->", re.S)),
+    ("variable", re.compile(r"\{\{\s*(?P<g>[A-Za-z][A-Za-z0-9_]*)\s*\}\}")),
+    # A lower-case single word in braces is a route or format parameter (`/users/{id}`), not guidance.
+    ("brace", re.compile(r"(?<!\{)\{(?P<g>(?=[^{}\n]*[ A-Z])(?![\s\"'])[^{}\n\"]{2,})\}(?!\})")),
+    # `[x]` after an identifier is indexing or a generic (`items[0]`, `dict[str, int]`), not guidance;
+    # `[text](url)` and `[text][ref]` are links; `[ ]` and `[x]` are checkboxes.
+    ("bracket", re.compile(r"(?<![A-Za-z0-9)\]])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
+    ("angle", re.compile(r"<(?P<g>[A-Za-z][A-Za-z0-9 _.,/'-]*[A-Za-z0-9])>")),
+    ("date", re.compile(r"\b(?P<g>YYYY-MM-DD)\b")),
+    ("todo", re.compile(r"\b(?P<g>TODO|TBD|FIXME)\b")),
+]
+CHECKBOX = re.compile(r"^\[[ xX]\]$")
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    kind: str
+    raw: str
+    guidance: str
+    start: int
+    end: int
+
+
+def find_placeholders(text: str) -> list[Placeholder]:
+    """Every placeholder in `text`, in order, none overlapping."""
+    found: list[Placeholder] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            span = match.span()
+            if any(span[0] < end and start < span[1] for start, end in taken):
+                continue
+            if _is_placeholder(kind, match.group("g")):
+                taken.append(span)
+                found.append(Placeholder(kind, match.group(0), _guidance(kind, match.group("g")), *span))
+    return sorted(found, key=lambda p: p.start)
+
+
+def _is_placeholder(kind: str, inner: str) -> bool:
+    if kind == "angle":
+        first = inner.split()[0].lower()
+        return first not in HTML_TAGS and (" " in inner or "-" in inner or "_" in inner)
+    if kind == "bracket":
+        return not CHECKBOX.match(f"[{inner}]") and not inner.startswith("^")
+    return True
+
+
+def _guidance(kind: str, inner: str) -> str:
+    if kind == "variable":
+        return inner.replace("_", " ").strip().capitalize()
+    if kind == "date":
+        return "Date as YYYY-MM-DD"
+    return " ".join(inner.split()).strip()
+
+
+def has_placeholder(text: str) -> bool:
+    return bool(find_placeholders(text))
+
+
+def variables(text: str) -> list[str]:
+    return [p.guidance for p in find_placeholders(text) if p.kind == "variable"]
+
+
+def is_whole_placeholder(text: str) -> bool:
+    """True when `text` is nothing but one placeholder (ignoring emphasis and punctuation)."""
+    stripped = text.strip().strip("*_`").strip()
+    found = find_placeholders(stripped)
+    return len(found) == 1 and found[0].start == 0 and found[0].end == len(stripped)
+
+
+def strip_placeholders(text: str, replacement: str = "") -> str:
+    out, last = [], 0
+    for placeholder in find_placeholders(text):
+        out.append(text[last : placeholder.start])
+        out.append(replacement)
+        last = placeholder.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+_CHOICE_WORD = re.compile(r"^[A-Za-z][A-Za-z_ -]{0,18}$")
+
+
+def parse_choices(text: str) -> tuple[str, ...] | None:
+    """The options of an enumerated choice like `[draft | approved]`, `S/M/L/XL`, `High/Med/Low`."""
+    inner = text.strip().strip("*").strip()
+    if inner[:1] in "[{" and inner[-1:] in "]}":
+        inner = inner[1:-1].strip()
+    separator = "|" if "|" in inner else "/"
+    options = tuple(option.strip() for option in inner.split(separator))
+    # Two options only with `|`: `Phase/Feature Name` is one name with a slash, not a choice.
+    fewest = 2 if separator == "|" else 3
+    if len(options) < fewest or not all(_CHOICE_WORD.match(option) for option in options):
+        return None
+    # `path/to/file` and prose with slashes are not choices: a slash choice reads like labels.
+    if separator == "/" and not all(option[0].isupper() for option in options):
+        return None
+    if len(set(option.lower() for option in options)) != len(options):
+        return None
+    return options
+
+
+_EXAMPLE_SHAPES = [
+    re.compile(r"\b(?:[A-Z]|\d{1,2})\s*(?:[:\-–—]|$)"),  # "Risk 1", "Service A: ...", "Question 1 - ..."
+    re.compile(r"\b[XYZN]\b(?!-)"),  # "X hours", "Feature X must ..."
+    re.compile(r"path/to/|file\d\b|\bTarget (?:value|%)|\.\.\.$|^e\.g\.", re.I),
+    re.compile(
+        r"^(?:describe|explain|list|add|link|reference|summar|brief|one-sentence|short|include|document|"
+        r"outline|provide|identify|specify|write|insert|fill|replace|how to|what|why|who|which|when)\b",
+        re.I,
+    ),
+]
+
+
+def looks_like_example(text: str) -> bool:
+    """Plain example text ("Test scenario 1", "X hours", "Describe the ...") rather than a fixed line."""
+    plain = re.sub(r"[*_`]", "", text).strip()
+    return any(shape.search(plain) for shape in _EXAMPLE_SHAPES)
+
+
+def normalise_line(text: str) -> str:
+    """A line reduced for comparison with template guidance: no markers, emphasis, or case."""
+    text = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", text)
+    text = re.sub(r"^\[[ xX]\]\s+", "", text)
+    text = re.sub(r"[*_`]", "", text)
+    return " ".join(text.lower().split()).strip(" .:")

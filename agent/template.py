@@ -1,0 +1,192 @@
+"""A compiled template: the tree of sections, literal text and fields that a plan fills.
+
+The compiler builds it from markdown; the schema, the renderer and the validator all walk the same
+tree, so what the model is asked for, what is written and what is checked cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+FieldKind = Literal["text", "line", "list", "table", "code", "enum"]
+FileRole = Literal["modify", "create", "mixed", ""]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    key: str
+    choices: tuple[str, ...] = ()
+    literal: str | None = None  # a column the template leaves fixed, such as "Actual Time" = "-"
+    description: str = ""
+
+
+@dataclass
+class FieldSpec:
+    """One value the model fills. `description` is written for the model."""
+
+    name: str
+    kind: FieldKind
+    description: str
+    optional: bool = False
+    choices: tuple[str, ...] = ()
+    columns: tuple[Column, ...] = ()
+    marker: str = "-"  # list item marker: "-", "*" or "1."
+    checkbox: bool = False
+    lang: str = ""
+    examples: tuple[str, ...] = ()
+    role: FileRole = ""
+
+
+@dataclass
+class LiteralText:
+    """Template text copied into every plan unchanged."""
+
+    lines: list[str]
+
+
+@dataclass
+class FieldBlock:
+    """A block filled from one field; fixed list items around the generated ones stay as written."""
+
+    field: FieldSpec
+    fixed_before: list[str] = field(default_factory=list)
+    fixed_after: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Slot:
+    field: FieldSpec
+    variable: bool = False  # a `{{NAME}}` shared by the whole plan, filled once in the header
+
+
+@dataclass
+class Line:
+    """A single line of literal text with slots: a heading, `**Key**: value`, `Updated: {{DATE}}`."""
+
+    parts: list[str | Slot]
+
+
+@dataclass
+class Section:
+    level: int
+    heading: Line
+    label: str
+    name: str
+    children: list[Node]
+    optional: bool = False
+    description: str = ""
+    line: int = 0
+
+
+@dataclass
+class Numbering:
+    """How a repeated block numbers its instances: `Phase 1`, `task-001`, `Step 1.2`."""
+
+    width: int = 0
+    hierarchical: bool = False
+    continues: bool = False  # numbers carry on across parents (task-003 under Phase 2)
+    key: str = ""
+
+    def format(self, index: int, parent: int | None) -> str:
+        number = str(index).zfill(self.width)
+        return f"{parent}.{number}" if self.hierarchical and parent is not None else number
+
+
+@dataclass
+class Repeat:
+    """Headings that repeat one shape (`Phase 1`, `Phase 2`): an array of the prototype's fields."""
+
+    level: int
+    name: str
+    prefix: str
+    separator: str
+    numbered: bool
+    numbering: Numbering
+    title: FieldSpec | None
+    prototype: Section
+    examples: list[str] = field(default_factory=list)
+    line: int = 0
+
+
+Node = Union[LiteralText, FieldBlock, Line, Section, Repeat]
+
+
+@dataclass
+class FrontMatterKey:
+    key: str
+    field: FieldSpec | None
+    literal: object = None
+
+
+@dataclass
+class Template:
+    name: str
+    path: str
+    front_matter: list[FrontMatterKey]
+    header: list[Node]  # title heading, preamble and everything before the first section
+    units: list[Section | Repeat]  # the sections drafted one call each
+    variables: dict[str, FieldSpec]
+    guidance_lines: frozenset[str] = frozenset()
+    literal_lines: frozenset[str] = frozenset()
+
+    def unit(self, name: str) -> Section | Repeat:
+        for unit in self.units:
+            if unit.name == name:
+                return unit
+        known = ", ".join(unit.name for unit in self.units)
+        raise KeyError(f"no section named {name!r}; sections: {known}")
+
+    @property
+    def unit_names(self) -> list[str]:
+        return [unit.name for unit in self.units]
+
+
+HEADER = "header"
+
+
+def walk(nodes: list[Node]) -> Iterator[Node]:
+    """Every node below `nodes`, depth first, repeats' prototypes included."""
+    for node in nodes:
+        yield node
+        if isinstance(node, Section):
+            yield from walk(node.children)
+        elif isinstance(node, Repeat):
+            yield from walk(node.prototype.children)
+
+
+def header_fields(template: Template) -> list[FieldSpec]:
+    """Fields filled in the header call: front matter, title and preamble slots, shared variables."""
+    fields = [key.field for key in template.front_matter if key.field is not None]
+    fields += local_fields(template.header)
+    fields += list(template.variables.values())
+    return _unique(fields)
+
+
+def local_fields(nodes: list[Node]) -> list[FieldSpec]:
+    """Fields that belong to this object itself, not to a sub-section or repeat."""
+    fields: list[FieldSpec] = []
+    for node in nodes:
+        if isinstance(node, FieldBlock):
+            fields.append(node.field)
+        elif isinstance(node, Line):
+            fields += [part.field for part in node.parts if isinstance(part, Slot) and not part.variable]
+    return fields
+
+
+def flat_field(section: Section) -> FieldSpec | None:
+    """A section holding exactly one field is that field in the schema, not an object around it."""
+    has_sub = any(isinstance(child, Section | Repeat) for child in section.children)
+    fields = local_fields(section.children)
+    if has_sub or len(fields) != 1:
+        return None
+    return fields[0]
+
+
+def _unique(fields: list[FieldSpec]) -> list[FieldSpec]:
+    seen: dict[str, FieldSpec] = {}
+    for spec in fields:
+        seen.setdefault(spec.name, spec)
+    return list(seen.values())
