@@ -121,7 +121,7 @@ class FrontMatterKey:
     literal: object = None
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: schemas are cached per compiled template
 class Template:
     name: str
     path: str
@@ -178,11 +178,20 @@ def local_fields(nodes: list[Node]) -> list[FieldSpec]:
 
 def flat_field(section: Section) -> FieldSpec | None:
     """A section holding exactly one field is that field in the schema, not an object around it."""
-    has_sub = any(isinstance(child, Section | Repeat) for child in section.children)
+    has_sub = any(has_fields(child) for child in section.children if isinstance(child, Section | Repeat))
     fields = local_fields(section.children)
     if has_sub or len(fields) != 1:
         return None
     return fields[0]
+
+
+def has_fields(node: Node) -> bool:
+    """Whether anything under `node` is for the model to fill (shared variables are the header's)."""
+    if isinstance(node, Repeat):
+        return True
+    if isinstance(node, Section):
+        return bool(local_fields(node.children)) or any(has_fields(child) for child in node.children)
+    return False
 
 
 def _unique(fields: list[FieldSpec]) -> list[FieldSpec]:
