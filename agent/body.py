@@ -29,7 +29,7 @@ def file_role(text: str) -> FileRole:
         return ""
     creates = bool(re.search(r"\b(create|new)\b", lowered))
     modifies = bool(re.search(r"\bmodif|\bchange", lowered))
-    if creates and modifies or "code changes" in lowered:
+    if (creates and modifies) or "code changes" in lowered:
         return "mixed"
     return "create" if creates else "modify" if modifies else ""
 
@@ -129,7 +129,10 @@ class BodyCompiler:
         examples = [self._is_example(item.text) for item in items]
         if not any(examples):
             self._pending, self._label = [], ""
-            return [self._fixed_line(line) for line in block.lines]
+            nodes = [self._fixed_line(line) for line in block.lines]
+            for node in nodes[1:]:
+                node.joined = True
+            return nodes
         first, last = examples.index(True), len(examples) - 1 - examples[::-1].index(True)
         self.guidance_lines += [ph.normalise_line(item.text) for item, ex in zip(items, examples, strict=True) if ex]
         sample = items[first]
@@ -153,7 +156,8 @@ class BodyCompiler:
             prefix = f"{' ' * item.indent}{item.marker} **{pair.group('key')}**{pair.group('sep')}"
             key = pair.group("key").strip().rstrip(":")
             field = self.value_field(slug(key), pair.group("value"), key)
-            lines.append(Line([prefix, Slot(field)]))
+            field.role = file_role(key)
+            lines.append(Line([prefix, Slot(field)], joined=bool(lines)))
         return lines
 
     def _is_example(self, text: str) -> bool:
@@ -163,27 +167,35 @@ class BodyCompiler:
     def _is_shared(self, placeholder: ph.Placeholder) -> bool:
         return placeholder.kind == "variable" and self.variable_counts[placeholder.guidance] > 1
 
-    def _fixed_line(self, line: str) -> Node:
+    def _fixed_line(self, line: str) -> Line | LiteralText:
         if any(self._is_shared(p) for p in ph.find_placeholders(line)):
             return self.line_with_slots("", line, owner_name="value")
         return LiteralText([line])
 
     def _key_value(self, block: Block) -> list[Node]:
-        match = KEY_VALUE.match(block.lines[0].strip())
+        nodes = [self._key_value_line(line) for line in block.lines]
+        for node in nodes[1:]:
+            node.joined = True
+        return list(nodes)
+
+    def _key_value_line(self, raw: str) -> Line | LiteralText:
+        match = KEY_VALUE.match(raw.strip())
         assert match is not None
         key, sep, value = match.group("key"), match.group("sep"), match.group("value")
-        trailing = block.lines[0][len(block.lines[0].rstrip()) :]
+        trailing = raw[len(raw.rstrip()) :]
         if not value.strip():
             self._label = key.strip().rstrip(":")
             self._pending_optional = bool(CONDITIONAL_NOTE.search(sep))
-            return [LiteralText(block.lines)]
+            return LiteralText([raw])
         if not (ph.has_placeholder(value) or ph.parse_choices(value) or len(value.split()) <= 4):
-            return [LiteralText(block.lines)]
-        prefix = block.lines[0][: len(block.lines[0]) - len(block.lines[0].lstrip())] + f"**{key}**{sep}"
+            return LiteralText([raw])
+        prefix = raw[: len(raw) - len(raw.lstrip())] + f"**{key}**{sep}"
         key = key.strip().rstrip(":")
         if ph.is_whole_placeholder(value) and ph.find_placeholders(value)[0].kind == "variable":
-            return [self.line_with_slots(prefix, value, owner_name=slug(key), suffix=trailing)]
-        return [Line([prefix, Slot(self.value_field(slug(key), value.strip(), key)), trailing])]
+            return self.line_with_slots(prefix, value.strip(), owner_name=slug(key), suffix=trailing)
+        spec = self.value_field(slug(key), value.strip(), key)
+        spec.role = file_role(key)
+        return Line([prefix, Slot(spec), trailing])
 
     def value_field(self, name: str, value: str, context: str) -> FieldSpec:
         """A one-line value: an enum when the template offers choices, else text with the template's hint."""

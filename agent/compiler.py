@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 
 from agent import placeholders as ph
 from agent.body import BodyCompiler, file_role, slug
 from agent.errors import TemplateError
-from agent.markdown import Block, FrontMatterError, heading_label, parse_document
+from agent.markdown import Block, FrontMatterError, RawSection, heading_label, heading_tree, parse_document
 from agent.template import (
     FieldSpec,
     FrontMatterKey,
@@ -34,13 +33,6 @@ OPTIONAL_MARK = re.compile(r"\((?:if applicable|optional|if any|if needed|if rel
 NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)?)(?P<rest>(?::|\s+[-–—]\s+|$).*)$")
 
 
-@dataclass
-class RawSection:
-    block: Block
-    body: list[Block] = field(default_factory=list)
-    children: list[RawSection] = field(default_factory=list)
-
-
 def compile_template(text: str, path: str = "<template>", name: str | None = None) -> Template:
     _check_size(text, path)
     try:
@@ -48,7 +40,7 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
     except FrontMatterError as error:
         raise TemplateError(path, str(error), error.line) from None
     _check_braces(document.blocks, path)
-    preamble, roots = _heading_tree(document.blocks)
+    preamble, roots = heading_tree(document.blocks)
     if not roots:
         raise TemplateError(path, "no markdown headings found; a template needs `#`/`##` section headings")
     body = BodyCompiler(variable_counts=Counter(ph.variables(text)), plain=_is_plain(document.blocks))
@@ -89,22 +81,6 @@ def _is_plain(blocks: list[Block]) -> bool:
     content = [line for b in blocks if b.kind in ("list", "paragraph") for line in b.lines]
     marked = [line for line in content if ph.has_placeholder(line)]
     return bool(content) and len(marked) < 0.3 * len(content)
-
-
-def _heading_tree(blocks: list[Block]) -> tuple[list[Block], list[RawSection]]:
-    preamble: list[Block] = []
-    roots: list[RawSection] = []
-    stack: list[RawSection] = []
-    for block in blocks:
-        if block.kind != "heading":
-            (stack[-1].body if stack else preamble).append(block)
-            continue
-        section = RawSection(block)
-        while stack and stack[-1].block.level >= block.level:
-            stack.pop()
-        (stack[-1].children if stack else roots).append(section)
-        stack.append(section)
-    return preamble, roots
 
 
 def _split_units(

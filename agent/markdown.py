@@ -118,7 +118,7 @@ def _read_block(lines: list[str], index: int, first_line: int) -> tuple[Block, i
     if LIST_ITEM.match(line):
         return _read_while(lines, index, number, "list", _continues_list)
     if KEY_VALUE.match(line.strip()):
-        return Block("kv", number, [line]), index + 1
+        return _read_while(lines, index, number, "kv", lambda s: bool(KEY_VALUE.match(s.strip())))
     return _read_while(lines, index, number, "paragraph", _continues_paragraph)
 
 
@@ -192,6 +192,32 @@ def split_row(line: str) -> list[str]:
     body = body[1:] if body.startswith("|") else body
     body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
     return [cell.strip() for cell in re.split(r"(?<!\\)\|", body)]
+
+
+@dataclass
+class RawSection:
+    """A heading with the blocks under it (before its first sub-heading) and its sub-sections."""
+
+    block: Block
+    body: list[Block] = field(default_factory=list)
+    children: list[RawSection] = field(default_factory=list)
+
+
+def heading_tree(blocks: list[Block]) -> tuple[list[Block], list[RawSection]]:
+    """Blocks before the first heading, and the headings nested by level."""
+    preamble: list[Block] = []
+    roots: list[RawSection] = []
+    stack: list[RawSection] = []
+    for block in blocks:
+        if block.kind != "heading":
+            (stack[-1].body if stack else preamble).append(block)
+            continue
+        section = RawSection(block)
+        while stack and stack[-1].block.level >= block.level:
+            stack.pop()
+        (stack[-1].children if stack else roots).append(section)
+        stack.append(section)
+    return preamble, roots
 
 
 def heading_label(text: str) -> str:

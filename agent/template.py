@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 FieldKind = Literal["text", "line", "list", "table", "code", "enum"]
 FileRole = Literal["modify", "create", "mixed", ""]
@@ -45,6 +45,7 @@ class LiteralText:
     """Template text copied into every plan unchanged."""
 
     lines: list[str]
+    joined: bool = False
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Line:
     """A single line of literal text with slots: a heading, `**Key**: value`, `Updated: {{DATE}}`."""
 
     parts: list[str | Slot]
+    joined: bool = False  # follows the previous line directly, with no blank line between
 
 
 @dataclass
@@ -111,7 +113,7 @@ class Repeat:
     line: int = 0
 
 
-Node = Union[LiteralText, FieldBlock, Line, Section, Repeat]
+Node = LiteralText | FieldBlock | Line | Section | Repeat
 
 
 @dataclass

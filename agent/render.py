@@ -1,0 +1,197 @@
+"""Filled plan data → markdown in the template's own shape.
+
+Same headings in the same order, repeated blocks numbered the template's way, front matter keys
+kept, tables with their columns, checklists as checklists, code fences with their language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from agent.template import (
+    HEADER,
+    FieldBlock,
+    FieldSpec,
+    Line,
+    LiteralText,
+    Node,
+    Repeat,
+    Section,
+    Slot,
+    Template,
+    flat_field,
+)
+
+NOT_APPLICABLE = "_Not applicable._"
+
+
+@dataclass
+class Scope:
+    values: dict[str, Any]
+    header: dict[str, Any]
+    counters: dict[str, int] = field(default_factory=dict)
+    parent_number: int | None = None
+
+    def inner(self, values: Any, parent_number: int | None = None) -> Scope:
+        number = parent_number if parent_number is not None else self.parent_number
+        return Scope(values if isinstance(values, dict) else {}, self.header, self.counters, number)
+
+
+def render_plan(template: Template, plan: dict[str, Any]) -> str:
+    header = plan.get(HEADER) or {}
+    blocks = _front_matter(template, header)
+    scope = Scope(plan, header)
+    blocks += _nodes(template.header, scope.inner(header))
+    for unit in template.units:
+        blocks += _node(unit, scope)
+    return "\n\n".join(block for block in blocks if block != "") + "\n"
+
+
+def _front_matter(template: Template, header: dict[str, Any]) -> list[str]:
+    if not template.front_matter:
+        return []
+    lines = ["---"]
+    for key in template.front_matter:
+        value = key.literal if key.field is None else header.get(key.field.name)
+        lines.append(f"{key.key}: {_yaml_value(value)}")
+    return ["\n".join([*lines, "---"])]
+
+
+def _yaml_value(value: Any) -> str:
+    """One YAML value on one line: lists in flow style, as front matter is usually written."""
+    flow = isinstance(value, list | dict)
+    dumped = yaml.safe_dump(value, default_flow_style=flow, allow_unicode=True, width=10**6)
+    return dumped.strip().removesuffix("\n...").removesuffix("...").strip()
+
+
+def _nodes(nodes: list[Node], scope: Scope) -> list[str]:
+    blocks: list[str] = []
+    for node in nodes:
+        rendered = _node(node, scope)
+        if isinstance(node, Line | LiteralText) and node.joined and blocks:
+            blocks[-1] += "\n" + rendered[0]
+        else:
+            blocks += rendered
+    return blocks
+
+
+def _node(node: Node, scope: Scope) -> list[str]:
+    if isinstance(node, LiteralText):
+        return ["\n".join(node.lines)]
+    if isinstance(node, Line):
+        return [render_line(node, scope)]
+    if isinstance(node, FieldBlock):
+        return [_field_block(node, scope.values.get(node.field.name))]
+    if isinstance(node, Section):
+        return _section(node, scope)
+    return _repeat(node, scope)
+
+
+def _section(section: Section, scope: Scope) -> list[str]:
+    heading = render_line(section.heading, scope)
+    value = scope.values.get(section.name)
+    if section.optional and value is None and section.name in scope.values:
+        return [heading, NOT_APPLICABLE]
+    flat = flat_field(section)
+    inner = scope.inner({flat.name: value} if flat else value)
+    return [heading, *_nodes(section.children, inner)]
+
+
+def _repeat(repeat: Repeat, scope: Scope) -> list[str]:
+    items = scope.values.get(repeat.name) or []
+    blocks: list[str] = []
+    for index, item in enumerate(items, start=1):
+        number = _number(repeat, index, scope)
+        title = (item or {}).get("title", "") if isinstance(item, dict) else ""
+        blocks.append(repeat_heading(repeat, number, title))
+        blocks += _nodes(repeat.prototype.children, scope.inner(item, parent_number=index))
+    return blocks
+
+
+def _number(repeat: Repeat, index: int, scope: Scope) -> str:
+    if not repeat.numbered:
+        return ""
+    if repeat.numbering.continues:
+        scope.counters[repeat.name] = scope.counters.get(repeat.name, 0) + 1
+        index = scope.counters[repeat.name]
+    return repeat.numbering.format(index, scope.parent_number)
+
+
+def repeat_heading(repeat: Repeat, number: str, title: str) -> str:
+    text = f"{repeat.prefix}{number}"
+    if repeat.title is not None:
+        text += f"{repeat.separator}{_one_line(title)}" if text else _one_line(title)
+    return f"{'#' * repeat.level} {text}"
+
+
+def render_line(line: Line, scope: Scope) -> str:
+    out = []
+    for part in line.parts:
+        if isinstance(part, Slot):
+            source = scope.header if part.variable else scope.values
+            out.append(_one_line(source.get(part.field.name)))
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def _field_block(block: FieldBlock, value: Any) -> str:
+    spec = block.field
+    if spec.kind == "list":
+        return _list(block, value or [])
+    if spec.kind == "table":
+        return _table(spec, value or [])
+    if spec.kind == "code":
+        return "" if value is None else f"```{spec.lang}\n{_strip_fences(str(value))}\n```"
+    return "" if value is None else str(value).strip()
+
+
+def _list(block: FieldBlock, items: list[Any]) -> str:
+    spec = block.field
+    lines = list(block.fixed_before)
+    for index, item in enumerate(items, start=1):
+        marker = f"{index}." if spec.marker == "1." else spec.marker
+        box = "[ ] " if spec.checkbox else ""
+        lines.append(f"{marker} {box}{_item_text(item)}")
+    return "\n".join(lines + block.fixed_after)
+
+
+def _item_text(item: Any) -> str:
+    """Models sometimes repeat the list syntax inside the item; the renderer owns it."""
+    text = _one_line(item)
+    text = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", text)
+    return re.sub(r"^\[[ xX]\]\s+", "", text)
+
+
+def _table(spec: FieldSpec, rows: list[Any]) -> str:
+    names = [column.name for column in spec.columns]
+    lines = ["| " + " | ".join(names) + " |", "|" + "|".join("---" for _ in names) + "|"]
+    for row in rows:
+        values = row if isinstance(row, dict) else {}
+        cells = [column.literal if column.literal is not None else _cell(values.get(column.key))
+                 for column in spec.columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    return _one_line(value).replace("|", "\\|")
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _strip_fences(text: str) -> str:
+    text = text.strip("\n")
+    text = re.sub(r"^```[\w+-]*\n", "", text)
+    return re.sub(r"\n```$", "", text)
+
+
+def plan_json(template: Template, plan: dict[str, Any]) -> dict[str, Any]:
+    """The JSON form of a plan: exactly the data the markdown was rendered from."""
+    return {"schema_version": 1, "template": template.name, "plan": plan}
