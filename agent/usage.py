@@ -1,0 +1,92 @@
+"""What a draft cost in US dollars, from the token counts providers report, and a bound before a call.
+
+The price table is a convenience, not a source of truth: prices change, so edit `PRICES` or pass
+your own table as `prices=` (the spec, e.g. `openai:gpt-4.1-mini`, maps to a `Price`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from agent.providers.base import Usage
+
+PER_MILLION = 1_000_000
+# Snapshot suffixes that keep a model's price: gpt-4.1-mini-2025-04-14, claude-sonnet-4-5-20250929.
+SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
+# Models that run on the user's own machine cost nothing per token.
+LOCAL_PROVIDERS = frozenset({"ollama"})
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens. `cache_write` is what storing a token in the prompt cache costs."""
+
+    input: float
+    output: float
+    cache_read: float
+    cache_write: float
+
+
+# EDITABLE: list prices in USD per million tokens, from the providers' public pricing pages
+# (checked 2026; verify before relying on them). OpenAI does not charge extra to write its cache,
+# so its cache_write equals input. Anthropic's is the 5-minute cache write rate.
+PRICES: dict[str, Price] = {
+    "openai:gpt-5": Price(input=1.25, output=10.00, cache_read=0.125, cache_write=1.25),
+    "openai:gpt-5-mini": Price(input=0.25, output=2.00, cache_read=0.025, cache_write=0.25),
+    "openai:gpt-5-nano": Price(input=0.05, output=0.40, cache_read=0.005, cache_write=0.05),
+    "openai:gpt-4.1": Price(input=2.00, output=8.00, cache_read=0.50, cache_write=2.00),
+    "openai:gpt-4.1-mini": Price(input=0.40, output=1.60, cache_read=0.10, cache_write=0.40),
+    "openai:gpt-4.1-nano": Price(input=0.10, output=0.40, cache_read=0.025, cache_write=0.10),
+    "openai:gpt-4o-mini": Price(input=0.15, output=0.60, cache_read=0.075, cache_write=0.15),
+    "anthropic:claude-opus-4-5": Price(input=5.00, output=25.00, cache_read=0.50, cache_write=6.25),
+    "anthropic:claude-opus-4-6": Price(input=5.00, output=25.00, cache_read=0.50, cache_write=6.25),
+    "anthropic:claude-sonnet-4-5": Price(input=3.00, output=15.00, cache_read=0.30, cache_write=3.75),
+    "anthropic:claude-sonnet-4-6": Price(input=3.00, output=15.00, cache_read=0.30, cache_write=3.75),
+    "anthropic:claude-haiku-4-5": Price(input=1.00, output=5.00, cache_read=0.10, cache_write=1.25),
+}
+
+FREE = Price(input=0.0, output=0.0, cache_read=0.0, cache_write=0.0)
+
+
+def price_for(model_spec: str, prices: Mapping[str, Price] | None = None) -> Price | None:
+    """The price of `model_spec`, a dated snapshot priced as its alias; None when it is not listed."""
+    table = PRICES if prices is None else prices
+    if model_spec.partition(":")[0] in LOCAL_PROVIDERS:
+        return table.get(model_spec, FREE)
+    return table.get(model_spec) or table.get(SNAPSHOT_SUFFIX.sub("", model_spec))
+
+
+def cost_usd(model_spec: str, usage: Usage, prices: Mapping[str, Price] | None = None) -> float | None:
+    """What `usage` cost on `model_spec`, or None when the model's price is unknown.
+
+    `usage.input_tokens` counts every prompt token; the ones the cache served or stored are billed
+    at the cache prices and only the rest at the input price.
+    """
+    price = price_for(model_spec, prices)
+    if price is None:
+        return None
+    uncached = max(usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens, 0)
+    dollars = (
+        uncached * price.input
+        + usage.cache_read_tokens * price.cache_read
+        + usage.cache_write_tokens * price.cache_write
+        + usage.output_tokens * price.output
+    )
+    return dollars / PER_MILLION
+
+
+def estimate_cost_usd(
+    model_spec: str, input_tokens: int, max_output_tokens: int, prices: Mapping[str, Price] | None = None
+) -> float | None:
+    """The most one call can cost: every input token at the dearest input rate, every output token used.
+
+    `--max-cost` checks this before a call, so a draft stops before the call that would pass the cap.
+    None when the model's price is unknown.
+    """
+    price = price_for(model_spec, prices)
+    if price is None:
+        return None
+    input_rate = max(price.input, price.cache_read, price.cache_write)
+    return (input_tokens * input_rate + max_output_tokens * price.output) / PER_MILLION
