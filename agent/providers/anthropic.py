@@ -71,13 +71,10 @@ class AnthropicProvider:
     async def _create(self, body: dict[str, Any]) -> Message:
         try:
             message: Message = await self._client.messages.create(**body)
-        except anthropic.APIStatusError as exc:
-            raise fault_from_status(exc.status_code, exc.response.headers, exc.body) from None
-        except anthropic.APITimeoutError:
-            raise Fault("timeout") from None
-        except anthropic.APIConnectionError:
-            raise Fault("connection") from None
-        return message
+            return message
+        except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
+            fault = to_fault(exc)
+        raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
 
 
 def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:
@@ -138,3 +135,9 @@ def to_usage(usage: AnthropicUsage, attempts: int) -> Usage:
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
     )
+
+
+def to_fault(exc: anthropic.APIStatusError | anthropic.APIConnectionError) -> Fault:
+    if isinstance(exc, anthropic.APIStatusError):
+        return fault_from_status(exc.status_code, exc.response.headers, exc.body)
+    return Fault("timeout" if isinstance(exc, anthropic.APITimeoutError) else "connection")

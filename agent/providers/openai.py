@@ -73,13 +73,10 @@ class OpenAIProvider:
     async def _create(self, body: dict[str, Any]) -> ChatCompletion:
         try:
             completion: ChatCompletion = await self._client.chat.completions.create(**body)
-        except openai.APIStatusError as exc:
-            raise fault_from_status(exc.status_code, exc.response.headers, exc.body) from None
-        except openai.APITimeoutError:
-            raise Fault("timeout") from None
-        except openai.APIConnectionError:
-            raise Fault("connection") from None
-        return completion
+            return completion
+        except (openai.APIStatusError, openai.APIConnectionError) as exc:
+            fault = to_fault(exc)
+        raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
 
 
 def chat_body(model: str, request: ModelRequest, limit_param: str) -> dict[str, Any]:
@@ -144,3 +141,9 @@ def to_usage(usage: CompletionUsage | None, attempts: int) -> Usage:
         cache_read_tokens=(details and details.cached_tokens) or 0,
         cache_write_tokens=(details and details.cache_write_tokens) or 0,
     )
+
+
+def to_fault(exc: openai.APIStatusError | openai.APIConnectionError) -> Fault:
+    if isinstance(exc, openai.APIStatusError):
+        return fault_from_status(exc.status_code, exc.response.headers, exc.body)
+    return Fault("timeout" if isinstance(exc, openai.APITimeoutError) else "connection")
