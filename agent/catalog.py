@@ -1,0 +1,72 @@
+"""Where templates and prompts come from: the built-ins shipped in the package, or a path."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from agent.compiler import MAX_TEMPLATE_BYTES, compile_template
+from agent.errors import InputError, TemplateError
+from agent.template import Template
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_TEMPLATE = "default"
+
+
+def resource_dir(name: str) -> Path:
+    """`prompts/` or `templates/`: inside the installed wheel, or at the top of a source checkout."""
+    installed = PACKAGE_DIR / name
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / name
+
+
+def builtin_templates() -> dict[str, Path]:
+    return {path.stem: path for path in sorted(resource_dir("templates").glob("*.md"))}
+
+
+def load_template(name_or_path: str | None) -> Template:
+    """A built-in template by name, or any markdown template by path, compiled."""
+    path = _locate(name_or_path or DEFAULT_TEMPLATE)
+    return _compile_file(str(path), path.stat().st_mtime_ns)
+
+
+def _locate(name_or_path: str) -> Path:
+    builtins = builtin_templates()
+    if name_or_path in builtins:
+        return builtins[name_or_path]
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise InputError(f"{name_or_path}: is a directory; pass a template file or a built-in name")
+    known = ", ".join(builtins)
+    raise InputError(f"template {name_or_path!r} not found: use a built-in ({known}) or a path to a markdown file")
+
+
+@cache
+def _compile_file(path: str, _mtime: int) -> Template:
+    text = read_text_file(path, "template", MAX_TEMPLATE_BYTES)
+    name = Path(path).stem if Path(path).parent == resource_dir("templates") else path
+    return compile_template(text, path, name=name)
+
+
+def read_text_file(path: str, what: str, limit: int) -> str:
+    """A UTF-8 text file, or a one-line InputError naming the file and what is wrong with it."""
+    try:
+        size = Path(path).stat().st_size
+        if size > limit:
+            raise TemplateError(path, f"the {what} is {size / 1e6:.1f} MB; the limit is {limit / 1e6:g} MB")
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise TemplateError(path, f"is a directory; pass the {what} file") from None
+    except OSError as error:
+        raise TemplateError(path, f"cannot read the {what}: {error.strerror or error}") from None
+    if b"\x00" in data[:8192]:
+        raise TemplateError(path, f"this is a binary file, not a markdown {what}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise TemplateError(path, f"the {what} is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+
+
+def prompt_text(name: str) -> str:
+    return (resource_dir("prompts") / name).read_text(encoding="utf-8")

@@ -1,0 +1,57 @@
+"""File paths named in a plan's "files to modify / create" lines, checked against the repository."""
+
+from __future__ import annotations
+
+import re
+
+from agent.markdown import Block
+
+Problem = tuple[str, str, str, int]
+CODE_SPAN = re.compile(r"`([^`\s]+)`")
+BARE_PATH = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?:\w+:\s+)?([\w./-]+/[\w.-]+|[\w-]+\.\w{1,6})\b")
+CREATE_WORDS = re.compile(r"\b(create|new|add)\b", re.I)
+MODIFY_WORDS = re.compile(r"\b(modify|update|change|edit|extend)\b", re.I)
+
+
+def paths_in_line(text: str) -> list[str]:
+    """Repository-relative paths a line names: code spans that look like paths, or a leading bare path."""
+    found = [span for span in CODE_SPAN.findall(text) if _looks_like_path(span)]
+    if not found and (bare := BARE_PATH.match(text)):
+        found = [bare.group(1)]
+    return [re.sub(r":\d+(?:-\d+)?$", "", path).removeprefix("./") for path in found]
+
+
+def _looks_like_path(span: str) -> bool:
+    if "://" in span or span.startswith(("-", "$")) or "(" in span:
+        return False
+    return "/" in span or bool(re.search(r"\.\w{1,6}(?::\d+)?$", span))
+
+
+def file_checks(block: Block, roles: set[str], tracked: frozenset[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    for offset, text in enumerate(block.lines):
+        role = _line_role(text, roles)
+        for path in paths_in_line(text) if role else []:
+            problems += _check_path(path, role, tracked, block.line + offset)
+    return problems
+
+
+def _line_role(text: str, roles: set[str]) -> str:
+    if roles == {"create"} or roles == {"modify"}:
+        return next(iter(roles))
+    if CREATE_WORDS.search(text):
+        return "create"
+    if MODIFY_WORDS.search(text):
+        return "modify"
+    return ""
+
+
+def _check_path(path: str, role: str, tracked: frozenset[str], line: int) -> list[Problem]:
+    exists = path in tracked or any(p.startswith(path.rstrip("/") + "/") for p in tracked)
+    if role == "modify" and not exists:
+        return [("error", "path-missing", f"`{path}` is listed as a file to modify but does not exist in the "
+                 "repository; fix the path, or list it as a file to create", line)]
+    if role == "create" and exists:
+        return [("error", "path-exists", f"`{path}` is listed as a file to create but already exists; "
+                 "list it as a file to modify instead", line)]
+    return []

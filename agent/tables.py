@@ -1,0 +1,52 @@
+"""Checks on a markdown table in a plan: the template's columns, one cell per column, allowed choices."""
+
+from __future__ import annotations
+
+from agent import placeholders as ph
+from agent.markdown import Block, split_row
+from agent.template import FieldSpec
+
+Problem = tuple[str, str, str, int]
+
+
+def table_findings(block: Block, spec: FieldSpec | None) -> list[Problem]:
+    rows = [(block.line + offset, split_row(line)) for offset, line in enumerate(block.lines)]
+    rows = [(line, cells) for line, cells in rows if not _is_separator(cells)]
+    if not rows:
+        return []
+    width = len(rows[0][1])
+    problems = [_header_problem(rows[0][1], spec, rows[0][0])] if spec else []
+    for line, cells in rows[1:]:
+        if len(cells) != width:
+            problems.append(("error", "table-columns",
+                             f"table row has {len(cells)} cells but the header has {width}; "
+                             "add or merge cells so every row matches", line))
+            continue
+        problems += _cell_problems(cells, spec, line)
+    return [problem for problem in problems if problem]
+
+
+def _is_separator(cells: list[str]) -> bool:
+    return bool(cells) and all(cell.replace(":", "").strip("-") == "" and "-" in cell for cell in cells)
+
+
+def _header_problem(header: list[str], spec: FieldSpec, line: int) -> Problem:
+    expected = [column.name for column in spec.columns]
+    if [cell.strip("* ").lower() for cell in header] != [name.strip("* ").lower() for name in expected]:
+        return ("error", "table-columns", f"table columns are {' | '.join(header)}; the template's are "
+                f"{' | '.join(expected)}", line)
+    return ()  # type: ignore[return-value]
+
+
+def _cell_problems(cells: list[str], spec: FieldSpec | None, line: int) -> list[Problem]:
+    problems: list[Problem] = []
+    for index, cell in enumerate(cells):
+        for found in ph.find_placeholders(cell):
+            problems.append(("error", "placeholder", f"placeholder {found.raw} is still in the table; replace it",
+                             line))
+        column = spec.columns[index] if spec and index < len(spec.columns) else None
+        value = cell.strip("* ")
+        if column and column.choices and value.lower() not in {c.lower() for c in column.choices}:
+            problems.append(("error", "enum", f"{column.name} is {value!r}; use one of: "
+                             f"{', '.join(column.choices)}", line))
+    return problems
