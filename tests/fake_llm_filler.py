@@ -1,13 +1,14 @@
 """The fake LLM server's default answer: a valid, deterministic object for a JSON schema, whose
 strings read like a real plan, so end-to-end drafting runs offline.
 
-Strings are picked by a hash of the field's path: the same schema always gets the same answer, and
-list items differ from each other.
+Strings are dealt in turn from a bank, so the same schema always gets the same answer and
+neighbouring fields and list items differ from each other.
 """
 
 from __future__ import annotations
 
-import zlib
+from dataclasses import dataclass, field
+from itertools import count
 from typing import Any
 
 SENTENCES = (
@@ -34,7 +35,8 @@ PHRASES = (
     "Latency alerts on public routes",
     "Streaming uploads to object storage",
 )
-SHORT_FIELDS = frozenset({"title", "name", "heading", "label", "owner", "component"})
+PATHS = ("src/api/rate_limit.py", "src/billing/client.py", "tests/api/test_rate_limit.py", "docs/runbook.md")
+SHORT_FIELDS = frozenset({"title", "name", "heading", "label", "owner", "component", "feature"})
 FORMATS = {
     "date": "2026-03-02",
     "date-time": "2026-03-02T09:30:00Z",
@@ -44,57 +46,73 @@ FORMATS = {
 MAX_DEPTH = 8
 
 
+@dataclass
+class _Walk:
+    root: dict[str, Any]
+    turns: count[int] = field(default_factory=count)
+
+    def pick(self, choices: int) -> int:
+        return next(self.turns) % choices
+
+
 def fill_schema(schema: dict[str, Any]) -> Any:
     """A value that validates against `schema` (objects get every property, as strict mode requires)."""
-    return _fill(schema, schema, "$", 0)
+    return _fill(schema, _Walk(schema), "$", 0)
 
 
-def _fill(node: dict[str, Any], root: dict[str, Any], path: str, depth: int) -> Any:
-    node = _resolve(node, root)
+def _fill(node: dict[str, Any], walk: _Walk, path: str, depth: int) -> Any:
+    node = _resolve(node, walk.root)
     if "const" in node:
         return node["const"]
     if "enum" in node:
-        return node["enum"][_pick(path, len(node["enum"]))]
+        return node["enum"][walk.pick(len(node["enum"]))]
     options = node.get("anyOf") or node.get("oneOf")
     if options:
-        return _fill(_first_not_null(options, root), root, path, depth)
-    return _fill_type(_type_of(node), node, root, path, depth)
+        return _fill(_first_not_null(options, walk.root), walk, path, depth)
+    return _fill_type(_type_of(node), node, walk, path, depth)
 
 
-def _fill_type(kind: str, node: dict[str, Any], root: dict[str, Any], path: str, depth: int) -> Any:
+def _fill_type(kind: str, node: dict[str, Any], walk: _Walk, path: str, depth: int) -> Any:
     if kind == "object":
         props = node.get("properties", {})
-        return {key: _fill(sub, root, f"{path}.{key}", depth + 1) for key, sub in props.items()}
+        return {key: _fill(sub, walk, f"{path}.{key}", depth + 1) for key, sub in props.items()}
     if kind == "array":
-        return _fill_array(node, root, path, depth)
+        return _fill_array(node, walk, path, depth)
     if kind in ("integer", "number"):
         return _number(node, kind)
     if kind == "boolean":
-        return _pick(path, 2) == 0
+        return walk.pick(2) == 0
     if kind == "null":
         return None
-    return _string(node, path)
+    return _string(node, path, walk)
 
 
-def _fill_array(node: dict[str, Any], root: dict[str, Any], path: str, depth: int) -> list[Any]:
+def _fill_array(node: dict[str, Any], walk: _Walk, path: str, depth: int) -> list[Any]:
     low = node.get("minItems", 0)
     count = low if depth >= MAX_DEPTH else max(low, min(2, node.get("maxItems", 2)))
     items = node.get("items", {"type": "string"})
-    return [_fill(items, root, f"{path}[{i}]", depth + 1) for i in range(count)]
+    return [_fill(items, walk, f"{path}[{i}]", depth + 1) for i in range(count)]
 
 
-def _string(node: dict[str, Any], path: str) -> str:
+def _string(node: dict[str, Any], path: str, walk: _Walk) -> str:
     if node.get("format") in FORMATS:
         return FORMATS[node["format"]]
     field = path.rsplit(".", 1)[-1].split("[")[0]
-    short = field in SHORT_FIELDS or node.get("maxLength", 1000) < 60
-    bank = PHRASES if short else SENTENCES
-    start = _pick(path, len(bank))
+    if "date" in field:
+        return FORMATS["date"]
+    bank = _bank_for(field, node.get("maxLength", 1000))
+    start = walk.pick(len(bank))
     text = bank[start]
     while len(text) < node.get("minLength", 0):
         start += 1
         text += " " + bank[start % len(bank)]
     return _clip(text, node.get("maxLength"))
+
+
+def _bank_for(field: str, max_length: int) -> tuple[str, ...]:
+    if "file" in field or "path" in field:
+        return PATHS
+    return PHRASES if field in SHORT_FIELDS or max_length < 60 else SENTENCES
 
 
 def _clip(text: str, limit: int | None) -> str:
@@ -134,7 +152,3 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     for part in ref.removeprefix("#/").split("/"):
         target = target[part]
     return _resolve(target, root)
-
-
-def _pick(path: str, count: int) -> int:
-    return zlib.crc32(path.encode()) % count
