@@ -208,7 +208,10 @@ def test_through_the_loopback_server(fake_llm_server: FakeLLMServer) -> None:
     )
 
     async def twice() -> tuple[ModelResponse, ModelResponse]:
-        return await target.complete(make_request()), await target.complete(make_request())
+        try:
+            return await target.complete(make_request()), await target.complete(make_request())
+        finally:
+            await target.aclose()
 
     first, second = asyncio.run(twice())
     assert first.data == ANSWER and first.usage.calls == 2 and sleep.waits == [0.0]

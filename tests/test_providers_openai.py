@@ -238,7 +238,10 @@ def test_through_the_loopback_server(fake_llm_server: FakeLLMServer) -> None:
     target = OpenAIProvider("gpt-test", OPENAI_KEY, base_url=fake_llm_server.openai_base_url, retry=policy)
 
     async def twice() -> tuple[ModelResponse, ModelResponse]:
-        return await target.complete(make_request()), await target.complete(make_request())
+        try:
+            return await target.complete(make_request()), await target.complete(make_request())
+        finally:
+            await target.aclose()
 
     first, second = asyncio.run(twice())
     assert first.data == ANSWER and first.usage.calls == 2 and sleep.waits == [0.0]

@@ -67,6 +67,10 @@ class OpenAIProvider:
         self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
         return response
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections; call it before the event loop that used them ends."""
+        await self._client.close()
+
     def _count(self) -> None:
         self.usage_total += Usage(calls=1)
 
