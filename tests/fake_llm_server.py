@@ -186,6 +186,8 @@ def _cacheable_prefix(request: RecordedRequest) -> tuple[str, bool]:
     if request.wire == "openai":
         return json.dumps([body.get("response_format"), body["messages"][:-1]]), False
     blocks = body["messages"][0]["content"]
+    if isinstance(blocks, str):
+        blocks = [{"type": "text", "text": blocks}]
     marked = [i for i, block in enumerate(blocks) if "cache_control" in block]
     cut = marked[-1] + 1 if marked else 0
     head = [body.get("tools"), body.get("system"), blocks[:cut]]

@@ -49,7 +49,7 @@ def test_filler_is_deterministic_valid_and_varied() -> None:
 
 def test_scripted_replies_then_filler(fake_llm_server: FakeLLMServer) -> None:
     fake_llm_server.push(Failure(429, "slow down", {"retry-after": "2"}), Answer(stop="truncated"))
-    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    body: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     body["response_format"] = {"type": "json_schema", "json_schema": {"name": "n", "schema": NESTED}}
     status, failed = post(fake_llm_server, "/v1/chat/completions", body)
     assert status == 429 and failed["error"]["message"] == "slow down"
@@ -62,7 +62,7 @@ def test_scripted_replies_then_filler(fake_llm_server: FakeLLMServer) -> None:
 
 def test_handler_answers_anthropic_requests(fake_llm_server: FakeLLMServer) -> None:
     fake_llm_server.handler = lambda request: Answer(stop="refused", refusal=f"no {request.body['model']}")
-    body = {"model": "claude", "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}
+    body: dict[str, Any] = {"model": "claude", "messages": [{"role": "user", "content": "x"}]}
     body["tools"] = [{"name": "n", "input_schema": NESTED}]
     status, answer = post(fake_llm_server, "/v1/messages", body)
     assert status == 200 and answer["stop_reason"] == "refusal"
