@@ -3,6 +3,7 @@
 Forcing the tool (`tool_choice` of type `tool`) makes the model answer with an object shaped by
 `input_schema`, which Anthropic parses for us. A `cache_control` breakpoint on the shared prefix makes
 tools + system + prefix the cached part of every call, so only the section prompt is billed in full.
+Tools come first in that prefix, so only calls with the same schema share a cache entry.
 """
 
 from __future__ import annotations

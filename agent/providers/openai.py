@@ -86,7 +86,8 @@ class OpenAIProvider:
 def chat_body(model: str, request: ModelRequest, limit_param: str) -> dict[str, Any]:
     """The Chat Completions request: system, then the shared prefix, then the varying prompt.
 
-    The prefix goes first and byte-identical so OpenAI's automatic prefix caching can serve it.
+    The prefix goes first and byte-identical so OpenAI's automatic prefix caching can serve it. OpenAI
+    renders the schema ahead of the system message, so only calls with the same schema share a cache.
     Empty parts are left out because some compatible servers reject empty messages.
     """
     messages = [
