@@ -155,6 +155,85 @@ def _print_json(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
+class PlanFormat(StrEnum):
+    md = "md"
+    json = "json"
+
+
+@app.command("draft")
+def draft(
+    brief: Annotated[str, typer.Argument(help="Brief file: markdown/text, YAML requirements, GitHub issue JSON, or - for stdin.")],
+    template: TemplateOption = None,
+    repo: Annotated[str, typer.Option("--repo", help="Repository the plan is about.")] = ".",
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="openai:MODEL, anthropic:MODEL, ollama:MODEL or offline. "
+                     "Default: a model for whichever API key is set, else offline."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (vLLM, LM Studio, OpenRouter).")
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Plan file or directory. Default: implementation-plans/<slug>/plan.md")
+    ] = None,
+    output: Annotated[
+        PlanFormat, typer.Option("--format", help="md: human messages; json: one JSON report on stdout.")
+    ] = PlanFormat.md,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", help="Re-ask rounds for failing sections.")] = 2,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Section calls in flight at once.")] = 8,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Stop before a call that could pass this many US dollars.")
+    ] = None,
+    context_tokens: Annotated[
+        int, typer.Option("--context-tokens", help="Budget for repository context, in tokens.")
+    ] = 12_000,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing plan.")] = False,
+) -> None:
+    """Draft a plan for BRIEF in the template's shape, section by section, and check it.
+
+    Writes plan.md and plan.json. Exit 0: complete plan; 3: plan written but findings remain;
+    2: bad usage; 1: nothing useful could be written.
+    """
+    import os
+
+    from agent.run import DraftRequest, draft_report, run_draft
+
+    request = DraftRequest(brief, template, repo, model, base_url, out, max_rounds, concurrency, max_cost, force,
+                           context_tokens)
+    with user_errors():
+        outcome = run_draft(request, dict(os.environ), progress=lambda line: typer.echo(line, err=True))
+    result = outcome.result
+    if output is PlanFormat.json:
+        _print_json(draft_report(outcome))
+    else:
+        for finding in result.findings:
+            typer.echo(finding.format(str(outcome.plan_path)), err=True)
+        state = "complete" if result.complete else f"{len(result.findings)} finding(s) remain"
+        typer.echo(f"plan written to {outcome.plan_path} ({state}); report in {outcome.json_path}", err=True)
+    raise typer.Exit(0 if result.complete else EXIT_FINDINGS)
+
+
+@app.command("context")
+def context(
+    brief: Annotated[str, typer.Argument(help="Brief file, or - for stdin.")],
+    repo: Annotated[str, typer.Option("--repo", help="Repository to read.")] = ".",
+    context_tokens: Annotated[int, typer.Option("--context-tokens", help="Budget in tokens.")] = 12_000,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+) -> None:
+    """Show what `plan draft` would send about the repository: manifest, outline, what was cut."""
+    from pathlib import Path
+
+    from agent.brief import read_brief
+    from agent.context import build_context, format_text, to_json
+
+    with user_errors():
+        built = build_context(Path(repo), read_brief(brief).text, context_tokens)
+    if output is OutputFormat.json:
+        _print_json(to_json(built))
+    else:
+        typer.echo(format_text(built))
+
+
 def main() -> None:
     run: Callable[[], Any] = app
     run()

@@ -69,5 +69,6 @@ class Provider(Protocol):
 
     name: str
     model: str
+    usage_total: Usage  # every attempt so far, failed ones included
 
     async def complete(self, request: ModelRequest) -> ModelResponse: ...

@@ -1,0 +1,209 @@
+"""The draft loop: ask for every section at once, validate the whole plan, re-ask only what failed.
+
+Transport retries live in the providers (`agent.retry`); this loop owns only validation re-asks, a
+single larger-budget retry of a truncated answer, and the --max-cost cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent.brief import Brief
+from agent.context.budget import estimate_tokens
+from agent.errors import BudgetError, TransportError
+from agent.prompting import reask_prompt, section_prompt, shared_prefix, system_prompt
+from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
+from agent.render import render_plan
+from agent.schema import json_schema, unit_model, unit_names
+from agent.template import HEADER, Template
+from agent.usage import Price, cost_usd, estimate_cost_usd
+from agent.validate import Finding, validate_plan
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DraftSettings:
+    max_rounds: int = 2
+    concurrency: int = 8
+    max_cost_usd: float | None = None
+    max_output_tokens: int = 4096
+    prices: Mapping[str, Price] | None = None
+
+
+@dataclass
+class DraftResult:
+    plan: dict[str, Any]
+    markdown: str
+    findings: list[Finding]
+    rounds: int
+    usage: Usage
+    cost_usd: float | None
+    timings: dict[str, Any]
+
+    @property
+    def complete(self) -> bool:
+        return not any(finding.severity == "error" for finding in self.findings)
+
+
+@dataclass
+class UnitState:
+    name: str
+    value: Any = None
+    answered: bool = False
+    problems: list[Finding] = field(default_factory=list)
+
+
+async def draft_plan(
+    template: Template,
+    brief: Brief,
+    provider: Provider,
+    repository_text: str = "",
+    tracked_paths: frozenset[str] | None = None,
+    settings: DraftSettings = DraftSettings(),
+    progress: Progress = lambda message: None,
+) -> DraftResult:
+    loop = DraftLoop(template, provider, settings, progress, tracked_paths)
+    prefix = shared_prefix(template, brief, repository_text)
+    return await loop.run(prefix)
+
+
+class DraftLoop:
+    def __init__(self, template: Template, provider: Provider, settings: DraftSettings, progress: Progress,
+                 tracked_paths: frozenset[str] | None) -> None:
+        self.template, self.provider, self.settings = template, provider, settings
+        self.progress, self.tracked_paths = progress, tracked_paths
+        self.units = {name: UnitState(name) for name in unit_names(template)}
+        self.system = system_prompt()
+        self.reserved_usd = 0.0
+        self.call_seconds: list[float] = []
+        self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
+
+    async def run(self, prefix: str) -> DraftResult:
+        started = time.perf_counter()
+        pending, findings, rounds = list(self.units), [], 0
+        for rounds in range(self.settings.max_rounds + 1):
+            self.progress(f"round {rounds}: drafting {len(pending)} section(s)")
+            changed = await self._ask_all(pending, prefix, findings)
+            findings = self._validate()
+            pending = sorted({f.unit for f in findings if f.severity == "error" and f.unit in self.units})
+            if not pending or not changed:
+                break
+        return self._result(findings, rounds, time.perf_counter() - started)
+
+    async def _ask_all(self, names: list[str], prefix: str, findings: list[Finding]) -> bool:
+        """Ask for `names` concurrently; True when any answer differs from the one it replaces."""
+        problems = {name: [f for f in findings if f.unit == name] for name in names}
+        outcomes = await asyncio.gather(*(self._ask(name, prefix, problems[name]) for name in names))
+        if all(not self.units[name].answered for name in self.units) and any(
+            isinstance(outcome, TransportError) for outcome in outcomes
+        ):
+            raise next(outcome for outcome in outcomes if isinstance(outcome, TransportError))
+        return any(outcome is True for outcome in outcomes)
+
+    async def _ask(self, name: str, prefix: str, findings: list[Finding]) -> bool | TransportError:
+        state = self.units[name]
+        prompt = self._prompt(state, findings)
+        request = ModelRequest(self.system, prefix, prompt, json_schema(unit_model(self.template, name)), name,
+                               self.settings.max_output_tokens)
+        try:
+            response = await self._call(request)
+        except BudgetError as error:
+            state.problems = [self._problem(name, "budget", str(error))]
+            return False
+        except TransportError as error:
+            state.problems = [self._problem(name, "transport", str(error))]
+            return error
+        return self._accept(state, response)
+
+    def _prompt(self, state: UnitState, findings: list[Finding]) -> str:
+        if not state.answered and not state.problems:
+            return section_prompt(self.template, state.name)
+        messages = [f"{f.section}: {f.message}" if f.section else f.message for f in state.problems + findings]
+        return reask_prompt(self.template, state.name, messages, state.value if state.answered else None)
+
+    async def _call(self, request: ModelRequest) -> ModelResponse:
+        async with self.semaphore:
+            response = await self._timed(request)
+            if response.stop == "truncated":  # same budget would truncate again: double it, once
+                self.progress(f"{request.schema_name}: answer cut off; retrying with a larger output budget")
+                response = await self._timed(replace(request, max_output_tokens=request.max_output_tokens * 2))
+            return response
+
+    async def _timed(self, request: ModelRequest) -> ModelResponse:
+        estimate = self._reserve(request)
+        started = time.perf_counter()
+        try:
+            return await self.provider.complete(request)
+        finally:
+            self.reserved_usd -= estimate
+            self.call_seconds.append(time.perf_counter() - started)
+
+    def _reserve(self, request: ModelRequest) -> float:
+        """Stop before a call that could pass --max-cost, counting calls still in flight."""
+        cap = self.settings.max_cost_usd
+        if cap is None:
+            return 0.0
+        tokens = estimate_tokens(request.system + request.shared_prefix + request.prompt + json.dumps(request.schema))
+        estimate = estimate_cost_usd(self.provider.name, tokens, request.max_output_tokens, self.settings.prices) or 0.0
+        spent = cost_usd(self.provider.name, self.provider.usage_total, self.settings.prices) or 0.0
+        if spent + self.reserved_usd + estimate > cap:
+            raise BudgetError(f"not drafted: the next call could cost ${estimate:.4f} and pass --max-cost "
+                              f"${cap:.2f} (spent ${spent:.4f}); raise --max-cost to finish")
+        self.reserved_usd += estimate
+        return estimate
+
+    def _accept(self, state: UnitState, response: ModelResponse) -> bool:
+        name = state.name
+        if response.stop == "refused":
+            state.problems = [self._problem(name, "refusal", f"the model refused: {response.refusal or 'no reason'}")]
+            return False
+        if response.data is None:
+            kind = "truncated" if response.stop == "truncated" else "invalid-json"
+            message = ("the answer was cut off even with a doubled output budget" if kind == "truncated"
+                       else "the answer was not a valid JSON object")
+            state.problems = [self._problem(name, kind, message)]
+            return False
+        try:
+            value = unit_model(self.template, name).model_validate(response.data).model_dump(by_alias=True)[name]
+        except ValidationError as error:
+            state.problems = [self._problem(name, "schema", _schema_message(e)) for e in error.errors()[:10]]
+            return False
+        changed = not state.answered or value != state.value
+        state.value, state.answered, state.problems = value, True, []
+        return changed
+
+    def _problem(self, unit: str, code: str, message: str) -> Finding:
+        return Finding("error", code, message, 0, unit, unit)
+
+    def assembled(self) -> dict[str, Any]:
+        return {name: state.value for name, state in self.units.items() if state.answered}
+
+    def _validate(self) -> list[Finding]:
+        markdown = render_plan(self.template, self.assembled())
+        found = validate_plan(self.template, markdown, "plan.md", self.tracked_paths)
+        unit_problems = [problem for state in self.units.values() for problem in state.problems]
+        return unit_problems + found
+
+    def _result(self, findings: list[Finding], rounds: int, seconds: float) -> DraftResult:
+        plan = self.assembled()
+        usage = self.provider.usage_total
+        timings = {"total_s": round(seconds, 3), "calls": len(self.call_seconds),
+                   "slowest_call_s": round(max(self.call_seconds, default=0.0), 3)}
+        return DraftResult(plan, render_plan(self.template, plan), findings, rounds, usage,
+                           cost_usd(self.provider.name, usage, self.settings.prices), timings)
+
+
+def _schema_message(error: Any) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"field `{where}`: {error.get('msg', 'invalid')}; follow the schema" if where else error.get("msg", "")
+
+
+__all__ = ["HEADER", "DraftResult", "DraftSettings", "draft_plan"]

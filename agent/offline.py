@@ -1,0 +1,219 @@
+"""The `offline` drafter: a deterministic skeleton plan from the brief and the repository, no network.
+
+It sorts the brief's sentences into the sections they belong to, proposes the files most related to
+the brief as files to modify, uses the repository's real test command and dependencies, and marks
+what it cannot know with explicit `TODO:` lines, which the validator then reports.
+It speaks the same `Provider` seam as the real models, so the draft loop has one code path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from agent.brief import Brief
+from agent.context.model import RepoContext
+from agent.providers.base import ModelRequest, ModelResponse, Usage
+from agent.template import (
+    HEADER,
+    FieldSpec,
+    Repeat,
+    Section,
+    Template,
+    flat_field,
+    has_fields,
+    header_fields,
+    local_fields,
+)
+
+STOP_WORDS = frozenset("the a an and or of to in for on with by is are be this that it as at from we our".split())
+ENUM_DEFAULTS = ("draft", "planning", "medium", "med", "m")
+MAX_FILES = 5
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a field is about: its own name and description plus the headings above it."""
+
+    words: frozenset[str]
+    text: str
+    subject: str = "this"
+
+    def about(self, *keys: str) -> bool:
+        """Whether any word of the topic starts with one of `keys` ("test" matches "tests", not "latest")."""
+        return any(re.search(rf"\b{re.escape(key)}", self.text) for key in keys)
+
+
+class OfflineDrafter:
+    name = "offline"
+    model = "offline"
+
+    def __init__(self, template: Template, brief: Brief, repo: RepoContext | None, today: date | None = None) -> None:
+        self.template, self.brief, self.repo = template, brief, repo
+        self.today = (today or date.today()).isoformat()
+        self.sentences = _sentences(brief)
+        self.usage_total = Usage()
+        self.focus: list[str] = list(brief.requirements)  # the requirements of the item being filled
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        data = {request.schema_name: self.unit(request.schema_name)}
+        self.usage_total += Usage(calls=1)
+        return ModelResponse(data, json.dumps(data), "complete", Usage(calls=1))
+
+    def unit(self, name: str) -> Any:
+        if name == HEADER:
+            return {spec.name: self._field(spec, _topic(spec, "plan header")) for spec in header_fields(self.template)}
+        return self._node(self.template.unit(name), "")
+
+    def _node(self, node: Section | Repeat, context: str) -> Any:
+        if isinstance(node, Repeat):
+            return self._repeat(node, context)
+        context = f"{context}  {node.label}"
+        if flat := flat_field(node):
+            return self._field(flat, _topic(flat, context))
+        value = {spec.name: self._field(spec, _topic(spec, context)) for spec in local_fields(node.children)}
+        for child in node.children:
+            if isinstance(child, Section | Repeat) and has_fields(child):
+                value[child.name] = self._node(child, context)
+        return value
+
+    def _repeat(self, repeat: Repeat, context: str) -> list[dict[str, Any]]:
+        """One item per requirement group: a phase or step per theme of the brief, at most three."""
+        items = []
+        for title, group in self._item_groups():
+            self.focus = group
+            item = self._node(repeat.prototype, f"{context} {title}")
+            item = item if isinstance(item, dict) else {}
+            if repeat.title is not None:
+                item = {"title": title, **item}
+            items.append(item)
+        self.focus = list(self.brief.requirements)
+        return items
+
+    def _item_groups(self) -> list[tuple[str, list[str]]]:
+        """The brief's requirements in up to three groups, each titled by its first requirement."""
+        requirements = list(self.brief.requirements)
+        if not requirements:
+            return [(_short(self.brief.title), [])]
+        size = max(1, -(-len(requirements) // 3))
+        groups = [requirements[i : i + size] for i in range(0, len(requirements), size)]
+        return [(_short(group[0]), group) for group in groups]
+
+    def _field(self, spec: FieldSpec, topic: Topic) -> Any:
+        if spec.kind == "enum":
+            return _enum_default(spec.choices)
+        if spec.kind == "table":
+            return [self._row(spec, topic)]
+        if spec.kind == "list":
+            return self._items(spec, topic)
+        if spec.kind == "code":
+            return self._code(spec, topic)
+        return self._text(spec, topic)
+
+    def _text(self, spec: FieldSpec, topic: Topic) -> str:
+        if topic.about("date", "created", "updated", "timestamp") or "YYYY-MM-DD" in "".join(spec.examples):
+            return self.today
+        if topic.about("feature", "task name", "title", "task_name", "name"):
+            return self.brief.title
+        if spec.role in ("modify", "mixed"):
+            return "\n".join(f"- {line}" for line in self._files_to_modify())
+        if spec.kind == "line":
+            return self._line(topic)
+        if topic.about("summary", "overview", "tldr", "problem", "executive", "goal", "purpose", "what"):
+            return " ".join(self.sentences[:2]) or _todo(topic)
+        found = self._matching_sentences(topic, limit=3)
+        return " ".join(found) if found else _todo(topic)
+
+    def _line(self, topic: Topic) -> str:
+        if topic.about("test"):
+            return self._test_command() or _todo(topic)
+        if topic.about("depend"):
+            return "None"
+        if topic.about("goal", "objective", "purpose") and self.focus:
+            return self.focus[0]
+        found = self._matching_sentences(topic, limit=1, least=2)
+        return found[0] if found else _todo(topic)
+
+    def _items(self, spec: FieldSpec, topic: Topic) -> list[str]:
+        if spec.role in ("modify", "mixed"):
+            return self._files_to_modify()
+        if spec.role == "create":
+            return [_todo(topic, "name the new files this needs and what each holds")]
+        if topic.about("depend", "librar", "package"):
+            return list(self.repo.stack.dependencies[:5]) if self.repo and self.repo.stack.dependencies else \
+                [_todo(topic)]
+        if topic.about("criteria", "acceptance", "success", "requirement", "goal", "task", "step", "deliverable"):
+            return self.focus[:6] or [_todo(topic)]
+        if topic.about("test"):
+            return [f"Test: {requirement}" for requirement in self.focus[:4]] or [_todo(topic)]
+        found = self._matching_sentences(topic, limit=3)
+        return found or [_todo(topic)]
+
+    def _code(self, spec: FieldSpec, topic: Topic) -> str | None:
+        if topic.about("test", "command", "install") or spec.lang in ("bash", "sh", "shell"):
+            command = self._test_command()
+            return command or "# TODO: the command to run"
+        return None if spec.optional else "# TODO: sketch the code"
+
+    def _row(self, spec: FieldSpec, topic: Topic) -> dict[str, str]:
+        row = {}
+        for column in spec.columns:
+            if column.literal is not None:
+                continue
+            row[column.key] = _enum_default(column.choices) if column.choices else \
+                _todo(topic, f"{topic.subject}: {column.name.lower()}")
+        return row
+
+    def _files_to_modify(self) -> list[str]:
+        ranked = [file.path for file in self.repo.ranked[:MAX_FILES]] if self.repo else []
+        if not ranked:
+            return ["TODO: name the files to change; no repository files matched the brief"]
+        return [f"`{path}` - TODO: say what changes here (ranked as related to the brief)" for path in ranked]
+
+    def _test_command(self) -> str | None:
+        return self.repo.stack.test_command if self.repo else None
+
+    def _matching_sentences(self, topic: Topic, limit: int, least: int = 1) -> list[str]:
+        """The brief's sentences that share the most words with the topic, in the brief's order."""
+        scored = [(len(topic.words & _words(sentence)), index, sentence) for index, sentence in enumerate(self.sentences)]
+        best = sorted((s for s in scored if s[0] >= least), key=lambda s: (-s[0], s[1]))[:limit]
+        return [sentence for _, _, sentence in sorted(best, key=lambda s: s[1])]
+
+
+def _topic(spec: FieldSpec, context: str) -> Topic:
+    name = spec.name.replace("_", " ")
+    generic = name in ("text", "items", "rows", "code", "value")
+    subject = (context.strip().split("  ")[-1] if generic else name).strip().lower() or "this"
+    text = f"{context} {name} {spec.description}".lower()
+    return Topic(_words(text), text, subject)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(word[:6] for word in re.findall(r"[a-z]{3,}", text.lower()) if word not in STOP_WORDS)
+
+
+def _sentences(brief: Brief) -> list[str]:
+    body = re.sub(r"^#.*$", "", brief.text, flags=re.M)
+    body = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", body, flags=re.M)
+    parts = re.split(r"(?<=[.!?])\s+|\n{2,}", body)
+    return [" ".join(part.split()) for part in parts if len(part.split()) >= 4]
+
+
+def _enum_default(choices: tuple[str, ...]) -> str:
+    for preferred in ENUM_DEFAULTS:
+        for choice in choices:
+            if choice.lower() == preferred:
+                return choice
+    return choices[len(choices) // 2] if choices else ""
+
+
+def _short(text: str) -> str:
+    words = text.rstrip(".").split()
+    return " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+
+
+def _todo(topic: Topic, what: str = "") -> str:
+    return f"TODO: {what or topic.subject} (not in the brief; decide before work starts)"
