@@ -101,6 +101,8 @@ class BodyCompiler:
 
     def _table(self, block: Block) -> Node:
         rows = table_rows(block)
+        if not rows:  # a lone `|---|` line has no columns to fill
+            return LiteralText(block.lines)
         header, data = rows[0], rows[1:]
         columns = tuple(self._column(name, [row[i] for row in data if i < len(row)]) for i, name in enumerate(header))
         self.guidance_lines += [ph.normalise_line(cell) for row in data for cell in row if _example_cell(cell)]
@@ -129,9 +131,9 @@ class BodyCompiler:
         examples = [self._is_example(item.text) for item in items]
         if not any(examples):
             self._pending, self._label = [], ""
-            nodes = [self._fixed_line(line) for line in block.lines]
+            nodes: list[Node] = [self._fixed_line(line) for line in block.lines]
             for node in nodes[1:]:
-                node.joined = True
+                node.joined = True  # type: ignore[union-attr]
             return nodes
         first, last = examples.index(True), len(examples) - 1 - examples[::-1].index(True)
         self.guidance_lines += [ph.normalise_line(item.text) for item, ex in zip(items, examples, strict=True) if ex]

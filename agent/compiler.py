@@ -119,7 +119,7 @@ def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
         heading=heading,
         label=label,
         name=slug(OPTIONAL_MARK.sub("", label)) or "section",
-        children=children + subsections,
+        children=[*children, *subsections],
         optional=optional,
         description=description,
         line=raw.block.line,
@@ -170,6 +170,7 @@ def _heading_text(section: Section) -> str:
 def _start_repeat(section: Section, key: str) -> Repeat:
     text = _heading_text(section)
     match = NUMBERED.match(text)
+    title: FieldSpec | None
     if match is None:
         guidance = ph.find_placeholders(text)[0].guidance
         title = FieldSpec("title", "line", f"Heading for this item: {guidance}", examples=(text,))

@@ -88,7 +88,8 @@ class DraftLoop:
 
     async def run(self, prefix: str) -> DraftResult:
         started = time.perf_counter()
-        pending, findings, rounds = list(self.units), [], 0
+        pending, rounds = list(self.units), 0
+        findings: list[Finding] = []
         for rounds in range(self.settings.max_rounds + 1):
             self.progress(f"round {rounds}: drafting {len(pending)} section(s)")
             changed = await self._ask_all(pending, prefix, findings)

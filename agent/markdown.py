@@ -57,11 +57,11 @@ class FrontMatterError(ValueError):
         self.line = line
 
 
-def parse_document(text: str) -> Document:
-    """Front matter (if any) and the body's blocks."""
+def parse_document(text: str, load_front_matter: bool = True) -> Document:
+    """Front matter (if any) and the body's blocks; `load_front_matter=False` skips reading its YAML."""
     lines = text.splitlines()
     fm_lines, offset = _front_matter_lines(lines)
-    front_matter = _load_front_matter(fm_lines) if fm_lines else None
+    front_matter = _load_front_matter(fm_lines) if fm_lines and load_front_matter else None
     blocks = list(split_blocks(lines[offset:], first_line=offset + 1))
     return Document(front_matter, fm_lines, blocks, body_offset=offset)
 

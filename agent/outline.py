@@ -44,7 +44,7 @@ def _node(node: Node, depth: int) -> list[str]:
 
 
 def _field(spec: FieldSpec) -> str:
-    kind = spec.kind
+    kind: str = spec.kind
     if spec.kind == "enum":
         kind = "enum " + "|".join(spec.choices)
     elif spec.kind == "table":

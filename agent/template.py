@@ -7,7 +7,8 @@ tree, so what the model is asked for, what is written and what is checked cannot
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Literal
 
 FieldKind = Literal["text", "line", "list", "table", "code", "enum"]
@@ -53,8 +54,8 @@ class FieldBlock:
     """A block filled from one field; fixed list items around the generated ones stay as written."""
 
     field: FieldSpec
-    fixed_before: list[str] = field(default_factory=list)
-    fixed_after: list[str] = field(default_factory=list)
+    fixed_before: list[str] = dataclass_field(default_factory=list)
+    fixed_after: list[str] = dataclass_field(default_factory=list)
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Repeat:
     numbering: Numbering
     title: FieldSpec | None
     prototype: Section
-    examples: list[str] = field(default_factory=list)
+    examples: list[str] = dataclass_field(default_factory=list)
     line: int = 0
 
 

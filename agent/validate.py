@@ -67,26 +67,23 @@ def validate_plan(
         document = parse_document(text)
     except FrontMatterError as error:
         context.add("error", "front-matter", f"{error}; fix the YAML between the `---` lines", error.line)
-        document = parse_document(_without_front_matter(text))
-    _check_front_matter(context, document.front_matter, bool(document.front_matter_lines))
+        document = parse_document(text, load_front_matter=False)
+    _check_front_matter(context, document.front_matter, document.front_matter_lines)
     preamble, roots = heading_tree(document.blocks)
-    _check_blocks(context, preamble, [])
+    _check_blocks(context, preamble, _header_lines(template))
     sections = _check_title(context, roots)
     _check_follows_template(template, sections, path)
     _match(context, list(template.units), sections, unit_level=True)
     return sorted(context.findings, key=lambda finding: finding.line)
 
 
-def _without_front_matter(text: str) -> str:
-    lines = text.splitlines()
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
-    return "\n".join(lines[end + 1 :])
-
-
-def _check_front_matter(context: Context, data: dict[str, object] | None, present: bool) -> None:
+def _check_front_matter(context: Context, data: dict[str, object] | None, lines: list[str]) -> None:
     expected = context.template.front_matter
+    present = bool(lines)
     if expected and not present:
         context.add("error", "front-matter", "front matter is missing; start the plan with the template's `---` block", 1)
+        return
+    if present and data is None:  # its YAML did not parse, which is already one finding
         return
     for key in expected:
         if key.field is None:
@@ -94,7 +91,13 @@ def _check_front_matter(context: Context, data: dict[str, object] | None, presen
         if data is None or key.key not in data:
             context.add("error", "front-matter", f"front matter has no `{key.key}`; add it", 1)
             continue
-        _check_value(context, key.field, _scalar(data[key.key]), 1, f"front matter `{key.key}`")
+        _check_value(context, key.field, _scalar(data[key.key]), _key_line(lines, key.key), f"front matter `{key.key}`")
+
+
+def _key_line(lines: list[str], key: str) -> int:
+    """The file line of `key:` in the front matter (the opening `---` is line 1)."""
+    found = next((i for i, line in enumerate(lines) if line.split(":", 1)[0].strip().strip("'\"") == key), -1)
+    return found + 2 if found >= 0 else 1
 
 
 def _scalar(value: object) -> str:
@@ -125,10 +128,14 @@ def _check_title(context: Context, roots: list[RawSection]) -> list[RawSection]:
     if title is None:
         return roots
     if len(roots) == 1 and roots[0].children:
-        _check_blocks(context, [roots[0].block, *roots[0].body], [title])
+        _check_blocks(context, [roots[0].block, *roots[0].body], _header_lines(context.template))
         return roots[0].children
     context.add("error", "missing-heading", "the plan has no single title heading like the template's; add it", 1)
     return roots
+
+
+def _header_lines(template: Template) -> list[Line]:
+    return [node for node in template.header if isinstance(node, Line)]
 
 
 def _check_follows_template(template: Template, sections: list[RawSection], path: str) -> None:
@@ -163,9 +170,11 @@ def _heading_pattern(line: Line) -> re.Pattern[str]:
     return re.compile(r"^\s*" + r"\s*".join(part for part in parts if part) + r"\s*$", re.I)
 
 
-def _match(context: Context, expected: list[Section | Repeat], actual: list[RawSection], unit_level: bool) -> None:
+def _match(
+    context: Context, expected: list[Section | Repeat], actual: list[RawSection], unit_level: bool, parent_line: int = 1
+) -> None:
     """Align the plan's headings with the template's, in order; then check each matched section."""
-    position, seen = 0, set()
+    position, seen = 0, dict[int, int]()
     for raw in actual:
         index = _find(expected, raw, position)
         if unit_level:
@@ -177,17 +186,23 @@ def _match(context: Context, expected: list[Section | Repeat], actual: list[RawS
             continue
         if index < position:
             context.add("error", "order", f"heading {heading_label(raw.block.text)!r} is out of order; the template "
-                        f"puts it before {expected[position].label if isinstance(expected[position], Section) else expected[position].name!r}",
-                        raw.block.line)
+                        f"puts it before {_title(expected[position])!r}", raw.block.line)
         position = max(position, index)
-        seen.add(index)
+        seen.setdefault(index, raw.block.line)
         _check_section(context, expected[index], raw)
     for index, node in enumerate(expected):
         if index not in seen and not _optional(node):
             context.unit = node.name if unit_level else context.unit
-            line = actual[-1].block.line if actual else 1
             context.add("error", "missing-heading", f"section {_title(node)!r} is missing; add the heading and fill it",
-                        line)
+                        _insertion_line(seen, index, actual, parent_line))
+
+
+def _insertion_line(seen: dict[int, int], index: int, actual: list[RawSection], parent_line: int) -> int:
+    """Where a missing heading belongs: at the plan's next template heading, else after its last one."""
+    later = [i for i in seen if i > index]
+    if later:
+        return seen[min(later)]
+    return actual[-1].block.line if actual else parent_line
 
 
 def _find(expected: list[Section | Repeat], raw: RawSection, position: int) -> int | None:
@@ -214,7 +229,7 @@ def _check_section(context: Context, node: Section | Repeat, raw: RawSection) ->
     _check_blocks(context, raw.body, lines)
     _check_empty(context, section, raw)
     children = [child for child in section.children if isinstance(child, Section | Repeat)]
-    _match(context, children, raw.children, unit_level=False)
+    _match(context, children, raw.children, unit_level=False, parent_line=raw.block.line)
     context.section = outer
 
 
@@ -260,9 +275,9 @@ def _check_blocks(context: Context, blocks: list[Block], lines: list[Line]) -> N
             context.findings += [_at(context, f) for f in file_checks(block, roles, context.tracked_paths)]
 
 
-def _at(context: Context, finding: tuple[Severity, str, str, int]) -> Finding:
+def _at(context: Context, finding: tuple[str, str, str, int]) -> Finding:
     severity, code, message, line = finding
-    return Finding(severity, code, message, line, context.section, context.unit)
+    return Finding("error" if severity == "error" else "warning", code, message, line, context.section, context.unit)
 
 
 def _key_of(line: Line) -> str:

@@ -12,7 +12,7 @@ def fill(schema: dict[str, Any], seed: int = 0) -> Any:
     return _fill(schema, count(seed))
 
 
-def _fill(schema: dict[str, Any], counter: "count[int]") -> Any:
+def _fill(schema: dict[str, Any], counter: count[int]) -> Any:
     if "anyOf" in schema:
         branch = next(s for s in schema["anyOf"] if s.get("type") != "null")
         return _fill(branch, counter)

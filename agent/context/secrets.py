@@ -1,0 +1,87 @@
+"""Keep secrets out of what is sent: files that hold credentials are never read, and values inside sent text are redacted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+REDACTED = "[REDACTED]"
+
+# Compared with the lower-cased file name: exactly, by its start, by its end, or anywhere in it.
+SECRET_NAMES = frozenset({
+    ".env", ".envrc", ".npmrc", ".pypirc", ".netrc", "_netrc", ".pgpass", ".htpasswd", ".git-credentials",
+    "credentials", "credentials.json", "credentials.yml", "credentials.yaml", "credentials.toml", "credentials.csv",
+    "secrets.json", "secrets.yml", "secrets.yaml", "secrets.toml", "secrets.ini",
+})
+SECRET_PREFIXES = (".env.", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "service-account")
+SECRET_SUFFIXES = (
+    ".env", ".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx", ".ppk", ".asc", ".gpg",
+    "credentials.json", ".secrets", ".tfvars",
+)
+SECRET_INFIXES = (".tfstate",)
+SECRET_DIRECTORIES = frozenset({".aws", ".ssh", ".gnupg", ".docker"})
+
+# detect-secrets finds PEM headers line by line; a whole block must go, including lines outside an excerpt.
+_PEM_BLOCK = re.compile(
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----.*?(-----END[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\Z)",
+    re.DOTALL,
+)
+# Some detectors report only a prefix of the secret (a regex group), so a hit grows to its whole token.
+_TOKEN_CHARS = r"[A-Za-z0-9_\-+/.~]"
+# Public IP addresses are not secrets, and hiding them would make plans wrong.
+_NOT_SECRETS = frozenset({"IPPublicDetector"})
+
+
+def is_secret_path(path: str) -> bool:
+    """True for files that hold credentials by convention; they are listed as existing but never read."""
+    directory, _, name = path.rpartition("/")
+    return is_secret_name(name) or not SECRET_DIRECTORIES.isdisjoint(directory.split("/"))
+
+
+def is_secret_name(name: str) -> bool:
+    lower = name.lower()
+    return (
+        lower in SECRET_NAMES
+        or lower.startswith(SECRET_PREFIXES)
+        or lower.endswith(SECRET_SUFFIXES)
+        or any(infix in lower for infix in SECRET_INFIXES)
+    )
+
+
+def strip_private_keys(text: str) -> str:
+    """Replace whole PEM private key blocks; run it on a whole file before cutting an excerpt from it."""
+    return _PEM_BLOCK.sub(REDACTED, text)
+
+
+def redact(text: str, path: str = "") -> str:
+    """Replace private key blocks and every value a detect-secrets plugin flags with [REDACTED]."""
+    text = strip_private_keys(text)
+    values = sorted(_detected_values(text, path or "file.txt"), key=len, reverse=True)
+    for value in values:
+        text = re.sub(f"{_TOKEN_CHARS}*{re.escape(value)}{_TOKEN_CHARS}*=*", REDACTED, text)
+    return text
+
+
+def _detected_values(text: str, path: str) -> set[str]:
+    found: set[str] = set()
+    for line in _lines_worth_scanning(text):
+        for plugin in _plugins():
+            found.update(hit.secret_value or "" for hit in plugin.analyze_line(filename=path, line=line))
+    # A hit of a few characters would redact half the file; no real secret is that short.
+    return {value for value in found if len(value) >= 3 and value != REDACTED}
+
+
+def _lines_worth_scanning(text: str) -> Iterable[str]:
+    # Every detector needs at least a few consecutive word characters; blank and short lines cannot hold one.
+    return (line for line in text.splitlines() if len(line) >= 8 and line != REDACTED)
+
+
+@cache
+def _plugins() -> tuple[Any, ...]:
+    # Imported here: detect-secrets pulls in requests, which `plan --help` should not pay for.
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    classes: Iterable[type[Any]] = get_mapping_from_secret_type_to_class().values()
+    return tuple(cls() for cls in sorted(classes, key=lambda c: c.__name__) if cls.__name__ not in _NOT_SECRETS)
