@@ -174,7 +174,8 @@ def _match(
     context: Context, expected: list[Section | Repeat], actual: list[RawSection], unit_level: bool, parent_line: int = 1
 ) -> None:
     """Align the plan's headings with the template's, in order; then check each matched section."""
-    position, seen = 0, dict[int, int]()
+    position = 0
+    seen: dict[int, int] = {}  # template index → line of the plan heading matched to it
     for raw in actual:
         index = _find(expected, raw, position)
         if unit_level:
@@ -324,7 +325,9 @@ def _check_line(context: Context, text: str, line: int, keyed: dict[str, Line]) 
     normal = ph.normalise_line(text)
     if normal in context.template.literal_lines:
         return
-    if normal and normal in context.template.guidance_lines:
+    # A placeholder left in is reported as one (below); plain example text has no marker to name.
+    marked = any(found.kind != "comment" for found in ph.find_placeholders(text))
+    if normal and normal in context.template.guidance_lines and not marked:
         context.add("error", "guidance", f"still the template's example text ({text.strip()[:60]!r}); "
                     "replace it with this plan's content", line)
         return
