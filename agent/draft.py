@@ -85,6 +85,8 @@ class DraftLoop:
         self.reserved_usd = 0.0
         self.call_seconds: list[float] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
+        self.schemas = {name: json_schema(unit_model(template, name)) for name in self.units}
+        self.toolbox = tuple(self.schemas.items())
 
     async def run(self, prefix: str) -> DraftResult:
         started = time.perf_counter()
@@ -112,8 +114,8 @@ class DraftLoop:
     async def _ask(self, name: str, prefix: str, findings: list[Finding]) -> bool | TransportError:
         state = self.units[name]
         prompt = self._prompt(state, findings)
-        request = ModelRequest(self.system, prefix, prompt, json_schema(unit_model(self.template, name)), name,
-                               self.settings.max_output_tokens)
+        request = ModelRequest(self.system, prefix, prompt, self.schemas[name], name, self.settings.max_output_tokens,
+                               self.toolbox)
         try:
             response = await self._call(request)
         except BudgetError as error:

@@ -89,19 +89,18 @@ def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:
         {"type": "text", "text": text} for text in (request.shared_prefix, request.prompt) if text
     ]  # the API rejects empty text blocks
     _mark_cache_breakpoint(system, content, has_prefix=bool(request.shared_prefix))
-    tool = {
-        "name": request.schema_name,
-        "description": request.schema.get("description") or TOOL_DESCRIPTION,
-        "input_schema": request.schema,
-    }
     return {
         "model": model,
         "max_tokens": request.max_output_tokens,
         "system": system,
         "messages": [{"role": "user", "content": content}],
-        "tools": [tool],
+        "tools": [_tool(name, schema) for name, schema in request.toolbox or ((request.schema_name, request.schema),)],
         "tool_choice": {"type": "tool", "name": request.schema_name},
     }
+
+
+def _tool(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "description": schema.get("description") or TOOL_DESCRIPTION, "input_schema": schema}
 
 
 def _mark_cache_breakpoint(

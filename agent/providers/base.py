@@ -50,6 +50,10 @@ class ModelRequest:
     schema: dict[str, Any]
     schema_name: str
     max_output_tokens: int = 4096
+    # Every section's (name, schema), identical across a draft's calls. A provider that puts tool
+    # definitions ahead of the cached prefix (Anthropic) sends them all and forces `schema_name`, so the
+    # cached prefix is the same for every section call.
+    toolbox: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)
