@@ -7,17 +7,17 @@ which sections to re-ask, so a plan is judged the same way however it was writte
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from agent import placeholders as ph
 from agent.body import slug
 from agent.compiler import NUMBERED, OPTIONAL_MARK
 from agent.errors import PlanFileError
-from agent.file_refs import file_checks
+from agent.file_refs import file_checks, paths_in_line
 from agent.markdown import Block, FrontMatterError, RawSection, heading_label, heading_tree, parse_document
 from agent.tables import table_findings
-from agent.template import HEADER, FieldSpec, Line, Repeat, Section, Slot, Template, local_fields
+from agent.template import HEADER, FieldBlock, FieldSpec, Line, Repeat, Section, Slot, Template, local_fields
 
 Severity = Literal["error", "warning"]
 
@@ -47,6 +47,8 @@ class Context:
     findings: list[Finding]
     unit: str = HEADER
     section: str = ""
+    listed_files: set[str] = field(default_factory=set)  # paths under "files to modify / create"
+    mentions: list[Finding] = field(default_factory=list)  # paths named anywhere else, as would-be findings
 
     def add(self, severity: Severity, code: str, message: str, line: int) -> None:
         self.findings.append(Finding(severity, code, message, line, self.section, self.unit))
@@ -74,7 +76,7 @@ def validate_plan(
     sections = _check_title(context, roots)
     _check_follows_template(template, sections, path)
     _match(context, list(template.units), sections, unit_level=True)
-    return sorted(context.findings, key=lambda finding: finding.line)
+    return sorted(context.findings + _cross_section(context), key=lambda finding: finding.line)
 
 
 def _check_front_matter(context: Context, data: dict[str, object] | None, lines: list[str]) -> None:
@@ -274,6 +276,37 @@ def _check_blocks(context: Context, blocks: list[Block], lines: list[Line]) -> N
             context.add("warning", "guidance", "template guidance comment left in the plan; remove it", block.line)
         if context.tracked_paths is not None and roles:
             context.findings += [_at(context, f) for f in file_checks(block, roles, context.tracked_paths)]
+        _note_paths(context, block, bool(roles))
+
+
+def _note_paths(context: Context, block: Block, in_file_changes: bool) -> None:
+    """Remember which paths the file-change sections list, and where other sections name paths."""
+    if block.kind in ("code", "comment"):
+        return
+    for offset, text in enumerate(block.lines):
+        for path in paths_in_line(text):
+            if in_file_changes:
+                context.listed_files.add(path)
+            else:
+                context.mentions.append(Finding(
+                    "warning", "unlisted-file",
+                    f"`{path}` is named here but not among the files to modify or create; list it there or drop it",
+                    block.line + offset, context.section, context.unit))
+
+
+def _cross_section(context: Context) -> list[Finding]:
+    """Files the steps or tests name should appear among the file changes, when the template has them."""
+    if not _has_file_sections(context.template):
+        return []
+    return [finding for finding in context.mentions
+            if finding.message.split("`")[1] not in context.listed_files]
+
+
+def _has_file_sections(template: Template) -> bool:
+    from agent.template import walk
+
+    return any(isinstance(node, FieldBlock) and node.field.role in ("modify", "create", "mixed")
+               for node in walk(list(template.units)))
 
 
 def _at(context: Context, finding: tuple[str, str, str, int]) -> Finding:
