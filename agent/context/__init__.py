@@ -1,0 +1,35 @@
+"""The repository context: what plan-agent knows of the repository, fitted to a token budget, never a secret.
+
+Importing this package is cheap; bm25s, numpy and detect-secrets load on the first `build_context` call.
+"""
+
+from agent.context.budget import estimate_tokens
+from agent.context.build import build_context
+from agent.context.model import (
+    DEFAULT_CONTEXT_TOKENS,
+    ContextManifest,
+    CutItem,
+    IncludedItem,
+    OutlineEntry,
+    RankedFile,
+    RepoContext,
+    StackFacts,
+)
+from agent.context.report import SCHEMA_VERSION, format_appendix, format_text, to_json
+
+__all__ = [
+    "DEFAULT_CONTEXT_TOKENS",
+    "SCHEMA_VERSION",
+    "ContextManifest",
+    "CutItem",
+    "IncludedItem",
+    "OutlineEntry",
+    "RankedFile",
+    "RepoContext",
+    "StackFacts",
+    "build_context",
+    "estimate_tokens",
+    "format_appendix",
+    "format_text",
+    "to_json",
+]

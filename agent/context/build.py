@@ -1,0 +1,150 @@
+"""Build the repository context for a brief: walk, triage, stack facts, ranking, then fill the token budget."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from agent.context.budget import Budget, Section, estimate_tokens
+from agent.context.model import (
+    DEFAULT_CONTEXT_TOKENS,
+    ContextManifest,
+    CutItem,
+    OutlineEntry,
+    RankedFile,
+    RepoContext,
+)
+from agent.context.outline import outline
+from agent.context.paths import triage
+from agent.context.rank import Candidate, Ranking, excerpt_start, rank_files
+from agent.context.read import SourceFile, read_source
+from agent.context.render import (
+    CLOSING,
+    EXCERPT_LINES,
+    OPENING,
+    excerpt_section,
+    outline_section,
+    readme_section,
+    scrub_outline,
+    stack_section,
+    tree_section,
+)
+from agent.context.stack import detect_stack
+from agent.context.walk import list_files
+from agent.errors import InputError
+
+MIN_CONTEXT_TOKENS = 256
+RANKED_FILES = 30  # reported in RankedFile; the prompt takes as many as the budget allows
+OUTLINED_FILES = 20
+FIRST_EXCERPTS = 3  # the best files get an excerpt before the outlines of the rest
+FILE_KINDS = ("outline", "excerpt")
+EXCERPT_TOKENS = 1_500
+MIN_EXCERPT_TOKENS = 120  # fewer lines than this say too little to be worth their header
+README_NAMES = ("README.md", "README.rst", "README.txt", "README", "readme.md", "Readme.md")
+
+
+def build_context(repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_TOKENS) -> RepoContext:
+    """What plan-agent would send about `repo` for `brief`, within `budget_tokens` estimated tokens."""
+    root = _checked_root(repo)
+    if budget_tokens < MIN_CONTEXT_TOKENS:
+        raise InputError(f"--context-tokens {budget_tokens} is too small; use at least {MIN_CONTEXT_TOKENS}.")
+    listing = list_files(root)
+    paths = triage(listing.paths)
+    stack = detect_stack(root, paths.readable, listing.paths)
+    readme = _readme(root, paths.readable)
+    ranking = rank_files(root, brief, [p for p in paths.readable if readme is None or p != readme.path])
+    ranked = _ranked_files(ranking.candidates[:RANKED_FILES])
+    budget = Budget(budget_tokens - estimate_tokens(OPENING + CLOSING))
+    for section in _fixed_sections(stack_section(stack), readme, listing.paths):
+        budget.offer(section)
+    _offer_files(budget, ranking, ranked)
+    secrets = tuple(CutItem("file", path, "secret file") for path in paths.secret_files)
+    return RepoContext(
+        root=root,
+        is_git=listing.is_git,
+        tracked_paths=frozenset(listing.paths),
+        stack=stack,
+        ranked=ranked,
+        prompt_text=OPENING + "".join(section.text for section in budget.included) + CLOSING,
+        manifest=ContextManifest(budget.manifest_items(), secrets + ranking.cut + tuple(budget.cut), paths.skipped),
+        tokens_used=budget.used + estimate_tokens(OPENING + CLOSING),
+        budget_tokens=budget_tokens,
+    )
+
+
+def _checked_root(repo: Path) -> Path:
+    root = repo.expanduser()
+    if not root.exists():
+        raise InputError(f"{repo}: no such directory; pass --repo with the repository to plan against.")
+    if not root.is_dir():
+        raise InputError(f"{repo} is not a directory; pass --repo with the repository's top directory.")
+    return root.resolve()
+
+
+def _readme(root: Path, readable: Sequence[str]) -> SourceFile | None:
+    present = set(readable)
+    for name in README_NAMES:
+        if name in present:
+            source = read_source(root, name)
+            return source if isinstance(source, SourceFile) else None
+    return None
+
+
+def _fixed_sections(stack: Section, readme: SourceFile | None, paths: Sequence[str]) -> Iterator[Section]:
+    if readme is not None:
+        yield readme_section(readme)
+    yield stack
+    yield tree_section(paths)
+
+
+def _ranked_files(candidates: Sequence[Candidate]) -> tuple[RankedFile, ...]:
+    return tuple(
+        RankedFile(
+            path=c.source.path,
+            score=c.score,
+            size_bytes=c.source.size_bytes,
+            named_in_brief=c.named_in_brief,
+            outline=_outline(c.source) if index < OUTLINED_FILES else (),
+        )
+        for index, c in enumerate(candidates)
+    )
+
+
+def _outline(source: SourceFile) -> tuple[OutlineEntry, ...]:
+    return scrub_outline(outline(source.path, source.text), source.path)
+
+
+def _offer_files(budget: Budget, ranking: Ranking, ranked: Sequence[RankedFile]) -> None:
+    """Breadth, then depth: every outline and the best few excerpts, then excerpts down the ranking."""
+    files = list(zip(ranking.candidates, ranked[:OUTLINED_FILES], strict=False))
+    for index, (candidate, file) in enumerate(files):
+        if file.outline:
+            budget.offer(outline_section(file.path, file.outline, len(candidate.source.text.splitlines())))
+        if index < FIRST_EXCERPTS:
+            _offer_excerpt(budget, candidate.source, ranking.query)
+    for candidate, _ in files[FIRST_EXCERPTS:]:
+        _offer_excerpt(budget, candidate.source, ranking.query)
+    _put_in_reading_order(budget.included, ranked)
+
+
+def _put_in_reading_order(sections: list[Section], ranked: Sequence[RankedFile]) -> None:
+    """File by file, outline before excerpt, whatever order they were chosen in; fixed sections stay first."""
+    rank = {file.path: index for index, file in enumerate(ranked)}
+
+    def position(section: Section) -> tuple[int, bool]:
+        if section.kind not in FILE_KINDS:
+            return (-1, False)  # the sort is stable, so README, stack and tree keep their order
+        return (rank[section.path or ""], section.kind == "excerpt")
+
+    sections.sort(key=position)
+
+
+def _offer_excerpt(budget: Budget, source: SourceFile, query: Sequence[str]) -> None:
+    room = min(EXCERPT_TOKENS, budget.remaining)
+    section = None
+    if room >= MIN_EXCERPT_TOKENS:
+        section = excerpt_section(source, excerpt_start(source.text, query, EXCERPT_LINES), room)
+    if section is None:
+        budget.cut.append(CutItem("excerpt", source.path, "over budget"))
+    else:
+        budget.offer(section)
