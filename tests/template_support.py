@@ -1,0 +1,96 @@
+"""Test helper: the reference templates beside the checkout, the built-ins, and filled plans for them.
+
+The five reference templates live in `../shared/seeds` next to the repository (CI clones it there).
+Tests that need one skip with a reason when that directory is missing.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from schema_filler import fill
+
+from agent.catalog import load_template
+from agent.compiler import compile_template
+from agent.render import render_plan
+from agent.schema import json_schema, plan_model
+from agent.template import Template
+
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = ("000", "001", "002", "003", "004")
+BUILTINS = ("default", "compact")
+ALL_TEMPLATES = SEEDS + BUILTINS
+
+
+def seed_path(stem: str) -> Path:
+    """`000` → the reference template whose file name starts with it; skip the test when it is absent."""
+    found = sorted(SEEDS_DIR.glob(f"{stem}_*.txt"))
+    if not found:
+        pytest.skip(f"reference template {stem}_*.txt not found in {SEEDS_DIR}; clone shared/ beside the repo")
+    return found[0]
+
+
+def seed_text(stem: str) -> str:
+    return seed_path(stem).read_text(encoding="utf-8")
+
+
+@cache
+def template(name: str) -> Template:
+    """A reference template compiled from its file unchanged, or a built-in by name."""
+    if name in BUILTINS:
+        return load_template(name)
+    path = seed_path(name)
+    return compile_template(path.read_text(encoding="utf-8"), str(path), name)
+
+
+def filled(compiled: Template, seed: int = 0) -> dict[str, Any]:
+    """What a good model returns: every field of the plan schema filled with realistic text."""
+    return fill(json_schema(plan_model(compiled)), seed)  # type: ignore[no-any-return]
+
+
+@cache
+def rendered(name: str) -> str:
+    """A complete plan for template `name`, rendered from filled data."""
+    compiled = template(name)
+    return render_plan(compiled, filled(compiled))
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based number of the first line containing `needle`."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} is not in the text")
+
+
+def section_lines(text: str, heading: str, after: str = "") -> list[str]:
+    """The non-blank lines under the first heading line equal to `heading` (after the line holding `after`)."""
+    lines = text.splitlines()
+    start = line_of(text, after) if after else 0
+    index = next(i for i in range(start, len(lines)) if lines[i].strip() == heading)
+    body = []
+    for line in lines[index + 1 :]:
+        if line.startswith("#"):
+            break
+        if line.strip():
+            body.append(line)
+    return body
+
+
+def first_line_under(text: str, heading: str, prefix: str = "", after: str = "") -> str:
+    """The first line under `heading` that starts with `prefix`: the line a flaw is written into."""
+    return next(line for line in section_lines(text, heading, after) if line.startswith(prefix))
+
+
+def headings(text: str) -> list[str]:
+    """Heading lines outside code fences, in order."""
+    out, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            out.append(line.rstrip())
+    return out

@@ -1,0 +1,207 @@
+"""The compiler reads each reference template unchanged into sections, fields, enums, repeats and options."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from template_support import BUILTINS, SEEDS, seed_text, template
+
+from agent.compiler import compile_template
+from agent.errors import TemplateError
+from agent.placeholders import find_placeholders
+from agent.schema import json_schema, plan_model
+from agent.template import Repeat, Section
+
+
+def schema_of(name: str) -> dict[str, Any]:
+    return json_schema(plan_model(template(name)))
+
+
+def at(schema: dict[str, Any], path: str) -> dict[str, Any]:
+    """The sub-schema at `a.b[].c`: properties by name, `[]` for array items, nullable branches unwrapped."""
+    node = schema
+    for part in re.findall(r"[^.\[\]]+|\[\]", path):
+        node = _non_null(node)
+        node = node["items"] if part == "[]" else node["properties"][part]
+    return node
+
+
+def _non_null(node: dict[str, Any]) -> dict[str, Any]:
+    if "anyOf" in node:
+        return next(branch for branch in node["anyOf"] if branch.get("type") != "null")
+    return node
+
+
+def nullable(node: dict[str, Any]) -> bool:
+    return any(branch.get("type") == "null" for branch in node.get("anyOf", []))
+
+
+def level_two_headings(text: str) -> list[str]:
+    """The `## ` headings of a template file, read independently of the compiler."""
+    return [line[3:].strip() for line in text.splitlines() if line.startswith("## ")]
+
+
+@pytest.mark.parametrize("name", SEEDS)
+def test_each_reference_template_compiles_into_its_sections_in_order(name: str) -> None:
+    compiled = template(name)
+
+    labels = [unit.label if isinstance(unit, Section) else unit.prototype.label for unit in compiled.units]
+    assert labels == level_two_headings(seed_text(name))
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_each_builtin_template_compiles_into_its_sections(name: str) -> None:
+    compiled = template(name)
+
+    assert [unit.level for unit in compiled.units] == [2] * len(compiled.units)
+    assert len(compiled.units) >= 5
+
+
+def test_front_matter_choices_become_enums_in_seed_002() -> None:
+    schema = schema_of("002")
+
+    assert at(schema, "header.status")["enum"] == ["draft", "approved", "in_progress", "complete"]
+    assert at(schema, "header.estimated_effort")["enum"] == ["XS", "S", "M", "L", "XL"]
+    assert at(schema, "header.confidence")["enum"] == ["High", "Medium", "Low"]
+    assert at(schema, "header.tags")["type"] == "array"
+
+
+def test_status_line_choices_become_an_enum_in_seed_003() -> None:
+    assert at(schema_of("003"), "header.status")["enum"] == ["Planning", "In Progress", "Completed"]
+
+
+def test_table_choice_cells_become_enums_in_seed_003() -> None:
+    row = at(schema_of("003"), "risk_assessment.technical_risks[]")
+
+    assert row["properties"]["impact"]["enum"] == ["High", "Med", "Low"]
+    assert row["properties"]["likelihood"]["enum"] == ["High", "Med", "Low"]
+    assert row["properties"]["risk"]["type"] == "string"
+
+
+def test_fixed_table_column_is_not_asked_for_in_seed_003() -> None:
+    row = at(schema_of("003"), "timeline_estimates[]")
+
+    assert "actual_time" not in row["properties"]
+    assert set(row["properties"]) == {"phase", "estimated_time"}
+
+
+def test_estimated_complexity_becomes_an_enum_in_seed_001() -> None:
+    task = at(schema_of("001"), "tasks.phases[].tasks[]")
+
+    assert task["properties"]["estimated_complexity"]["enum"] == ["Low", "Medium", "High"]
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("000", "file_changes.files_to_delete"),  # "### Files to delete (if any)"
+        ("000", "api_changes.new_endpoints"),  # "### New endpoints (if applicable)"
+        ("000", "rollback_strategy.database_rollback"),  # "### Database rollback (if applicable)"
+        ("002", "library_research_needed"),  # "[Only if specific library investigation ...]"
+        ("002", "data_migration"),  # "[Only if changing existing data structures]"
+        ("002", "performance_considerations"),  # "[Only if performance is a concern]"
+    ],
+)
+def test_conditional_sections_are_optional(name: str, path: str) -> None:
+    assert nullable(at(schema_of(name), path))
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("000", "file_changes.files_to_create"), ("002", "risk_assessment"), ("002", "implementation_phases")],
+)
+def test_unconditional_sections_are_not_optional(name: str, path: str) -> None:
+    assert not nullable(at(schema_of(name), path))
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "fields"),
+    [
+        ("001", "implementation_phases.phases", {"title", "goal", "deliverables"}),
+        ("001", "tasks.phases[].tasks", {"title", "requirements", "acceptance_criteria", "estimated_complexity"}),
+        ("002", "key_test_scenarios.scenarios", {"title", "given", "when", "then", "validates"}),
+        ("003", "implementation_phases.phases", {"title", "estimated_effort", "dependencies", "tasks"}),
+        ("004", "implementation_steps.phases[].steps", {"title", "description", "dependencies", "validation"}),
+    ],
+)
+def test_repeated_blocks_become_arrays_of_one_shape(name: str, path: str, fields: set[str]) -> None:
+    array = at(schema_of(name), path)
+
+    assert array["type"] == "array"
+    assert fields <= set(array["items"]["properties"])
+
+
+def test_numbered_repeats_carry_their_numbering() -> None:
+    tasks = next(unit for unit in template("001").units if isinstance(unit, Section) and unit.name == "tasks")
+    phases = next(child for child in tasks.children if isinstance(child, Repeat))
+    task = next(child for child in phases.prototype.children if isinstance(child, Repeat))
+
+    assert task.prefix == "task-"
+    assert task.numbering.width == 3
+    assert task.numbering.continues  # task-003 sits under Phase 2 in the template
+
+
+def test_variable_used_twice_is_one_shared_field_in_seed_000() -> None:
+    text = seed_text("000")
+    assert text.count("{{TASK_NAME}}") == 3  # title and both "Related Files" paths
+
+    names = property_names(schema_of("000"))
+
+    assert names.count("task_name") == 1
+    assert at(schema_of("000"), "header.task_name")["type"] == "string"
+
+
+def property_names(schema: Any) -> list[str]:
+    """Every property name anywhere in a schema."""
+    if isinstance(schema, list):
+        return [name for item in schema for name in property_names(item)]
+    if not isinstance(schema, dict):
+        return []
+    names = list(schema.get("properties", {}))
+    return names + [name for value in schema.values() for name in property_names(value)]
+
+
+def test_guidance_from_the_template_reaches_the_field_description() -> None:
+    problem = at(schema_of("001"), "product_overview.problem_statement")
+
+    assert "user problem or business need" in problem["description"]
+
+
+def test_code_fence_keeps_its_language_in_seed_000() -> None:
+    install = at(schema_of("000"), "dependencies.installation_commands")
+
+    assert "```bash" in install["description"]
+
+
+def test_template_without_placeholders_in_headings_compiles() -> None:
+    text = "# Plan\n\n## Goal\n\n{The goal}\n\n## Steps\n\n- {Step one}\n- {Step two}\n"
+    compiled = compile_template(text, "mini.md")
+
+    schema = json_schema(plan_model(compiled))
+    assert schema["properties"]["goal"]["type"] == "string"
+    assert schema["properties"]["steps"]["type"] == "array"
+
+
+def test_literal_text_is_not_a_field() -> None:
+    text = "# Plan\n\n## Purpose\n\nThis section is the same in every plan.\n\n## Goal\n\n{The goal}\n"
+    compiled = compile_template(text, "mini.md")
+
+    assert "purpose" not in json_schema(plan_model(compiled))["properties"]
+
+
+def test_template_errors_name_the_file_and_line() -> None:
+    with pytest.raises(TemplateError) as caught:
+        compile_template("# Plan\n\n## Goal\n\n{Unclosed guidance\n", "broken.md")
+
+    assert str(caught.value).startswith("broken.md:5: ")
+    assert caught.value.line == 5
+
+
+def test_schema_field_descriptions_carry_no_template_markers() -> None:
+    """Guidance reaches the model as words, with `{{X}}`/`{X}` markers turned into plain text where whole."""
+    header = at(schema_of("000"), "header")
+
+    for spec in header["properties"].values():
+        assert not find_placeholders(spec["description"])
