@@ -9,7 +9,8 @@ from agent.markdown import Block
 Problem = tuple[str, str, str, int]
 CODE_SPAN = re.compile(r"`([^`\s]+)`")
 BARE_PATH = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?:\w+:\s+)?([\w./-]+/[\w.-]+|[\w-]+\.\w{1,6})\b")
-CREATE_WORDS = re.compile(r"\b(create|new|add)\b", re.I)
+CREATE_WORDS = re.compile(r"\bcreate|\bnew\b|\(new\)", re.I)
+KEY_PREFIX = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]+\*\*\s*:?\s*")
 MODIFY_WORDS = re.compile(r"\b(modify|update|change|edit|extend)\b", re.I)
 
 
@@ -30,7 +31,7 @@ def _looks_like_path(span: str) -> bool:
 def file_checks(block: Block, roles: set[str], tracked: frozenset[str]) -> list[Problem]:
     problems: list[Problem] = []
     for offset, text in enumerate(block.lines):
-        role = _line_role(text, roles)
+        role = _line_role(KEY_PREFIX.sub("", text), roles)  # "**Files to Create/Modify**:" says neither
         for path in paths_in_line(text) if role else []:
             problems += _check_path(path, role, tracked, block.line + offset)
     return problems

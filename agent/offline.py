@@ -119,7 +119,9 @@ class OfflineDrafter:
         if topic.about("feature", "task name", "title", "task_name", "name"):
             return self.brief.title
         if spec.role in ("modify", "mixed"):
-            return "\n".join(f"- {line}" for line in self._files_to_modify())
+            paths = [file.path for file in self.repo.ranked[:MAX_FILES]] if self.repo else []
+            listed = ", ".join(f"Modify `{path}`" for path in paths)
+            return f"{listed} (TODO: say what changes in each)" if paths else _todo(topic, "the files to change")
         if spec.kind == "line":
             return self._line(topic)
         if topic.about("summary", "overview", "tldr", "problem", "executive", "goal", "purpose", "what"):
