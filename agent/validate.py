@@ -93,7 +93,7 @@ def _check_front_matter(context: Context, data: dict[str, object] | None, lines:
         if data is None or key.key not in data:
             context.add("error", "front-matter", f"front matter has no `{key.key}`; add it", 1)
             continue
-        _check_value(context, key.field, _scalar(data[key.key]), _key_line(lines, key.key), f"front matter `{key.key}`")
+        _check_value(context, key.field, _scalar(data[key.key], key.field), _key_line(lines, key.key), f"front matter `{key.key}`")
 
 
 def _key_line(lines: list[str], key: str) -> int:
@@ -102,9 +102,11 @@ def _key_line(lines: list[str], key: str) -> int:
     return found + 2 if found >= 0 else 1
 
 
-def _scalar(value: object) -> str:
-    if isinstance(value, list):
+def _scalar(value: object, spec: FieldSpec) -> str:
+    if isinstance(value, list) and spec.kind == "list":
         return ", ".join(str(item) for item in value)
+    if isinstance(value, list):  # `key: [text]` is the template's bracket placeholder, read by YAML as a list
+        return "[" + ", ".join(str(item) for item in value) + "]"
     return "" if value is None else str(value)
 
 
@@ -118,6 +120,8 @@ def _check_value(context: Context, spec: FieldSpec, value: str, line: int, where
 
 
 def _allowed(value: str, choices: tuple[str, ...]) -> bool:
+    if ph.parse_choices(value):  # the template's own `Low/Medium/High`: no choice was made
+        return False
     plain = value.strip().strip("*_`").strip().lower()
     return any(plain == choice.lower() or re.match(re.escape(choice.lower()) + r"\b\W", plain + " ")
                for choice in choices)
