@@ -124,6 +124,8 @@ class OfflineDrafter:
             return f"{listed} (TODO: say what changes in each)" if paths else _todo(topic, "the files to change")
         if spec.kind == "line":
             return self._line(topic)
+        if _names_current_state(topic) and self._current_state():
+            return " ".join(self._current_state())
         if topic.about("summary", "overview", "tldr", "problem", "executive", "goal", "purpose", "what"):
             return " ".join(self.sentences[:2]) or _todo(topic)
         found = self._matching_sentences(topic, limit=3)
@@ -144,6 +146,8 @@ class OfflineDrafter:
             return self._files_to_modify()
         if spec.role == "create":
             return [_todo(topic, "name the new files this needs and what each holds")]
+        if _names_current_state(topic) and self._current_state():
+            return self._current_state()
         if topic.about("depend", "librar", "package"):
             return list(self.repo.stack.dependencies[:5]) if self.repo and self.repo.stack.dependencies else \
                 [_todo(topic)]
@@ -175,6 +179,18 @@ class OfflineDrafter:
             return ["TODO: name the files to change; no repository files matched the brief"]
         return [f"`{path}` - TODO: say what changes here (ranked as related to the brief)" for path in ranked]
 
+    def _current_state(self) -> list[str]:
+        """What the repository already has that the brief touches: its stack and the best-ranked files."""
+        if self.repo is None:
+            return []
+        stack = self.repo.stack
+        lines = [f"Written in {', '.join(stack.languages[:3])}" + (f" with {', '.join(stack.frameworks[:3])}"
+                 if stack.frameworks else "") + "."] if stack.languages else []
+        for file in self.repo.ranked[:3]:
+            names = ", ".join(entry.name for entry in file.outline[:4])
+            lines.append(f"`{file.path}`" + (f" defines {names}." if names else " is related to the brief."))
+        return lines
+
     def _test_command(self) -> str | None:
         return self.repo.stack.test_command if self.repo else None
 
@@ -191,6 +207,11 @@ def _topic(spec: FieldSpec, context: str) -> Topic:
     subject = (context.strip().split("  ")[-1] if generic else name).strip().lower() or "this"
     text = f"{context} {name} {spec.description}".lower()
     return Topic(_words(text), text, subject)
+
+
+def _names_current_state(topic: Topic) -> bool:
+    """"What exists", "Current behaviour": the field's own heading asks about the code as it is."""
+    return bool(re.search(r"\b(current|exist|today|as.is)", topic.subject))
 
 
 def _words(text: str) -> frozenset[str]:
