@@ -9,7 +9,7 @@ from agent.template import FieldSpec
 Problem = tuple[str, str, str, int]
 
 
-def table_findings(block: Block, spec: FieldSpec | None) -> list[Problem]:
+def table_findings(block: Block, spec: FieldSpec | None, guidance: frozenset[str] = frozenset()) -> list[Problem]:
     rows = [(block.line + offset, split_row(line)) for offset, line in enumerate(block.lines)]
     rows = [(line, cells) for line, cells in rows if not _is_separator(cells)]
     if not rows:
@@ -22,7 +22,7 @@ def table_findings(block: Block, spec: FieldSpec | None) -> list[Problem]:
                              f"table row has {len(cells)} cells but the header has {width}; "
                              "add or merge cells so every row matches", line))
             continue
-        problems += _cell_problems(cells, spec, line)
+        problems += _cell_problems(cells, spec, line, guidance)
     return [problem for problem in problems if problem]
 
 
@@ -38,12 +38,15 @@ def _header_problem(header: list[str], spec: FieldSpec, line: int) -> Problem:
     return ()  # type: ignore[return-value]
 
 
-def _cell_problems(cells: list[str], spec: FieldSpec | None, line: int) -> list[Problem]:
+def _cell_problems(cells: list[str], spec: FieldSpec | None, line: int, guidance: frozenset[str]) -> list[Problem]:
     problems: list[Problem] = []
     for index, cell in enumerate(cells):
         for found in ph.find_placeholders(cell):
             problems.append(("error", "placeholder", f"placeholder {found.raw} is still in the table; replace it",
                              line))
+        if not ph.has_placeholder(cell) and ph.normalise_line(cell) in guidance:
+            problems.append(("error", "guidance", f"table cell {cell!r} is still the template's example text; "
+                             "replace it with this plan's content", line))
         column = spec.columns[index] if spec and index < len(spec.columns) else None
         value = cell.strip("* ")
         if column and column.choices and value.lower() not in {c.lower() for c in column.choices}:

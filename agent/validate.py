@@ -272,7 +272,7 @@ def _check_blocks(context: Context, blocks: list[Block], lines: list[Line]) -> N
         if block.kind == "code":
             _check_code(context, block)
         elif block.kind == "table":
-            context.findings += [_at(context, f) for f in table_findings(block, _table_spec(context, block))]
+            context.findings += [_at(context, f) for f in table_findings(block, _table_spec(context, block), context.template.guidance_lines)]
         elif block.kind != "comment":
             for offset, text in enumerate(block.lines):
                 _check_line(context, text, block.line + offset, keyed)
