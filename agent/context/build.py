@@ -59,15 +59,17 @@ def build_context(repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_T
         budget.offer(section)
     _offer_files(budget, ranking, ranked)
     secrets = tuple(CutItem("file", path, "secret file") for path in paths.secret_files)
+    # Each section's estimate is rounded up, so the whole never costs more than its parts: within budget.
+    prompt_text = OPENING + "".join(section.text for section in budget.included) + CLOSING
     return RepoContext(
         root=root,
         is_git=listing.is_git,
         tracked_paths=frozenset(listing.paths),
         stack=stack,
         ranked=ranked,
-        prompt_text=OPENING + "".join(section.text for section in budget.included) + CLOSING,
+        prompt_text=prompt_text,
         manifest=ContextManifest(budget.manifest_items(), secrets + ranking.cut + tuple(budget.cut), paths.skipped),
-        tokens_used=budget.used + estimate_tokens(OPENING + CLOSING),
+        tokens_used=estimate_tokens(prompt_text),
         budget_tokens=budget_tokens,
     )
 

@@ -6,10 +6,12 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from agent.context.paths import VENDORED_DIRECTORIES
+
+if TYPE_CHECKING:
+    import pathspec
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class _IgnoreRules:
         self._specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
 
     def read(self, directory: str, prefix: str) -> None:
+        import pathspec  # only directories without git need it
+
         try:
             lines = Path(directory, ".gitignore").read_text(errors="replace").splitlines()
         except OSError:

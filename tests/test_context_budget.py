@@ -1,0 +1,70 @@
+"""The token budget: never exceeded, and what did not fit is listed in the manifest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from context_support import PYTHON_REPO, git_repo
+
+from agent.context import build_context, estimate_tokens
+from agent.errors import InputError
+
+
+def big_repo(root: Path) -> Path:
+    modules = {
+        f"shop/module_{i}.py": "\n".join(f"def invoice_step_{i}_{j}(value: int) -> int:\n    return value + {j}\n"
+                                         for j in range(40))
+        for i in range(12)
+    }
+    return git_repo(root, {**PYTHON_REPO, **modules})
+
+
+def test_estimate_tokens_is_about_four_characters_a_token() -> None:
+    assert estimate_tokens("") == 0
+    assert estimate_tokens("abcd") == 1
+    assert estimate_tokens("abcde") == 2
+    assert estimate_tokens("x" * 4000) == 1000
+
+
+@pytest.mark.parametrize("budget", [256, 600, 2_000, 5_000, 12_000])
+def test_the_budget_is_never_exceeded(tmp_path: Path, budget: int) -> None:
+    ctx = build_context(big_repo(tmp_path / "repo"), "Change every invoice step", budget_tokens=budget)
+    assert ctx.tokens_used == estimate_tokens(ctx.prompt_text) <= budget
+    assert ctx.budget_tokens == budget
+
+
+def test_what_did_not_fit_is_listed_as_cut_with_its_reason(tmp_path: Path) -> None:
+    ctx = build_context(big_repo(tmp_path / "repo"), "Change every invoice step", budget_tokens=1_500)
+    over = [item for item in ctx.manifest.cut if item.reason == "over budget"]
+    assert over, "a 1,500-token budget cannot hold twelve 40-function modules"
+    included_paths = {(item.kind, item.path) for item in ctx.manifest.included}
+    assert not any((item.kind, item.path) in included_paths for item in over)
+    assert sum(item.tokens for item in ctx.manifest.included) <= ctx.tokens_used
+
+
+def test_the_manifest_adds_up_to_the_prompt(tmp_path: Path) -> None:
+    ctx = build_context(big_repo(tmp_path / "repo"), "Change every invoice step")
+    kinds = [item.kind for item in ctx.manifest.included]
+    assert kinds[:3] == ["readme", "stack", "tree"]
+    assert {"outline", "excerpt"} <= set(kinds)
+    for item in ctx.manifest.included:
+        if item.path:
+            assert item.path in ctx.prompt_text
+
+
+def test_a_budget_too_small_to_hold_anything_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--context-tokens"):
+        build_context(git_repo(tmp_path / "repo", PYTHON_REPO), "brief", budget_tokens=10)
+
+
+def test_importing_the_package_loads_no_heavy_library() -> None:
+    code = (
+        "import sys, agent.context; "
+        "heavy = {'bm25s', 'numpy', 'detect_secrets', 'Stemmer', 'pathspec'} & set(sys.modules); "
+        "print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
