@@ -23,7 +23,8 @@ def paths_in_line(text: str) -> list[str]:
 
 
 def _looks_like_path(span: str) -> bool:
-    if "://" in span or span.startswith(("-", "$")) or "(" in span:
+    # `/export` is a URL route (or an absolute path), never a repository-relative file.
+    if "://" in span or span.startswith(("-", "$", "/")) or "(" in span:
         return False
     return "/" in span or bool(re.search(r"\.\w{1,6}(?::\d+)?$", span))
 
