@@ -14,6 +14,7 @@ from agent.body import BodyCompiler, file_role, slug
 from agent.errors import TemplateError
 from agent.markdown import Block, FrontMatterError, RawSection, heading_label, heading_tree, parse_document
 from agent.template import (
+    FieldBlock,
     FieldSpec,
     FrontMatterKey,
     Line,
@@ -254,6 +255,8 @@ def _literal_lines(template: Template) -> list[str]:
     for node in walk(template.header + list(template.units)):
         if isinstance(node, LiteralText):
             lines += [ph.normalise_line(line) for line in node.lines]
+        elif isinstance(node, FieldBlock):  # fixed checklist items around a list's own ("- [ ] All tests pass")
+            lines += [ph.normalise_line(line) for line in node.fixed_before + node.fixed_after]
         elif isinstance(node, Line):
             lines.append(ph.normalise_line("".join(p for p in node.parts if isinstance(p, str))))
     return [line for line in lines if line]
