@@ -94,3 +94,42 @@ def headings(text: str) -> list[str]:
         elif not fenced and line.startswith("#"):
             out.append(line.rstrip())
     return out
+
+
+def _heading_index(lines: list[str], heading: str, after: str) -> int:
+    start = next(i for i, line in enumerate(lines) if after in line) if after else 0
+    return next(i for i in range(start, len(lines)) if lines[i].strip() == heading)
+
+
+def _end_of_section(lines: list[str], index: int) -> int:
+    return next((i for i in range(index + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+
+
+def replace_line_under(text: str, heading: str | None, prefix: str, new: str, index: int = 0, after: str = "") -> str:
+    """`text` with the `index`-th line under `heading` (or in the whole text) starting with `prefix` replaced."""
+    lines = text.splitlines()
+    if heading is None:
+        first, last = 0, len(lines)
+    else:
+        first = _heading_index(lines, heading, after) + 1
+        last = _end_of_section(lines, first - 1)
+    matching = [i for i in range(first, last) if lines[i].strip() and lines[i].startswith(prefix)]
+    lines[matching[index]] = new
+    return "\n".join(lines) + "\n"
+
+
+def empty_section(text: str, heading: str, after: str = "") -> str:
+    """`text` with everything under `heading` removed except horizontal rules."""
+    lines = text.splitlines()
+    start = _heading_index(lines, heading, after)
+    end = _end_of_section(lines, start)
+    kept = [line for line in lines[start + 1 : end] if line.strip() == "---"]
+    return "\n".join([*lines[: start + 1], "", *kept, "", *lines[end:]]) + "\n"
+
+
+def drop_section(text: str, heading: str, after: str = "") -> str:
+    """`text` without `heading` and the lines under it (up to the next heading of any level)."""
+    lines = text.splitlines()
+    start = _heading_index(lines, heading, after)
+    end = _end_of_section(lines, start)
+    return "\n".join(lines[:start] + lines[end:]) + "\n"
