@@ -59,6 +59,8 @@ class UnitState:
     value: Any = None
     answered: bool = False
     problems: list[Finding] = field(default_factory=list)
+    max_output_tokens: int = 0  # raised for good once an answer is cut off
+    refused: bool = False  # a refusal is final: asking again costs a call and rarely changes the answer
 
 
 async def draft_plan(
@@ -80,7 +82,8 @@ class DraftLoop:
                  tracked_paths: frozenset[str] | None) -> None:
         self.template, self.provider, self.settings = template, provider, settings
         self.progress, self.tracked_paths = progress, tracked_paths
-        self.units = {name: UnitState(name) for name in unit_names(template)}
+        self.units = {name: UnitState(name, max_output_tokens=settings.max_output_tokens)
+                      for name in unit_names(template)}
         self.system = system_prompt()
         self.reserved_usd = 0.0
         self.call_seconds: list[float] = []
@@ -96,10 +99,13 @@ class DraftLoop:
             self.progress(f"round {rounds}: drafting {len(pending)} section(s)")
             changed = await self._ask_all(pending, prefix, findings)
             findings = self._validate()
-            pending = sorted({f.unit for f in findings if f.severity == "error" and f.unit in self.units})
+            pending = sorted({f.unit for f in findings if f.severity == "error" and self._may_re_ask(f.unit)})
             if not pending or not changed:
                 break
         return self._result(findings, rounds, time.perf_counter() - started)
+
+    def _may_re_ask(self, unit: str) -> bool:
+        return unit in self.units and not self.units[unit].refused
 
     async def _ask_all(self, names: list[str], prefix: str, findings: list[Finding]) -> bool:
         """Ask for `names` concurrently; True when any answer differs from the one it replaces."""
@@ -114,10 +120,10 @@ class DraftLoop:
     async def _ask(self, name: str, prefix: str, findings: list[Finding]) -> bool | TransportError:
         state = self.units[name]
         prompt = self._prompt(state, findings)
-        request = ModelRequest(self.system, prefix, prompt, self.schemas[name], name, self.settings.max_output_tokens,
+        request = ModelRequest(self.system, prefix, prompt, self.schemas[name], name, state.max_output_tokens,
                                self.toolbox)
         try:
-            response = await self._call(request)
+            response = await self._call(state, request)
         except BudgetError as error:
             state.problems = [self._problem(name, "budget", str(error))]
             return False
@@ -129,15 +135,18 @@ class DraftLoop:
     def _prompt(self, state: UnitState, findings: list[Finding]) -> str:
         if not state.answered and not state.problems:
             return section_prompt(self.template, state.name)
-        messages = [f"{f.section}: {f.message}" if f.section else f.message for f in state.problems + findings]
+        unique = dict.fromkeys(state.problems + findings)  # the round's findings already hold the unit's problems
+        messages = [f"{f.section}: {f.message}" if f.section else f.message for f in unique]
         return reask_prompt(self.template, state.name, messages, state.value if state.answered else None)
 
-    async def _call(self, request: ModelRequest) -> ModelResponse:
+    async def _call(self, state: UnitState, request: ModelRequest) -> ModelResponse:
         async with self.semaphore:
             response = await self._timed(request)
-            if response.stop == "truncated":  # same budget would truncate again: double it, once
+            grown = state.max_output_tokens > self.settings.max_output_tokens
+            if response.stop == "truncated" and not grown:  # same budget would truncate again: double it, once
                 self.progress(f"{request.schema_name}: answer cut off; retrying with a larger output budget")
-                response = await self._timed(replace(request, max_output_tokens=request.max_output_tokens * 2))
+                state.max_output_tokens *= 2
+                response = await self._timed(replace(request, max_output_tokens=state.max_output_tokens))
             return response
 
     async def _timed(self, request: ModelRequest) -> ModelResponse:
@@ -166,6 +175,7 @@ class DraftLoop:
     def _accept(self, state: UnitState, response: ModelResponse) -> bool:
         name = state.name
         if response.stop == "refused":
+            state.refused = True
             state.problems = [self._problem(name, "refusal", f"the model refused: {response.refusal or 'no reason'}")]
             return False
         if response.data is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,12 +75,23 @@ def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress 
     context = build_context(Path(request.repo), brief.text, request.context_tokens)
     provider = _provider(model, request, env, template, brief, context)
     settings = DraftSettings(request.max_rounds, request.concurrency, request.max_cost_usd)
-    result = asyncio.run(draft_plan(template, brief, provider, context.prompt_text, context.tracked_paths,
-                                    settings, progress))
+    result = asyncio.run(_draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
+                                                               context.tracked_paths, settings, progress)))
     outcome = DraftOutcome(result, paths[0], paths[1], model, template, context)
     write_atomic(outcome.plan_path, result.markdown)
     write_json(outcome.json_path, {**plan_json(template, result.plan), "report": draft_report(outcome)})
     return outcome
+
+
+async def _draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, DraftResult]) -> DraftResult:
+    """Run the draft, then close the provider's connections while their event loop is still running
+    (closed later, by the garbage collector, they print "Event loop is closed" tracebacks)."""
+    try:
+        return await drafting
+    finally:
+        close = getattr(provider, "aclose", None)  # the offline drafter holds no connections
+        if close is not None:
+            await close()
 
 
 def _check_limits(request: DraftRequest) -> None:

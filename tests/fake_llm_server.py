@@ -69,7 +69,14 @@ class RecordedRequest:
         if self.wire == "openai":
             schema: dict[str, Any] = self.body["response_format"]["json_schema"]["schema"]
             return schema
-        return dict(self.body["tools"][0]["input_schema"])
+        return dict(self.tool["input_schema"])
+
+    @property
+    def tool(self) -> dict[str, Any]:
+        """The Anthropic tool the request forces (`tool_choice`), else its first tool."""
+        tools: list[dict[str, Any]] = self.body["tools"]
+        forced = (self.body.get("tool_choice") or {}).get("name")
+        return next((tool for tool in tools if tool["name"] == forced), tools[0])
 
 
 Reply = Answer | Failure
@@ -148,7 +155,7 @@ class FakeLLMServer:
         prefix, marked = _cacheable_prefix(request)
         usage = self._usage(request, answer, prefix, marked, text)
         render = _openai_body if request.wire == "openai" else _anthropic_body
-        return render(request.body, answer, data, text, usage)
+        return render(request, answer, data, text, usage)
 
     def _usage(
         self, request: RecordedRequest, answer: Answer, prefix: str, marked: bool, text: str
@@ -195,7 +202,7 @@ def _cacheable_prefix(request: RecordedRequest) -> tuple[str, bool]:
 
 
 def _openai_body(
-    request: dict[str, Any], answer: Answer, data: Any, text: str, usage: dict[str, int]
+    request: RecordedRequest, answer: Answer, data: Any, text: str, usage: dict[str, int]
 ) -> dict[str, Any]:
     refused = answer.stop == "refused"
     content = None if refused else (text[: len(text) // 2] if answer.stop == "truncated" else text)
@@ -206,7 +213,7 @@ def _openai_body(
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": request.get("model", "fake"),
+        "model": request.body.get("model", "fake"),
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
         "usage": {
             "prompt_tokens": prompt,
@@ -218,7 +225,7 @@ def _openai_body(
 
 
 def _anthropic_body(
-    request: dict[str, Any], answer: Answer, data: Any, text: str, usage: dict[str, int]
+    request: RecordedRequest, answer: Answer, data: Any, text: str, usage: dict[str, int]
 ) -> dict[str, Any]:
     stop = {"complete": "tool_use", "truncated": "max_tokens", "refused": "refusal"}[answer.stop]
     if answer.stop == "refused":
@@ -226,14 +233,14 @@ def _anthropic_body(
     elif answer.text is not None:
         content, stop = [{"type": "text", "text": text}], "end_turn"
     else:
-        name = request["tools"][0]["name"]
+        name = request.tool["name"]
         content = [{"type": "tool_use", "id": "toolu_fake", "name": name, "input": data}]
     uncached = max(usage["input"] - usage["cache_read"] - usage["cache_write"], 0)
     return {
         "id": "msg_fake",
         "type": "message",
         "role": "assistant",
-        "model": request.get("model", "fake"),
+        "model": request.body.get("model", "fake"),
         "content": content,
         "stop_reason": stop,
         "stop_sequence": None,

@@ -1,0 +1,322 @@
+"""The draft loop, driven by a scripted stand-in for the network; templates, validation and rendering are real."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from agent.brief import Brief
+from agent.catalog import load_template
+from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.errors import TransportError
+from agent.providers.base import ModelRequest, ModelResponse, Usage
+from agent.usage import Price
+
+TEMPLATE = load_template("compact")
+BRIEF = Brief("Export invoices as CSV", "# Export invoices as CSV\n\nFinance wants a CSV download.", "brief.md")
+TRACKED = frozenset({"src/billing/invoice.py", "src/billing/views.py", "tests/test_invoice.py"})
+CALL_USAGE = Usage(calls=1, input_tokens=1000, output_tokens=200, cache_read_tokens=800)
+
+GOOD: dict[str, Any] = {
+    "header": {"feature": "Invoice CSV export", "status": "draft", "size": "S"},
+    "goal": "Finance downloads any invoice as CSV from its page; done when the file opens in a spreadsheet.",
+    "plan": ["Add a to_csv method to the Invoice class", "Add a download route beside the invoice page"],
+    "files": {
+        "files_to_modify": ["`src/billing/invoice.py` - add to_csv", "`src/billing/views.py` - add the route"],
+        "files_to_create": ["`src/billing/csv_export.py` - the CSV writer"],
+    },
+    "tests": ["The CSV of a two-line invoice has a header row and two rows"],
+    "risks": ["Large invoices are slow to export; stream the rows"],
+}
+
+
+def answer(unit: str, value: Any, usage: Usage = CALL_USAGE) -> ModelResponse:
+    return ModelResponse({unit: value}, "{}", "complete", usage)
+
+
+def not_json(text: str = "Sure! Here is the section: {goal: ...") -> ModelResponse:
+    return ModelResponse(None, text, "complete", CALL_USAGE)
+
+
+def cut_off() -> ModelResponse:
+    return ModelResponse(None, '{"goal": "Finance downl', "truncated", CALL_USAGE)
+
+
+def refused(reason: str = "I can't help with that.") -> ModelResponse:
+    return ModelResponse(None, "", "refused", CALL_USAGE, refusal=reason)
+
+
+Reply = ModelResponse | Exception
+
+
+class ScriptedModel:
+    """Stands in for the network: each section answers from its own queue, then with its good answer.
+
+    Records every request and the most calls it ever had in flight at once.
+    """
+
+    name = "test:scripted"
+    model = "scripted"
+
+    def __init__(self, scripts: dict[str, Iterable[Reply]] | None = None, good: dict[str, Any] | None = None) -> None:
+        self.queues = {unit: deque(replies) for unit, replies in (scripts or {}).items()}
+        self.good = copy.deepcopy(GOOD if good is None else good)
+        self.requests: list[ModelRequest] = []
+        self.usage_total = Usage()
+        self.in_flight = self.max_in_flight = 0
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append(request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            for _ in range(3):  # let every other ready call start before this one answers
+                await asyncio.sleep(0)
+            reply = self._next(request.schema_name)
+        finally:
+            self.in_flight -= 1
+        if isinstance(reply, Exception):
+            raise reply
+        self.usage_total += reply.usage
+        return reply
+
+    def _next(self, unit: str) -> Reply:
+        queue = self.queues.get(unit)
+        return queue.popleft() if queue else answer(unit, self.good[unit])
+
+    def asked(self, unit: str) -> list[ModelRequest]:
+        return [request for request in self.requests if request.schema_name == unit]
+
+
+def draft(model: ScriptedModel, tracked: frozenset[str] | None = None, **settings: Any) -> DraftResult:
+    return asyncio.run(draft_plan(TEMPLATE, BRIEF, model, "## Files\n- src/billing/invoice.py", tracked,
+                                  DraftSettings(**settings)))
+
+
+def units_asked(model: ScriptedModel) -> list[str]:
+    return sorted(request.schema_name for request in model.requests)
+
+
+ALL_UNITS = sorted(GOOD)
+
+
+# --- one pass --------------------------------------------------------------------------------------
+
+
+def test_happy_path_asks_each_section_once_and_validates() -> None:
+    model = ScriptedModel()
+    result = draft(model, TRACKED)
+    assert units_asked(model) == ALL_UNITS
+    assert result.complete and result.findings == [] and result.rounds == 0
+    assert result.plan == GOOD
+    assert result.markdown.startswith("# Invoice CSV export — one-page plan")
+    assert "- `src/billing/invoice.py` - add to_csv" in result.markdown
+
+
+def test_every_section_request_shares_a_byte_identical_prefix() -> None:
+    model = ScriptedModel()
+    draft(model)
+    assert len(model.requests) == len(ALL_UNITS)
+    assert len({request.system for request in model.requests}) == 1
+    assert len({request.shared_prefix for request in model.requests}) == 1
+    assert BRIEF.text in model.requests[0].shared_prefix
+    assert len({repr(request.toolbox) for request in model.requests}) == 1
+    assert len({request.prompt for request in model.requests}) == len(ALL_UNITS)  # only the prompt varies
+
+
+@pytest.mark.parametrize("bound", [1, 2, 4])
+def test_concurrency_bound_is_respected(bound: int) -> None:
+    model = ScriptedModel()
+    draft(model, concurrency=bound)
+    assert model.max_in_flight == bound
+
+
+def test_sections_are_asked_concurrently() -> None:
+    model = ScriptedModel()
+    draft(model, concurrency=8)
+    assert model.max_in_flight == len(ALL_UNITS)
+
+
+# --- targeted re-asks ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("leftover", ["{Describe the outcome}", "TODO"])
+def test_placeholder_section_is_re_asked_with_the_finding_alone(leftover: str) -> None:
+    model = ScriptedModel({"goal": [answer("goal", leftover)]})
+    result = draft(model)
+    assert units_asked(model) == sorted([*ALL_UNITS, "goal"])  # only the failing section went again
+    first, second = model.asked("goal")
+    assert leftover not in first.prompt
+    assert f"placeholder {leftover} is still in the plan" in second.prompt
+    assert leftover in second.prompt  # the previous answer is shown
+    assert second.shared_prefix == first.shared_prefix
+    assert result.complete and result.rounds == 1 and result.plan["goal"] == GOOD["goal"]
+
+
+def test_malformed_json_becomes_a_finding_and_is_re_asked() -> None:
+    model = ScriptedModel({"plan": [not_json()]})
+    result = draft(model)
+    second = model.asked("plan")[1]
+    assert "not a valid JSON object" in second.prompt
+    assert result.complete and result.plan["plan"] == GOOD["plan"]
+
+
+def test_malformed_json_that_stays_malformed_ends_as_an_invalid_json_finding() -> None:
+    model = ScriptedModel({"plan": [not_json(), not_json()]})
+    result = draft(model)
+    assert not result.complete
+    assert [f.code for f in result.findings if f.unit == "plan" and f.code == "invalid-json"] == ["invalid-json"]
+    assert "plan" not in result.plan  # no answer is invented for it; the rest of the plan is kept
+    assert result.plan["goal"] == GOOD["goal"]
+
+
+def test_schema_invalid_answer_names_the_missing_field() -> None:
+    partial = {"files_to_modify": GOOD["files"]["files_to_modify"]}  # files_to_create left out
+    model = ScriptedModel({"files": [answer("files", partial)]})
+    result = draft(model)
+    second = model.asked("files")[1]
+    assert "files_to_create" in second.prompt and "follow the schema" in second.prompt
+    assert result.complete and result.plan["files"] == GOOD["files"]
+
+
+def test_wrong_enum_value_is_a_schema_finding() -> None:
+    model = ScriptedModel({"header": [answer("header", {**GOOD["header"], "status": "almost done"})] * 3})
+    result = draft(model)
+    codes = {f.code for f in result.findings if f.unit == "header"}
+    assert codes == {"schema"} and not result.complete
+
+
+def test_invented_path_in_files_to_modify_is_flagged_and_re_asked() -> None:
+    invented = {**GOOD["files"], "files_to_modify": ["`src/billing/ledger.py` - add totals"]}
+    model = ScriptedModel({"files": [answer("files", invented)]})
+    result = draft(model, TRACKED)
+    second = model.asked("files")[1]
+    assert "`src/billing/ledger.py` is listed as a file to modify but does not exist" in second.prompt
+    assert units_asked(model) == sorted([*ALL_UNITS, "files"])
+    assert result.complete and result.plan["files"] == GOOD["files"]
+
+
+def test_paths_are_not_checked_without_a_repository() -> None:
+    invented = {**GOOD["files"], "files_to_modify": ["`src/billing/ledger.py` - add totals"]}
+    model = ScriptedModel({"files": [answer("files", invented)]})
+    result = draft(model, tracked=None)
+    assert result.complete and len(model.requests) == len(ALL_UNITS)
+
+
+def test_re_ask_prompt_lists_each_finding_once() -> None:
+    model = ScriptedModel({"plan": [not_json()]})
+    draft(model)
+    second = model.asked("plan")[1]
+    assert second.prompt.count("not a valid JSON object") == 1
+
+
+def test_a_round_that_changes_nothing_stops_the_loop() -> None:
+    model = ScriptedModel({"goal": [answer("goal", "TODO")] * 5})
+    result = draft(model, max_rounds=4)
+    assert len(model.asked("goal")) == 2  # the re-ask gave the same answer: asking again would too
+    assert result.rounds == 1 and not result.complete
+    assert [f.code for f in result.findings] == ["placeholder"] and result.findings[0].unit == "goal"
+
+
+def test_max_rounds_caps_the_re_asks() -> None:
+    model = ScriptedModel({"goal": [answer("goal", f"TODO {n}") for n in range(5)]})
+    result = draft(model, max_rounds=2)
+    assert len(model.asked("goal")) == 3 and result.rounds == 2 and not result.complete
+
+
+def test_zero_rounds_asks_once_and_reports_what_is_left() -> None:
+    model = ScriptedModel({"goal": [answer("goal", "TODO")]})
+    result = draft(model, max_rounds=0)
+    assert len(model.requests) == len(ALL_UNITS) and not result.complete
+    assert result.findings[0].unit == "goal"
+
+
+# --- truncation, refusal, transport ----------------------------------------------------------------
+
+
+def test_truncated_answer_is_retried_once_with_double_the_output_budget() -> None:
+    model = ScriptedModel({"goal": [cut_off()]})
+    result = draft(model, max_output_tokens=1000)
+    assert [r.max_output_tokens for r in model.asked("goal")] == [1000, 2000]
+    assert model.asked("goal")[1].prompt == model.asked("goal")[0].prompt  # a retry, not a re-ask
+    assert result.complete and result.rounds == 0
+
+
+def test_truncated_twice_is_a_finding_and_never_asked_again_with_the_budget_that_truncated() -> None:
+    model = ScriptedModel({"goal": [cut_off(), cut_off()]})
+    result = draft(model, max_output_tokens=1000)
+    budgets = [r.max_output_tokens for r in model.asked("goal")]
+    assert budgets[:2] == [1000, 2000] and 1000 not in budgets[2:]
+    assert len(budgets) <= 3  # doubled once; the re-ask keeps the larger budget
+    assert result.complete  # the re-ask at the larger budget answered
+
+
+def test_truncated_at_every_budget_ends_with_a_truncated_finding() -> None:
+    model = ScriptedModel({"goal": [cut_off()] * 6})
+    result = draft(model, max_output_tokens=1000)
+    assert next(f.code for f in result.findings if f.unit == "goal") == "truncated"
+    assert "cut off" in result.findings[0].message
+    assert all(r.max_output_tokens == 2000 for r in model.asked("goal")[1:])
+
+
+def test_refusal_ends_that_section_with_a_finding() -> None:
+    model = ScriptedModel({"risks": [refused("I can't help with that.")] * 3})
+    result = draft(model)
+    assert len(model.asked("risks")) == 1  # a refusal is not argued with
+    finding = next(f for f in result.findings if f.unit == "risks")
+    assert finding.code == "refusal" and "I can't help with that." in finding.message
+    assert not result.complete and result.plan["goal"] == GOOD["goal"]
+
+
+def test_transport_failure_of_one_section_is_a_finding_and_the_rest_is_kept() -> None:
+    model = ScriptedModel({"risks": [TransportError("openai: HTTP 503 after 4 attempts")] * 3})
+    result = draft(model, max_rounds=0)
+    finding = next(f for f in result.findings if f.unit == "risks")
+    assert finding.code == "transport" and "HTTP 503" in finding.message
+    assert result.plan["goal"] == GOOD["goal"]
+
+
+def test_transport_failure_of_every_section_raises() -> None:
+    model = ScriptedModel({unit: [TransportError("openai: could not connect")] for unit in ALL_UNITS})
+    with pytest.raises(TransportError, match="could not connect"):
+        draft(model)
+
+
+# --- cost and usage --------------------------------------------------------------------------------
+
+
+def test_usage_and_cost_count_every_attempt() -> None:
+    model = ScriptedModel({"goal": [cut_off(), answer("goal", "TODO")], "plan": [not_json()]})
+    prices = {model.name: Price(input=1.0, output=2.0, cache_read=0.1, cache_write=1.0)}
+    result = draft(model, prices=prices)
+    calls = len(ALL_UNITS) + 3  # goal: cut off, retried, re-asked; plan: re-asked
+    assert len(model.requests) == calls
+    assert result.usage == Usage(calls, 1000 * calls, 200 * calls, 800 * calls, 0)
+    per_call = (200 * 1.0 + 800 * 0.1 + 200 * 2.0) / 1_000_000
+    assert result.cost_usd == pytest.approx(per_call * calls)
+    assert result.timings["calls"] == calls
+
+
+def test_max_cost_stops_before_the_call_that_would_pass_it() -> None:
+    # Each call could cost at most $1 (100 output tokens at $10,000 a million) and does cost exactly $1.
+    usage = Usage(calls=1, output_tokens=100)
+    model = ScriptedModel({unit: [answer(unit, GOOD[unit], usage)] for unit in ALL_UNITS})
+    prices = {model.name: Price(input=0.0, output=10_000.0, cache_read=0.0, cache_write=0.0)}
+    result = draft(model, max_cost_usd=2.5, max_output_tokens=100, prices=prices, concurrency=1)
+    assert len(model.requests) == 2  # a third call could make it $3
+    assert result.cost_usd == pytest.approx(2.0)
+    budget = [f for f in result.findings if f.code == "budget"]
+    assert {f.unit for f in budget} == set(ALL_UNITS) - {r.schema_name for r in model.requests}
+    assert "--max-cost" in budget[0].message and not result.complete
+
+
+def test_max_cost_counts_calls_still_in_flight() -> None:
+    model = ScriptedModel()
+    prices = {model.name: Price(input=0.0, output=10_000.0, cache_read=0.0, cache_write=0.0)}
+    draft(model, max_cost_usd=3.5, max_output_tokens=100, prices=prices, concurrency=8)
+    assert len(model.requests) == 3  # all started together, before any reported its cost
