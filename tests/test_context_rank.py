@@ -44,3 +44,11 @@ def test_brief_parsing() -> None:
     assert named_identifiers(brief) == ("ChargeClient", "handle_timeout")
     assert named_paths(brief, ["billing/client.py", "other/client.py", "client.py.bak"]) == {"billing/client.py"}
     assert "invoic" in brief_terms(brief) and "add" not in brief_terms(brief)
+
+
+def test_a_named_directory_and_a_path_with_a_line_number_are_understood(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "py", PYTHON_REPO)
+    ctx = build_context(repo, "Tidy everything under shop/users/ please")
+    assert ctx.ranked[0].path == "shop/users/accounts.py"
+    ctx = build_context(repo, "The bug is at shop/billing/payments.py:2, in the print call")
+    assert ctx.ranked[0].path == "shop/billing/payments.py" and ctx.ranked[0].named_in_brief

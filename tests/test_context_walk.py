@@ -167,3 +167,13 @@ def test_a_missing_or_non_directory_repo_is_an_input_error(tmp_path: Path) -> No
 )
 def test_paths_are_triaged_by_name(path: str, reason: str | None) -> None:
     assert skip_reason(path) == reason
+
+
+def test_a_symlink_to_a_secret_file_inside_the_repository_is_not_followed(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "repo", PYTHON_REPO, untracked={".env": "TOKEN=do-not-send-this-value\n"})
+    os.symlink("../.env", repo / "shop" / "env_link.txt")
+    ctx = build_context(repo, "Read shop/env_link.txt")
+    assert cut_reasons(repo, "Read shop/env_link.txt")["shop/env_link.txt"] == (
+        "symlink to a file that is not read (secret file)"
+    )
+    assert "do-not-send-this-value" not in ctx.prompt_text

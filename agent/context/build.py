@@ -22,6 +22,7 @@ from agent.context.render import (
     CLOSING,
     EXCERPT_LINES,
     OPENING,
+    README_TOKENS,
     excerpt_section,
     outline_section,
     readme_section,
@@ -55,7 +56,7 @@ def build_context(repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_T
     ranking = rank_files(root, brief, [p for p in paths.readable if readme is None or p != readme.path])
     ranked = _ranked_files(ranking.candidates[:RANKED_FILES])
     budget = Budget(budget_tokens - estimate_tokens(OPENING + CLOSING))
-    for section in _fixed_sections(stack_section(stack), readme, listing.paths):
+    for section in _fixed_sections(stack_section(stack), readme, listing.paths, budget_tokens):
         budget.offer(section)
     _offer_files(budget, ranking, ranked)
     secrets = tuple(CutItem("file", path, "secret file") for path in paths.secret_files)
@@ -92,9 +93,11 @@ def _readme(root: Path, readable: Sequence[str]) -> SourceFile | None:
     return None
 
 
-def _fixed_sections(stack: Section, readme: SourceFile | None, paths: Sequence[str]) -> Iterator[Section]:
-    if readme is not None:
-        yield readme_section(readme)
+def _fixed_sections(
+    stack: Section, readme: SourceFile | None, paths: Sequence[str], budget_tokens: int
+) -> Iterator[Section]:
+    if readme is not None:  # a long README must not crowd out the code under a small budget
+        yield readme_section(readme, min(README_TOKENS, budget_tokens // 8))
     yield stack
     yield tree_section(paths)
 

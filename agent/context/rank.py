@@ -26,6 +26,7 @@ _STEMS: dict[str, str] = {}  # word -> stem ("" for a stopword); a repository re
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _WORD_OR_NEWLINE = re.compile(_WORD.pattern + r"|\n")
 _MENTION_EDGES = "`'\"()[]{}<>,;:!?"
+_LINE_SUFFIX = re.compile(r"(?::\d+)+$")  # agent/cli.py:42 names agent/cli.py
 _IDENTIFIER = re.compile(r"`([A-Za-z_][\w.]*)`|\b([A-Za-z]+_\w+|_\w+|[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*)\b")
 _DEFINITION = r"\b(?:def|class|function|func|fn|interface|type|struct|enum|trait|const|let|var|module)\s+(?:\([^)]*\)\s*)?{name}\b"
 
@@ -44,17 +45,32 @@ class Ranking:
     query: tuple[str, ...]  # the brief's stemmed terms
 
 
+@dataclass(frozen=True)
+class BriefSignals:
+    """What the brief says about where to look, worked out once per build."""
+
+    query: tuple[str, ...]
+    named: frozenset[str]  # files the brief names
+    in_named_directories: frozenset[str]  # files under a directory the brief names
+    identifiers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, brief: str, paths: Sequence[str]) -> BriefSignals:
+        mentions = _path_mentions(brief)
+        return cls(brief_terms(brief), named_paths(brief, paths), _under_directories(mentions, paths),
+                   named_identifiers(brief))
+
+
 def rank_files(root: Path, brief: str, paths: Sequence[str]) -> Ranking:
     """Score every path cheaply, read only the shortlist, and rank that on content and named symbols."""
-    query = brief_terms(brief)
-    named = named_paths(brief, paths)
-    path_scores = _bm25_scores(path_terms(paths), query)
-    read = [read_source(root, path) for path in _shortlist(paths, path_scores, named)]
+    signals = BriefSignals.of(brief, paths)
+    path_scores = _bm25_scores(path_terms(paths), signals.query)
+    read = [read_source(root, path) for path in _shortlist(paths, path_scores, signals)]
     sources = [item for item in read if isinstance(item, SourceFile)]
-    scores = _combined_scores(sources, query, dict(zip(paths, path_scores, strict=True)), named, brief)
-    candidates = [Candidate(source, score, source.path in named) for source, score in zip(sources, scores, strict=True)]
+    scores = _combined_scores(sources, dict(zip(paths, path_scores, strict=True)), signals)
+    candidates = [Candidate(s, score, s.path in signals.named) for s, score in zip(sources, scores, strict=True)]
     candidates.sort(key=lambda candidate: (-candidate.score, candidate.source.path))
-    return Ranking(tuple(candidates), tuple(item for item in read if isinstance(item, CutItem)), query)
+    return Ranking(tuple(candidates), tuple(item for item in read if isinstance(item, CutItem)), signals.query)
 
 
 def terms(text: str) -> list[str]:
@@ -97,16 +113,28 @@ def brief_terms(brief: str) -> tuple[str, ...]:
 
 def named_paths(brief: str, paths: Sequence[str]) -> frozenset[str]:
     """Paths the brief names: exactly, by a trailing part (billing/api.py), or by file name (api.py)."""
-    mentions = {word.strip(_MENTION_EDGES).rstrip(".") for word in brief.split()}
-    mentions = {word.removeprefix("./") for word in mentions if "/" in word or re.search(r"\w\.\w{1,6}$", word)}
+    mentions = _path_mentions(brief)
     if not mentions:
         return frozenset()
     return frozenset(path for path in paths if _names(path, mentions))
 
 
+def _path_mentions(brief: str) -> set[str]:
+    words = {_LINE_SUFFIX.sub("", word.strip(_MENTION_EDGES)).rstrip(".") for word in brief.split()}
+    return {word.removeprefix("./") for word in words if "/" in word or re.search(r"\w\.\w{1,6}$", word)}
+
+
 def _names(path: str, mentions: set[str]) -> bool:
     name = path.rpartition("/")[2]
     return any(path == m or path.endswith("/" + m) or ("/" not in m and name == m) for m in mentions)
+
+
+def _under_directories(mentions: set[str], paths: Sequence[str]) -> frozenset[str]:
+    prefixes = tuple({m.rstrip("/") + "/" for m in mentions if "/" in m})
+    inner = tuple("/" + prefix for prefix in prefixes)
+    if not prefixes:
+        return frozenset()
+    return frozenset(path for path in paths if path.startswith(prefixes) or any(p in path for p in inner))
 
 
 def named_identifiers(brief: str) -> tuple[str, ...]:
@@ -115,9 +143,14 @@ def named_identifiers(brief: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(word.rpartition(".")[2] for word in found if len(word) >= 3))
 
 
-def _shortlist(paths: Sequence[str], scores: Sequence[float], named: frozenset[str]) -> list[str]:
-    matched = [(score, path) for score, path in zip(scores, paths, strict=True) if score > 0 and path not in named]
-    best = [path for _, path in heapq.nsmallest(SHORTLIST_SIZE, matched, key=lambda item: (-item[0], item[1]))]
+def _shortlist(paths: Sequence[str], scores: Sequence[float], signals: BriefSignals) -> list[str]:
+    named, favoured = signals.named, signals.in_named_directories
+    matched = [
+        (path not in favoured, -score, path)
+        for score, path in zip(scores, paths, strict=True)
+        if (score > 0 or path in favoured) and path not in named
+    ]
+    best = [path for _, _, path in heapq.nsmallest(SHORTLIST_SIZE, matched)]
     chosen = set(best) | named
     # When the brief names little, shallow files are the ones that say what the project is.
     rest = (path for path in paths if path not in chosen)
@@ -125,19 +158,23 @@ def _shortlist(paths: Sequence[str], scores: Sequence[float], named: frozenset[s
     return sorted(named) + best + filler
 
 
-def _combined_scores(
-    sources: Sequence[SourceFile], query: tuple[str, ...], by_path: dict[str, float],
-    named: frozenset[str], brief: str,
-) -> list[float]:
-    content = _bm25_scores([terms(s.path) + terms(s.text[:CONTENT_CHARS]) for s in sources], query)
+def _combined_scores(sources: Sequence[SourceFile], by_path: dict[str, float], signals: BriefSignals) -> list[float]:
+    """Path and content BM25, each scaled to the best shortlisted file, plus what the brief names outright."""
+    content = _bm25_scores([terms(s.path) + terms(s.text[:CONTENT_CHARS]) for s in sources], signals.query)
     path_scores = [by_path[source.path] for source in sources]
-    defines = _definition_counter(named_identifiers(brief))
+    defines = _definition_counter(signals.identifiers)
     top_path, top_content = max(path_scores, default=0.0) or 1.0, max(content, default=0.0) or 1.0
     return [
-        round(0.4 * p / top_path + 0.6 * c / top_content + (1.0 if s.path in named else 0.0)
+        round(0.4 * p / top_path + 0.6 * c / top_content + _named_bonus(s.path, signals)
               + 0.5 * min(defines(s.text), 2), 4)
         for s, p, c in zip(sources, path_scores, content, strict=True)
     ]
+
+
+def _named_bonus(path: str, signals: BriefSignals) -> float:
+    if path in signals.named:
+        return 1.0
+    return 0.3 if path in signals.in_named_directories else 0.0
 
 
 def _definition_counter(identifiers: tuple[str, ...]) -> Callable[[str], int]:

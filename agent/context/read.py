@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.context.model import CutItem
+from agent.context.paths import skip_reason
 
 MAX_FILE_BYTES = 256 * 1024
 _SNIFF_BYTES = 8192
@@ -34,13 +35,22 @@ def read_source(root: Path, path: str, max_bytes: int = MAX_FILE_BYTES) -> Sourc
 
 
 def _unsafe_to_open(root: Path, full: Path, max_bytes: int) -> str | None:
-    # A symlink may point at ~/.ssh or loop on itself; only regular files inside the root are read.
-    if full.is_symlink() and not Path(os.path.realpath(full, strict=True)).is_relative_to(root):
-        return "symlink outside the repository"
+    if full.is_symlink():
+        problem = _symlink_problem(root, Path(os.path.realpath(full, strict=True)))
+        if problem:
+            return problem
     status = full.stat()
     if not stat.S_ISREG(status.st_mode):
         return "not a regular file"  # a FIFO would block the read forever; a submodule is a directory
     return "too large" if status.st_size > max_bytes else None
+
+
+def _symlink_problem(root: Path, target: Path) -> str | None:
+    """A link may lead to ~/.ssh, to .env, or into .git: it is read only if its target would be."""
+    if not target.is_relative_to(root):
+        return "symlink outside the repository"
+    reason = skip_reason(target.relative_to(root).as_posix())
+    return f"symlink to a file that is not read ({reason})" if reason else None
 
 
 def _decoded(path: str, full: Path, max_bytes: int) -> SourceFile | CutItem:

@@ -47,7 +47,7 @@ def format_text(ctx: RepoContext) -> str:
         counts = " · ".join(f"{reason} {count:,}" for reason, count in ctx.manifest.skipped.items())
         lines += ["", f"Skipped before ranking: {counts}"]
     lines += ["", "Best-ranked files:", *_ranked_lines(ctx.ranked[:TEXT_FILES])]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def format_appendix(ctx: RepoContext) -> str:
