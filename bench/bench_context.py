@@ -138,8 +138,13 @@ def context_in_process(root: Path) -> None:
 
 
 def context_cli(root: Path) -> None:
-    code = f"from pathlib import Path; from agent.context import build_context; build_context(Path({str(root)!r}), {BRIEF!r})"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    """`plan context BRIEF --repo ROOT --format json`, as a user runs it: interpreter start-up and imports included."""
+    brief = root.parent / "brief.md"
+    brief.write_text(BRIEF + "\n")
+    plan = Path(sys.executable).with_name("plan")
+    command = [str(plan)] if plan.exists() else [sys.executable, "-c", "from agent.cli import main; main()"]
+    args = [*command, "context", str(brief), "--repo", str(root), "--format", "json"]
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
 
 
 def best_of(label: str, reps: int, run: Callable[[], None]) -> float:
@@ -152,15 +157,15 @@ def best_of(label: str, reps: int, run: Callable[[], None]) -> float:
     return min(times)
 
 
-def measure(root: Path, reps: int) -> tuple[float, float, float]:
+def measure(root: Path, reps: int) -> tuple[int, float, float]:
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
     count = tracked.count(b"\0")
     print(f"{root} ({count} tracked files)")
     cat_all(root)  # warm the page cache so both sides read from memory
     baseline = best_of("git ls-files | xargs cat", reps, lambda: cat_all(root))
     in_process = best_of("build_context (in process)", reps, lambda: context_in_process(root))
-    cli = best_of("build_context (new interpreter)", reps, lambda: context_cli(root))
-    print(f"  ratio in process {in_process / baseline:.2f}   ratio new interpreter {cli / baseline:.2f}")
+    cli = best_of("plan context --format json", reps, lambda: context_cli(root))
+    print(f"  ratio in process {in_process / baseline:.2f}   ratio plan context {cli / baseline:.2f}")
     return count, baseline, cli
 
 
@@ -175,6 +180,11 @@ def main() -> None:
     rows = [measure(ensure_repository(base, n), args.reps) for n in (args.subset, args.files)]
     for count, baseline, cli in rows:
         print(f"{count:>7} files: cat {1e6 * baseline / count:6.1f} us/file   context {1e6 * cli / count:6.1f} us/file")
+    (small, small_cat, small_cli), (large, large_cat, large_cli) = rows
+    # The slope between the two sizes is the per-file cost; what is left at zero files is start-up.
+    slope_cat, slope_cli = (large_cat - small_cat) / (large - small), (large_cli - small_cli) / (large - small)
+    print(f"marginal cost per extra file: cat {1e6 * slope_cat:.1f} us   context {1e6 * slope_cli:.1f} us")
+    print(f"fixed cost (intercept): cat {small_cat - slope_cat * small:.3f}s   context {small_cli - slope_cli * small:.3f}s")
 
 
 if __name__ == "__main__":
