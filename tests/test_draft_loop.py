@@ -9,30 +9,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from draft_support import BRIEF, GOOD, TEMPLATE, TRACKED, UNITS
 
-from agent.brief import Brief
-from agent.catalog import load_template
 from agent.draft import DraftResult, DraftSettings, draft_plan
 from agent.errors import TransportError
 from agent.providers.base import ModelRequest, ModelResponse, Usage
 from agent.usage import Price
 
-TEMPLATE = load_template("compact")
-BRIEF = Brief("Export invoices as CSV", "# Export invoices as CSV\n\nFinance wants a CSV download.", "brief.md")
-TRACKED = frozenset({"src/billing/invoice.py", "src/billing/views.py", "tests/test_invoice.py"})
 CALL_USAGE = Usage(calls=1, input_tokens=1000, output_tokens=200, cache_read_tokens=800)
-
-GOOD: dict[str, Any] = {
-    "header": {"feature": "Invoice CSV export", "status": "draft", "size": "S"},
-    "goal": "Finance downloads any invoice as CSV from its page; done when the file opens in a spreadsheet.",
-    "plan": ["Add a to_csv method to the Invoice class", "Add a download route beside the invoice page"],
-    "files": {
-        "files_to_modify": ["`src/billing/invoice.py` - add to_csv", "`src/billing/views.py` - add the route"],
-        "files_to_create": ["`src/billing/csv_export.py` - the CSV writer"],
-    },
-    "tests": ["The CSV of a two-line invoice has a header row and two rows"],
-    "risks": ["Large invoices are slow to export; stream the rows"],
-}
 
 
 def answer(unit: str, value: Any, usage: Usage = CALL_USAGE) -> ModelResponse:
@@ -102,16 +86,13 @@ def units_asked(model: ScriptedModel) -> list[str]:
     return sorted(request.schema_name for request in model.requests)
 
 
-ALL_UNITS = sorted(GOOD)
-
-
 # --- one pass --------------------------------------------------------------------------------------
 
 
 def test_happy_path_asks_each_section_once_and_validates() -> None:
     model = ScriptedModel()
     result = draft(model, TRACKED)
-    assert units_asked(model) == ALL_UNITS
+    assert units_asked(model) == UNITS
     assert result.complete and result.findings == [] and result.rounds == 0
     assert result.plan == GOOD
     assert result.markdown.startswith("# Invoice CSV export — one-page plan")
@@ -121,12 +102,12 @@ def test_happy_path_asks_each_section_once_and_validates() -> None:
 def test_every_section_request_shares_a_byte_identical_prefix() -> None:
     model = ScriptedModel()
     draft(model)
-    assert len(model.requests) == len(ALL_UNITS)
+    assert len(model.requests) == len(UNITS)
     assert len({request.system for request in model.requests}) == 1
     assert len({request.shared_prefix for request in model.requests}) == 1
     assert BRIEF.text in model.requests[0].shared_prefix
     assert len({repr(request.toolbox) for request in model.requests}) == 1
-    assert len({request.prompt for request in model.requests}) == len(ALL_UNITS)  # only the prompt varies
+    assert len({request.prompt for request in model.requests}) == len(UNITS)  # only the prompt varies
 
 
 @pytest.mark.parametrize("bound", [1, 2, 4])
@@ -139,7 +120,7 @@ def test_concurrency_bound_is_respected(bound: int) -> None:
 def test_sections_are_asked_concurrently() -> None:
     model = ScriptedModel()
     draft(model, concurrency=8)
-    assert model.max_in_flight == len(ALL_UNITS)
+    assert model.max_in_flight == len(UNITS)
 
 
 # --- targeted re-asks ------------------------------------------------------------------------------
@@ -149,7 +130,7 @@ def test_sections_are_asked_concurrently() -> None:
 def test_placeholder_section_is_re_asked_with_the_finding_alone(leftover: str) -> None:
     model = ScriptedModel({"goal": [answer("goal", leftover)]})
     result = draft(model)
-    assert units_asked(model) == sorted([*ALL_UNITS, "goal"])  # only the failing section went again
+    assert units_asked(model) == sorted([*UNITS, "goal"])  # only the failing section went again
     first, second = model.asked("goal")
     assert leftover not in first.prompt
     assert f"placeholder {leftover} is still in the plan" in second.prompt
@@ -197,7 +178,7 @@ def test_invented_path_in_files_to_modify_is_flagged_and_re_asked() -> None:
     result = draft(model, TRACKED)
     second = model.asked("files")[1]
     assert "`src/billing/ledger.py` is listed as a file to modify but does not exist" in second.prompt
-    assert units_asked(model) == sorted([*ALL_UNITS, "files"])
+    assert units_asked(model) == sorted([*UNITS, "files"])
     assert result.complete and result.plan["files"] == GOOD["files"]
 
 
@@ -205,7 +186,7 @@ def test_paths_are_not_checked_without_a_repository() -> None:
     invented = {**GOOD["files"], "files_to_modify": ["`src/billing/ledger.py` - add totals"]}
     model = ScriptedModel({"files": [answer("files", invented)]})
     result = draft(model, tracked=None)
-    assert result.complete and len(model.requests) == len(ALL_UNITS)
+    assert result.complete and len(model.requests) == len(UNITS)
 
 
 def test_re_ask_prompt_lists_each_finding_once() -> None:
@@ -232,7 +213,7 @@ def test_max_rounds_caps_the_re_asks() -> None:
 def test_zero_rounds_asks_once_and_reports_what_is_left() -> None:
     model = ScriptedModel({"goal": [answer("goal", "TODO")]})
     result = draft(model, max_rounds=0)
-    assert len(model.requests) == len(ALL_UNITS) and not result.complete
+    assert len(model.requests) == len(UNITS) and not result.complete
     assert result.findings[0].unit == "goal"
 
 
@@ -282,7 +263,7 @@ def test_transport_failure_of_one_section_is_a_finding_and_the_rest_is_kept() ->
 
 
 def test_transport_failure_of_every_section_raises() -> None:
-    model = ScriptedModel({unit: [TransportError("openai: could not connect")] for unit in ALL_UNITS})
+    model = ScriptedModel({unit: [TransportError("openai: could not connect")] for unit in UNITS})
     with pytest.raises(TransportError, match="could not connect"):
         draft(model)
 
@@ -294,7 +275,7 @@ def test_usage_and_cost_count_every_attempt() -> None:
     model = ScriptedModel({"goal": [cut_off(), answer("goal", "TODO")], "plan": [not_json()]})
     prices = {model.name: Price(input=1.0, output=2.0, cache_read=0.1, cache_write=1.0)}
     result = draft(model, prices=prices)
-    calls = len(ALL_UNITS) + 3  # goal: cut off, retried, re-asked; plan: re-asked
+    calls = len(UNITS) + 3  # goal: cut off, retried, re-asked; plan: re-asked
     assert len(model.requests) == calls
     assert result.usage == Usage(calls, 1000 * calls, 200 * calls, 800 * calls, 0)
     per_call = (200 * 1.0 + 800 * 0.1 + 200 * 2.0) / 1_000_000
@@ -305,13 +286,13 @@ def test_usage_and_cost_count_every_attempt() -> None:
 def test_max_cost_stops_before_the_call_that_would_pass_it() -> None:
     # Each call could cost at most $1 (100 output tokens at $10,000 a million) and does cost exactly $1.
     usage = Usage(calls=1, output_tokens=100)
-    model = ScriptedModel({unit: [answer(unit, GOOD[unit], usage)] for unit in ALL_UNITS})
+    model = ScriptedModel({unit: [answer(unit, GOOD[unit], usage)] for unit in UNITS})
     prices = {model.name: Price(input=0.0, output=10_000.0, cache_read=0.0, cache_write=0.0)}
     result = draft(model, max_cost_usd=2.5, max_output_tokens=100, prices=prices, concurrency=1)
     assert len(model.requests) == 2  # a third call could make it $3
     assert result.cost_usd == pytest.approx(2.0)
     budget = [f for f in result.findings if f.code == "budget"]
-    assert {f.unit for f in budget} == set(ALL_UNITS) - {r.schema_name for r in model.requests}
+    assert {f.unit for f in budget} == set(UNITS) - {r.schema_name for r in model.requests}
     assert "--max-cost" in budget[0].message and not result.complete
 
 

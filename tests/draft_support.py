@@ -1,0 +1,25 @@
+"""Shared by the draft tests: the built-in `compact` template, a brief, and a good answer for each section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.brief import Brief
+from agent.catalog import load_template
+
+TEMPLATE = load_template("compact")
+BRIEF = Brief("Export invoices as CSV", "# Export invoices as CSV\n\nFinance wants a CSV download.", "brief.md")
+TRACKED = frozenset({"src/billing/invoice.py", "src/billing/views.py", "tests/test_invoice.py"})
+
+GOOD: dict[str, Any] = {
+    "header": {"feature": "Invoice CSV export", "status": "draft", "size": "S"},
+    "goal": "Finance downloads any invoice as CSV from its page; done when the file opens in a spreadsheet.",
+    "plan": ["Add a to_csv method to the Invoice class", "Add a download route beside the invoice page"],
+    "files": {
+        "files_to_modify": ["`src/billing/invoice.py` - add to_csv", "`src/billing/views.py` - add the route"],
+        "files_to_create": ["`src/billing/csv_export.py` - the CSV writer"],
+    },
+    "tests": ["The CSV of a two-line invoice has a header row and two rows"],
+    "risks": ["Large invoices are slow to export; stream the rows"],
+}
+UNITS = sorted(GOOD)

@@ -1,0 +1,312 @@
+"""`plan draft` through the real provider modules, with HTTP mocked at the wire by respx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from draft_support import BRIEF, GOOD, TEMPLATE, UNITS
+from provider_support import ANTHROPIC_KEY, OPENAI_KEY, RecordingSleep, fast_policy
+from typer.testing import CliRunner
+
+from agent.cli import app
+from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.errors import TransportError
+from agent.providers.anthropic import ANTHROPIC_URL, AnthropicProvider
+from agent.providers.base import Provider
+from agent.providers.openai import OPENAI_URL, OpenAIProvider
+from agent.schema import json_schema, unit_model
+
+CHAT = f"{OPENAI_URL}/chat/completions"
+MESSAGES = f"{ANTHROPIC_URL}/v1/messages"
+
+
+def body_of(request: httpx.Request) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(request.content)
+    return body
+
+
+def section_of(request: httpx.Request) -> str:
+    body = body_of(request)
+    if "response_format" in body:
+        return str(body["response_format"]["json_schema"]["name"])
+    return str(body["tool_choice"]["name"])
+
+
+def openai_reply(unit: str, value: Any, usage: dict[str, Any] | None = None) -> httpx.Response:
+    message = {"role": "assistant", "content": json.dumps({unit: value}), "refusal": None}
+    return httpx.Response(200, json={
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4.1-mini",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+        "usage": usage or {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
+    })
+
+
+def anthropic_reply(unit: str, value: Any, usage: dict[str, Any] | None = None) -> httpx.Response:
+    tool_use = {"type": "tool_use", "id": "toolu_1", "name": unit, "input": {unit: value}}
+    return httpx.Response(200, json={
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [tool_use], "stop_reason": "tool_use", "stop_sequence": None,
+        "usage": usage or {"input_tokens": 1000, "output_tokens": 100},
+    })
+
+
+REPLY = {"openai": openai_reply, "anthropic": anthropic_reply}
+
+
+class Wire:
+    """A respx side effect: per-section scripted replies first, then the section's good answer."""
+
+    def __init__(self, kind: str, scripts: dict[str, list[Any]] | None = None,
+                 usage: dict[str, Any] | None = None) -> None:
+        self.kind, self.usage = kind, usage
+        self.scripts = {unit: list(replies) for unit, replies in (scripts or {}).items()}
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        unit = section_of(request)
+        scripted = self.scripts.get(unit)
+        reply = scripted.pop(0) if scripted else GOOD[unit]
+        if isinstance(reply, Exception):
+            raise reply
+        if isinstance(reply, httpx.Response):
+            return reply
+        return REPLY[self.kind](unit, reply, self.usage)
+
+    def bodies(self, unit: str | None = None) -> list[dict[str, Any]]:
+        return [body_of(r) for r in self.requests if unit is None or section_of(r) == unit]
+
+
+def mount(kind: str, wire: Wire) -> respx.Route:
+    return respx.post(CHAT if kind == "openai" else MESSAGES).mock(side_effect=wire)
+
+
+def provider(kind: str, attempts: int = 4) -> tuple[Provider, RecordingSleep]:
+    policy, sleep = fast_policy(attempts)
+    if kind == "openai":
+        return OpenAIProvider("gpt-4.1-mini", OPENAI_KEY, retry=policy), sleep
+    return AnthropicProvider("claude-sonnet-4-5", ANTHROPIC_KEY, retry=policy), sleep
+
+
+def draft(target: Provider, **settings: Any) -> DraftResult:
+    async def run() -> DraftResult:
+        try:
+            return await draft_plan(TEMPLATE, BRIEF, target, "## Files\n- src/billing/invoice.py", None,
+                                    DraftSettings(**settings))
+        finally:
+            await target.aclose()  # type: ignore[attr-defined]
+
+    return asyncio.run(run())
+
+
+def error(kind: str, status: int, headers: dict[str, str] | None = None) -> httpx.Response:
+    inner = {"message": "overloaded", "type": "api_error"}
+    body = {"error": inner} if kind == "openai" else {"type": "error", "error": inner}
+    return httpx.Response(status, headers=headers, json=body)
+
+
+KINDS = pytest.mark.parametrize("kind", ["openai", "anthropic"])
+
+
+# --- what goes on the wire ---------------------------------------------------------------------
+
+
+@respx.mock
+def test_openai_sends_a_strict_json_schema_per_section_behind_one_prefix() -> None:
+    wire = Wire("openai")
+    mount("openai", wire)
+    target, _ = provider("openai")
+    result = draft(target)
+    assert result.complete
+    bodies = {section_of(r): body_of(r) for r in wire.requests}
+    assert sorted(bodies) == UNITS
+    for unit, body in bodies.items():
+        assert body["response_format"] == {"type": "json_schema", "json_schema": {
+            "name": unit, "strict": True, "schema": json_schema(unit_model(TEMPLATE, unit))}}
+        assert [m["role"] for m in body["messages"]] == ["system", "user", "user"]
+        assert body["max_completion_tokens"] == 4096
+    assert len({json.dumps(body["messages"][:2]) for body in bodies.values()}) == 1
+    assert BRIEF.text in bodies["goal"]["messages"][1]["content"]
+
+
+@respx.mock
+def test_anthropic_forces_the_section_tool_and_caches_the_shared_prefix() -> None:
+    wire = Wire("anthropic")
+    mount("anthropic", wire)
+    target, _ = provider("anthropic")
+    assert draft(target).complete
+    bodies = wire.bodies()
+    assert sorted(body["tool_choice"]["name"] for body in bodies) == UNITS
+    for body in bodies:
+        unit = body["tool_choice"]["name"]
+        assert body["tool_choice"] == {"type": "tool", "name": unit}
+        tools = {tool["name"]: tool["input_schema"] for tool in body["tools"]}
+        assert tools[unit] == json_schema(unit_model(TEMPLATE, unit))
+        prefix, prompt = body["messages"][0]["content"]
+        assert prefix["cache_control"] == {"type": "ephemeral"} and BRIEF.text in prefix["text"]
+        assert "cache_control" not in prompt
+    # Everything up to the cache breakpoint is the same bytes in every call, so the cache serves it.
+    cached = {json.dumps([b["tools"], b["system"], b["messages"][0]["content"][0]]) for b in bodies}
+    assert len(cached) == 1
+
+
+@KINDS
+@respx.mock
+def test_second_round_request_carries_the_finding(kind: str) -> None:
+    wire = Wire(kind, {"goal": ["{Describe the outcome}"]})
+    mount(kind, wire)
+    target, _ = provider(kind)
+    result = draft(target)
+    first, second = wire.bodies("goal")
+    if kind == "openai":
+        prompts = [first["messages"][-1]["content"], second["messages"][-1]["content"]]
+    else:
+        prompts = [first["messages"][0]["content"][-1]["text"], second["messages"][0]["content"][-1]["text"]]
+    assert "is still in the plan" not in prompts[0]
+    assert "placeholder {Describe the outcome} is still in the plan" in prompts[1]
+    assert len(wire.requests) == len(UNITS) + 1
+    assert result.complete and result.rounds == 1 and result.plan["goal"] == GOOD["goal"]
+
+
+# --- retries at the wire -----------------------------------------------------------------------
+
+
+@KINDS
+@respx.mock
+def test_429_waits_as_told_then_the_draft_completes(kind: str) -> None:
+    wire = Wire(kind, {"goal": [error(kind, 429, {"retry-after": "3"})]})
+    mount(kind, wire)
+    target, sleep = provider(kind)
+    result = draft(target)
+    assert sleep.waits == [3.0]
+    assert result.complete and result.usage.calls == len(UNITS) + 1  # the refused attempt counts as a call
+
+
+@KINDS
+@respx.mock
+def test_a_5xx_sequence_backs_off_then_succeeds(kind: str) -> None:
+    wire = Wire(kind, {"risks": [error(kind, 500), error(kind, 502), error(kind, 503)]})
+    mount(kind, wire)
+    target, sleep = provider(kind)
+    result = draft(target)
+    assert sleep.waits == [1.0, 2.0, 4.0]
+    assert result.complete and len(wire.bodies("risks")) == 4
+
+
+@KINDS
+@respx.mock
+def test_a_section_that_keeps_failing_is_a_finding_and_the_rest_is_drafted(kind: str) -> None:
+    wire = Wire(kind, {"risks": [error(kind, 503)] * 8})
+    mount(kind, wire)
+    target, _ = provider(kind)
+    result = draft(target, max_rounds=0)
+    finding = next(f for f in result.findings if f.unit == "risks")
+    assert finding.code == "transport" and "HTTP 503 after 4 attempts" in finding.message
+    assert set(result.plan) == set(UNITS) - {"risks"} and not result.complete
+
+
+@KINDS
+@respx.mock
+def test_a_timeout_is_retried(kind: str) -> None:
+    wire = Wire(kind, {"plan": [httpx.ReadTimeout("slow")]})
+    mount(kind, wire)
+    target, sleep = provider(kind)
+    assert draft(target).complete and len(sleep.waits) == 1
+
+
+@KINDS
+@respx.mock
+def test_when_every_call_times_out_the_draft_fails(kind: str) -> None:
+    wire = Wire(kind, {unit: [httpx.ReadTimeout("slow")] * 2 for unit in UNITS})
+    mount(kind, wire)
+    target, _ = provider(kind, attempts=2)
+    with pytest.raises(TransportError, match="request timed out after 2 attempts"):
+        draft(target)
+
+
+# --- through the CLI ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "src" / "billing").mkdir(parents=True)
+    (tmp_path / "src" / "billing" / "invoice.py").write_text("class Invoice:\n    pass\n")
+    (tmp_path / "src" / "billing" / "views.py").write_text("def invoice_page(request):\n    pass\n")
+    (tmp_path / "brief.md").write_text("# Export invoices as CSV\n\nFinance wants a CSV download of invoices.\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(app, ["draft", "brief.md", "--template", "compact", *args], env=env)
+
+
+@pytest.mark.parametrize(("model", "variable"), [
+    ("openai:gpt-4.1-mini", "OPENAI_API_KEY"), ("anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY")])
+def test_missing_key_is_one_line_and_exit_1(repo: Path, model: str, variable: str) -> None:
+    result = cli("--model", model)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"plan: error: No key for {model.split(':')[0]}: set {variable}, or use --model offline")
+    assert "Traceback" not in result.output and result.stdout == ""
+    assert not (repo / "implementation-plans").exists()
+
+
+@pytest.mark.parametrize("args", [["--model", "mystery:model"], ["--base-url", "http://127.0.0.1:9/v1"]])
+def test_bad_model_options_are_usage_errors(repo: Path, args: list[str]) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith("plan: error: ") and len(result.stderr.splitlines()) == 1
+
+
+USAGE_WITH_CACHE: dict[str, dict[str, Any]] = {
+    "openai": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100,
+               "prompt_tokens_details": {"cached_tokens": 768}},
+    "anthropic": {"input_tokens": 100, "output_tokens": 100, "cache_read_input_tokens": 700,
+                  "cache_creation_input_tokens": 200},
+}
+
+
+@KINDS
+@respx.mock
+def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
+    wire = Wire(kind, usage=USAGE_WITH_CACHE[kind])
+    mount(kind, wire)
+    model = "openai:gpt-4.1-mini" if kind == "openai" else "anthropic:claude-sonnet-4-5"
+    env = {"OPENAI_API_KEY": OPENAI_KEY, "ANTHROPIC_API_KEY": ANTHROPIC_KEY}
+    result = cli("--model", model, "--format", "json", env=env)
+    assert result.exit_code == 0, result.stderr
+    usage = json.loads(result.stdout)["usage"]
+    calls = len(UNITS)
+    if kind == "openai":
+        assert (usage["input_tokens"], usage["cache_read_tokens"], usage["cache_write_tokens"]) == (
+            1000 * calls, 768 * calls, 0)
+        per_call = (232 * 0.40 + 768 * 0.10 + 100 * 1.60) / 1e6
+    else:
+        assert (usage["input_tokens"], usage["cache_read_tokens"], usage["cache_write_tokens"]) == (
+            1000 * calls, 700 * calls, 200 * calls)
+        per_call = (100 * 3.00 + 700 * 0.30 + 200 * 3.75 + 100 * 15.00) / 1e6
+    assert usage["calls"] == calls and usage["output_tokens"] == 100 * calls
+    assert usage["cost_usd"] == pytest.approx(per_call * calls)
+
+
+@respx.mock
+def test_cli_gives_up_in_one_line_when_the_provider_stays_down(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy, _ = fast_policy(attempts=2)
+    monkeypatch.setattr("agent.providers.openai.RetryPolicy", lambda: policy)  # no real back-off sleeps
+    respx.post(CHAT).mock(side_effect=httpx.ConnectError("connection refused"))
+    result = cli("--model", "openai:gpt-4.1-mini", env={"OPENAI_API_KEY": OPENAI_KEY})
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1].startswith("plan: error: openai: could not connect to https://api.openai.com/v1")
+    assert OPENAI_KEY not in result.output
+    assert not (repo / "implementation-plans").exists()
