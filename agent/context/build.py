@@ -59,9 +59,9 @@ def build_context(repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_T
     for section in _fixed_sections(stack_section(stack), readme, listing.paths, budget_tokens):
         budget.offer(section)
     _offer_files(budget, ranking, ranked)
-    secrets = tuple(CutItem("file", path, "secret file") for path in paths.secret_files)
     # Each section's estimate is rounded up, so the whole never costs more than its parts: within budget.
     prompt_text = OPENING + "".join(section.text for section in budget.included) + CLOSING
+    secrets = tuple(CutItem("file", path, "secret file") for path in paths.secret_files)
     return RepoContext(
         root=root,
         is_git=listing.is_git,

@@ -50,8 +50,9 @@ def stack_section(stack: StackFacts) -> Section:
 
 def readme_section(readme: SourceFile, max_tokens: int = README_TOKENS) -> Section:
     lines = strip_private_keys(readme.text).splitlines()
-    # Scrub before trimming, so a redaction cannot push the section past its size.
-    body = _lines_within(scrub("\n".join(_lines_within(lines, max_tokens * 8)), readme.path).splitlines(), max_tokens * 4)
+    # Scrub a generous head, then trim: a redaction must not push the section past its size.
+    head = scrub("\n".join(_lines_within(lines, max_tokens * 8)), readme.path)
+    body = _lines_within(head.splitlines(), max_tokens * 4)
     title = readme.path + (" (excerpt)" if len(body) < len(lines) else "")
     return Section("readme", readme.path, scrub(f"## {title}\n") + "\n".join(body) + "\n\n")
 
