@@ -57,30 +57,25 @@ def strip_private_keys(text: str) -> str:
 
 def redact(text: str, path: str = "") -> str:
     """Replace private key blocks and every value a detect-secrets plugin flags with [REDACTED]."""
-    text = strip_private_keys(text)
-    values = sorted(_detected_values(text, path or "file.txt"), key=len, reverse=True)
-    for value in values:
-        text = re.sub(f"{_TOKEN_CHARS}*{re.escape(value)}{_TOKEN_CHARS}*=*", REDACTED, text)
-    return text
+    filename = path or "file.txt"  # some detectors choose their patterns by file type
+    return "\n".join(_redacted_line(line, filename) for line in strip_private_keys(text).split("\n"))
 
 
-def _detected_values(text: str, path: str) -> set[str]:
-    found: set[str] = set()
-    for line in _lines_worth_scanning(text):
-        for plugin in _plugins():
-            found.update(hit.secret_value or "" for hit in plugin.analyze_line(filename=path, line=line))
-    # A hit of a few characters would redact half the file; no real secret is that short.
-    return {value for value in found if len(value) >= 3 and value != REDACTED}
-
-
-def _lines_worth_scanning(text: str) -> Iterable[str]:
-    # Every detector needs at least a few consecutive word characters; blank and short lines cannot hold one.
-    return (line for line in text.splitlines() if len(line) >= 8 and line != REDACTED)
+def _redacted_line(line: str, filename: str) -> str:
+    # Line by line, so a value flagged once ("password") is not also erased from reset_password elsewhere.
+    if len(line) < 8:  # every detector needs more than this
+        return line
+    found = {hit.secret_value or "" for plugin in _plugins() for hit in plugin.analyze_line(filename=filename, line=line)}
+    # A hit of a couple of characters would erase half the line; no real secret is that short.
+    for value in sorted((value for value in found if len(value) >= 3), key=len, reverse=True):
+        line = re.sub(f"{_TOKEN_CHARS}*{re.escape(value)}{_TOKEN_CHARS}*=*", REDACTED, line)
+    return line
 
 
 @cache
 def _plugins() -> tuple[Any, ...]:
     # Imported here: detect-secrets pulls in requests, which `plan --help` should not pay for.
+    # analyze_line verifies a hit over the network only when a baseline turns verification on; we never do.
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
     classes: Iterable[type[Any]] = get_mapping_from_secret_type_to_class().values()
