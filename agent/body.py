@@ -11,7 +11,7 @@ from agent.template import Column, FieldBlock, FieldSpec, FileRole, Line, Litera
 
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
-EMPTY_CELLS = {"-", "—", "n/a", ""}
+FIXED_CELLS = {"-", "—", "n/a"}  # a column of these stays as written ("Actual Time" = "-"); blank cells are to fill
 EXAMPLE_CELL = re.compile(r"\b[XYZ]\b|^(?:risk|metric|question|component|service|item|tech)\s*\d+$", re.I)
 
 
@@ -105,6 +105,8 @@ class BodyCompiler:
             return LiteralText(block.lines)
         header, data = rows[0], rows[1:]
         columns = tuple(self._column(name, [row[i] for row in data if i < len(row)]) for i, name in enumerate(header))
+        if all(column.literal is not None for column in columns):  # `| - | - |`: a row to fill, not a fixed one
+            columns = tuple(Column(column.name, column.key, description=column.name) for column in columns)
         self.guidance_lines += [ph.normalise_line(cell) for row in data for cell in row if _example_cell(cell)]
         examples = tuple(" | ".join(row) for row in data)
         spec = self._field("rows", "table", f"Table rows with columns: {', '.join(header)}", columns=columns,
@@ -114,8 +116,8 @@ class BodyCompiler:
     def _column(self, name: str, cells: list[str]) -> Column:
         key = slug(name) or "column"
         plain = [cell.strip("* ") for cell in cells]
-        if plain and all(cell.lower() in EMPTY_CELLS for cell in plain):
-            return Column(name, key, literal=plain[0] or "-")
+        if any(plain) and all(cell.lower() in FIXED_CELLS or not cell for cell in plain):
+            return Column(name, key, literal=next(cell for cell in plain if cell))
         for cell in plain:
             if choices := ph.parse_choices(cell):
                 return Column(name, key, choices=choices, description=f"One of {', '.join(choices)}")

@@ -25,6 +25,7 @@ from agent.template import (
     Section,
     Slot,
     Template,
+    has_fields,
     local_fields,
     walk,
 )
@@ -159,7 +160,11 @@ def _repeat_key(section: Section) -> str:
     if ph.is_whole_placeholder(text):
         return "*" + slug(ph.find_placeholders(text)[0].guidance)
     match = NUMBERED.match(text)
-    return f"{section.level}:{match.group('prefix').strip().lower()}" if match else ""
+    if match is None:
+        return ""
+    if not match.group("rest").strip(" :-–—") and not has_fields(section):
+        return ""  # `### Week 1` over fixed text: nothing in it varies, so it stays as the template wrote it
+    return f"{section.level}:{match.group('prefix').strip().lower()}"
 
 
 def _heading_text(section: Section) -> str:
