@@ -11,6 +11,7 @@ from template_support import BUILTINS, SEEDS, seed_text, template
 from agent.compiler import compile_template
 from agent.errors import TemplateError
 from agent.placeholders import find_placeholders
+from agent.render import render_plan
 from agent.schema import json_schema, plan_model
 from agent.template import Repeat, Section
 
@@ -205,3 +206,19 @@ def test_schema_field_descriptions_carry_no_template_markers() -> None:
 
     for spec in header["properties"].values():
         assert not find_placeholders(spec["description"])
+
+
+def test_blank_table_row_is_a_row_to_fill() -> None:
+    text = "# Plan\n\n## People\n\n| Name | Role |\n|------|------|\n|      |      |\n"
+    row = at(json_schema(plan_model(compile_template(text, "mini.md"))), "people[]")
+
+    assert set(row["properties"]) == {"name", "role"}
+
+
+def test_numbered_headings_over_fixed_text_stay_as_written() -> None:
+    text = "# Plan\n\n## Goal\n\n{The goal}\n\n## Timeline\n\n### Week 1\n\nKickoff.\n\n### Week 2\n\nReview.\n"
+    compiled = compile_template(text, "mini.md")
+
+    assert "timeline" not in json_schema(plan_model(compiled))["properties"]
+    markdown = render_plan(compiled, {"goal": "Ship the export limits."})
+    assert "### Week 1\n\nKickoff.\n\n### Week 2\n\nReview.\n" in markdown
