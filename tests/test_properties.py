@@ -91,7 +91,8 @@ def test_any_template_that_compiles_renders_a_plan_that_validates(text: str) -> 
     answer: Any = filled(compiled)
     plan = render_plan(compiled, answer)
     with contextlib.suppress(PlanError):  # e.g. a template whose plan has no headings to match
-        validate_plan(compiled, plan, "plan.md")
+        findings = validate_plan(compiled, plan, "plan.md")
+        assert all(finding.line >= 1 for finding in findings)
 
 
 @pytest.mark.parametrize("name", ALL_TEMPLATES)
