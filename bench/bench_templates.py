@@ -1,0 +1,80 @@
+"""Benchmark: compile each reference template, and validate a complete plan for it.
+
+Usage: python bench/bench_templates.py [--seeds DIR] [--runs 50]
+Every run compiles from the text afresh (`compile_template`, not the cached `load_template`).
+Targets, checked on the median: compile < 20 ms, validate < 50 ms. Exits 1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from schema_filler import fill  # noqa: E402
+
+from agent.catalog import builtin_templates  # noqa: E402
+from agent.compiler import compile_template  # noqa: E402
+from agent.render import render_plan  # noqa: E402
+from agent.schema import json_schema, plan_model  # noqa: E402
+from agent.validate import has_errors, validate_plan  # noqa: E402
+
+COMPILE_TARGET_MS = 20.0
+VALIDATE_TARGET_MS = 50.0
+
+
+def timings_ms(action: Callable[[], object], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def templates(seeds: Path) -> list[tuple[str, Path]]:
+    found = [(path.stem.split("_")[0], path) for path in sorted(seeds.glob("*.txt"))]
+    if not found:
+        print(f"note: no reference templates in {seeds}; timing the built-ins only", file=sys.stderr)
+    return found + sorted(builtin_templates().items())
+
+
+def bench(name: str, path: Path, runs: int) -> tuple[list[float], list[float], bool]:
+    text = path.read_text(encoding="utf-8")
+    compile_ms = timings_ms(lambda: compile_template(text, str(path), name), runs)
+    template = compile_template(text, str(path), name)
+    plan = render_plan(template, fill(json_schema(plan_model(template))))
+    clean = not has_errors(validate_plan(template, plan, "plan.md"))
+    validate_ms = timings_ms(lambda: validate_plan(template, plan, "plan.md"), runs)
+    return compile_ms, validate_ms, clean
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=Path, default=ROOT.parent / "shared" / "seeds")
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+
+    print(f"{'template':<10} {'compile best':>13} {'median':>8} {'validate best':>14} {'median':>8}  result")
+    missed = False
+    for name, path in templates(args.seeds):
+        compile_ms, validate_ms, clean = bench(name, path, args.runs)
+        compile_median, validate_median = statistics.median(compile_ms), statistics.median(validate_ms)
+        ok = compile_median < COMPILE_TARGET_MS and validate_median < VALIDATE_TARGET_MS and clean
+        missed |= not ok
+        verdict = "ok" if ok else "MISSED" if clean else "PLAN HAS ERRORS"
+        print(f"{name:<10} {min(compile_ms):>10.2f} ms {compile_median:>5.2f} ms "
+              f"{min(validate_ms):>11.2f} ms {validate_median:>5.2f} ms  {verdict}")
+    print(f"targets (median): compile < {COMPILE_TARGET_MS:g} ms, validate < {VALIDATE_TARGET_MS:g} ms; "
+          f"{args.runs} runs each")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
