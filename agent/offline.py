@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from agent.brief import Brief
@@ -174,7 +175,8 @@ class OfflineDrafter:
         return row
 
     def _files_to_modify(self) -> list[str]:
-        ranked = [file.path for file in self.repo.ranked[:MAX_FILES]] if self.repo else []
+        brief = self._brief_path()
+        ranked = [file.path for file in self.repo.ranked if file.path != brief][:MAX_FILES] if self.repo else []
         if not ranked:
             return ["TODO: name the files to change; no repository files matched the brief"]
         return [f"`{path}` - TODO: say what changes here (ranked as related to the brief)" for path in ranked]
@@ -190,6 +192,15 @@ class OfflineDrafter:
             names = ", ".join(entry.name for entry in file.outline[:4])
             lines.append(f"`{file.path}`" + (f" defines {names}." if names else " is related to the brief."))
         return lines
+
+    def _brief_path(self) -> str | None:
+        """The brief's own path in the repository: it matches the brief best, but is not a file to change."""
+        if self.repo is None or self.brief.source == "-":
+            return None
+        try:
+            return Path(self.brief.source).resolve().relative_to(self.repo.root.resolve()).as_posix()
+        except ValueError:
+            return None
 
     def _test_command(self) -> str | None:
         return self.repo.stack.test_command if self.repo else None
@@ -220,7 +231,7 @@ def _words(text: str) -> frozenset[str]:
 
 def _sentences(brief: Brief) -> list[str]:
     body = re.sub(r"^#.*$", "", brief.text, flags=re.M)
-    body = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", body, flags=re.M)
+    body = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.*)$", r"\n\1\n", body, flags=re.M)  # an item is a sentence
     parts = re.split(r"(?<=[.!?])\s+|\n{2,}", body)
     return [" ".join(part.split()) for part in parts if len(part.split()) >= 4]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import time
 from collections import deque
@@ -102,7 +103,7 @@ class FakeLLMServer:
         self._queue: deque[Reply] = deque()
         self._seen_prefixes: set[str] = set()
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        self._http = _QuietServer(("127.0.0.1", 0), _handler_class(self))
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True)
 
@@ -257,6 +258,13 @@ def _error_body(wire: Wire, failure: Failure) -> dict[str, Any]:
     if wire == "openai":
         return {"error": {"message": failure.message, "type": "fake_error", "code": None}}
     return {"type": "error", "error": {"type": "fake_error", "message": failure.message}}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up, as a draft that failed does when it closes its connections
+        super().handle_error(request, client_address)
 
 
 def _handler_class(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
