@@ -20,7 +20,7 @@ GOOD_TEMPLATE = "# Plan\n\n## Goal\n\n{The goal}\n\n## Steps\n\n- {Step one}\n"
 def run(*args: str) -> Result:
     result = CliRunner().invoke(app, list(args))
     assert "Traceback" not in result.output
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
     return result
 
 
