@@ -147,14 +147,10 @@ def context_cli(root: Path) -> None:
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
 
 
-def best_of(label: str, reps: int, run: Callable[[], None]) -> float:
-    times = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    print(f"  {label:<34} best {min(times):7.3f}s  median {statistics.median(times):7.3f}s")
-    return min(times)
+def timed(run: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
 def measure(root: Path, reps: int) -> tuple[int, float, float]:
@@ -162,9 +158,20 @@ def measure(root: Path, reps: int) -> tuple[int, float, float]:
     count = tracked.count(b"\0")
     print(f"{root} ({count} tracked files)")
     cat_all(root)  # warm the page cache so both sides read from memory
-    baseline = best_of("git ls-files | xargs cat", reps, lambda: cat_all(root))
-    in_process = best_of("build_context (in process)", reps, lambda: context_in_process(root))
-    cli = best_of("plan context --format json", reps, lambda: context_cli(root))
+    context_in_process(root)  # and pay the lazy imports once, outside the in-process timings
+    runs: dict[str, Callable[[], None]] = {
+        "git ls-files | xargs cat": lambda: cat_all(root),
+        "build_context (in process)": lambda: context_in_process(root),
+        "plan context --format json": lambda: context_cli(root),
+    }
+    # Interleaved, so a neighbour's burst of load hits every contender alike; the best run is the least disturbed.
+    times: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(reps):
+        for label, run in runs.items():
+            times[label].append(timed(run))
+    for label, values in times.items():
+        print(f"  {label:<34} best {min(values):7.3f}s  median {statistics.median(values):7.3f}s")
+    baseline, in_process, cli = (min(values) for values in times.values())
     print(f"  ratio in process {in_process / baseline:.2f}   ratio plan context {cli / baseline:.2f}")
     return count, baseline, cli
 
