@@ -26,6 +26,7 @@ from agent.template import (
     Slot,
     Template,
     has_fields,
+    header_fields,
     local_fields,
     walk,
 )
@@ -55,6 +56,9 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
         units=units,
         variables=body.variables,
     )
+    if not header_fields(template) and not any(has_fields(unit) for unit in units):
+        raise TemplateError(path, "nothing to fill: mark what a plan should fill in with placeholders such as "
+                            "{Describe it}, [Name] or {{FEATURE}}")
     template.guidance_lines = frozenset(body.guidance_lines)
     template.literal_lines = frozenset(_literal_lines(template))
     return template

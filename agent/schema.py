@@ -171,7 +171,7 @@ def _field_description(spec: FieldSpec) -> str:
     if spec.kind == "code":
         text += f" (the body of a ```{spec.lang} block, without the fences)"
     if spec.optional:
-        text += " Use null only when it does not apply to this plan."
+        text = text.rstrip(" .") + ". Use null only when it does not apply to this plan."
     return text
 
 
@@ -183,7 +183,7 @@ def _node_description(node: Section | Repeat) -> str:
     if flat := flat_field(node):
         text += " " + _field_description(flat)
     if node.optional:
-        text += " Use null only when this section does not apply."
+        text = text.rstrip(" .") + ". Use null only when this section does not apply."
     return text
 
 
