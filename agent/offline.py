@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.brief import Brief
-from agent.context.model import RepoContext
+from agent.context.model import RankedFile, RepoContext
 from agent.providers.base import ModelRequest, ModelResponse, Usage
 from agent.template import (
     HEADER,
@@ -120,7 +120,7 @@ class OfflineDrafter:
         if topic.about("feature", "task name", "title", "task_name", "name"):
             return self.brief.title
         if spec.role in ("modify", "mixed"):
-            paths = [file.path for file in self.repo.ranked[:MAX_FILES]] if self.repo else []
+            paths = [file.path for file in self._related()]
             listed = ", ".join(f"Modify `{path}`" for path in paths)
             return f"{listed} (TODO: say what changes in each)" if paths else _todo(topic, "the files to change")
         if spec.kind == "line":
@@ -174,9 +174,13 @@ class OfflineDrafter:
                 _todo(topic, f"{topic.subject}: {column.name.lower()}")
         return row
 
-    def _files_to_modify(self) -> list[str]:
+    def _related(self) -> list[RankedFile]:
+        """The files ranked closest to the brief, leaving out the brief's own file."""
         brief = self._brief_path()
-        ranked = [file.path for file in self.repo.ranked if file.path != brief][:MAX_FILES] if self.repo else []
+        return [file for file in self.repo.ranked if file.path != brief][:MAX_FILES] if self.repo else []
+
+    def _files_to_modify(self) -> list[str]:
+        ranked = [file.path for file in self._related()]
         if not ranked:
             return ["TODO: name the files to change; no repository files matched the brief"]
         return [f"`{path}` - TODO: say what changes here (ranked as related to the brief)" for path in ranked]
@@ -188,7 +192,7 @@ class OfflineDrafter:
         stack = self.repo.stack
         lines = [f"Written in {', '.join(stack.languages[:3])}" + (f" with {', '.join(stack.frameworks[:3])}"
                  if stack.frameworks else "") + "."] if stack.languages else []
-        for file in self.repo.ranked[:3]:
+        for file in self._related()[:3]:
             names = ", ".join(entry.name for entry in file.outline[:4])
             lines.append(f"`{file.path}`" + (f" defines {names}." if names else " is related to the brief."))
         return lines
