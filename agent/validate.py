@@ -386,6 +386,8 @@ def _check_text(context: Context, text: str, line: int) -> None:
     for found in ph.find_placeholders(text):
         if found.kind == "comment":
             context.add("warning", "guidance", "template guidance comment left in the plan; remove it", line)
+        elif found.kind == "todo":
+            context.add("error", "placeholder", f"{found.raw} left in the plan; decide it and write the answer", line)
         else:
             context.add("error", "placeholder",
                         f"placeholder {found.raw} is still in the plan; replace it with real content", line)
