@@ -2,8 +2,8 @@
 
 Tests script it with `push(Answer(...), Failure(429, ...))` or a `handler` function; with nothing
 scripted it fills the request's JSON schema with a realistic object. Every request is recorded.
-`delay_s` and `tokens_per_s` add latency, and repeated prompt prefixes are reported as cache hits,
-so a benchmark can run against it too.
+`delay_s` and `tokens_per_s` add latency, and repeated prompt prefixes are reported as cache hits
+once the first answer that used them has been sent, so a benchmark can run against it too.
 
     with FakeLLMServer() as server:
         provider = OpenAIProvider("gpt-test", "sk-test", base_url=server.openai_base_url)
@@ -148,6 +148,8 @@ class FakeLLMServer:
             return reply.status, reply.headers, _error_body(request.wire, reply)
         body = self._render(request, reply)
         time.sleep(self._latency(body, request.wire))
+        with self._lock:  # like the real caches: a prefix serves later calls once its first answer is out,
+            self._seen_prefixes.add(_cacheable_prefix(request)[0])  # not calls already in flight beside it
         return 200, {}, body
 
     def _render(self, request: RecordedRequest, answer: Answer) -> dict[str, Any]:
@@ -164,7 +166,6 @@ class FakeLLMServer:
         prefix_tokens = _tokens(prefix) if _tokens(prefix) >= self.min_cache_tokens else 0
         with self._lock:
             hit = prefix in self._seen_prefixes
-            self._seen_prefixes.add(prefix)
         read = prefix_tokens if hit else 0
         write = prefix_tokens if marked and not hit else 0
         return {
@@ -261,6 +262,10 @@ def _error_body(wire: Wire, failure: Failure) -> dict[str, Any]:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops the connections of a burst of concurrent calls, which the
+    # client's kernel retries a second later: a delay no real API adds.
+    request_queue_size = 128
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
             return  # the client hung up, as a draft that failed does when it closes its connections

@@ -1,0 +1,170 @@
+"""Benchmark: draft a template through the OpenAI and the Anthropic provider against the loopback fake
+server, which answers each call after a fixed delay plus output tokens at a set speed.
+
+Usage: python bench/bench_draft.py [--template default] [--delay 0.5] [--tokens-per-s 100] [--concurrency 8]
+
+Prints, per provider: wall time of the draft loop, calls, input/output tokens, the slowest single call,
+wall/slowest (target <= 1.5: sections run side by side), and billed input tokens with and without prompt
+caching, priced as the server reported cache reads and writes. Rows other than "shipped" are experiments,
+not shipped behaviour (see `Measured`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from fake_llm_filler import PATHS
+from fake_llm_server import FakeLLMServer
+
+from agent.brief import Brief, read_brief
+from agent.catalog import load_template
+from agent.context import build_context
+from agent.context.model import RepoContext
+from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.providers import resolve_provider
+from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
+from agent.template import Template
+from agent.usage import PRICES
+
+BRIEF = """# Rate limiting for the public API
+
+Clients can flood the public API and slow it down for everyone else.
+
+- Limit each API key to 100 requests a minute
+- Answer over-limit requests with HTTP 429 and a Retry-After header
+- Document the limits in the runbook
+"""
+# Cache prices relative to the input price, from a representative model of each provider.
+PRICED_AS = {"openai": "openai:gpt-4.1-mini", "anthropic": "anthropic:claude-sonnet-4-5"}
+
+
+class Measured:
+    """Wraps the provider to time each call on its own (the loop's own timings include queueing) and, for
+    the experiments, to change how calls are made: `warm_first` lets the first call finish before any other
+    starts, so the others find its prefix cached; `one_tool` sends Anthropic only the section's own tool."""
+
+    def __init__(self, inner: Provider, warm_first: bool = False, one_tool: bool = False) -> None:
+        self.inner, self.name, self.model = inner, inner.name, inner.model
+        self.warm_first, self.one_tool = warm_first, one_tool
+        self.first: asyncio.Future[ModelResponse] | None = None
+        self.call_seconds: list[float] = []
+
+    @property
+    def usage_total(self) -> Usage:
+        return self.inner.usage_total
+
+    @usage_total.setter
+    def usage_total(self, value: Usage) -> None:
+        self.inner.usage_total = value
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        if self.one_tool:
+            request = replace(request, toolbox=())
+        if not self.warm_first:
+            return await self._timed(request)
+        if self.first is None:
+            self.first = asyncio.ensure_future(self._timed(request))
+            return await self.first
+        await asyncio.wait([self.first])
+        return await self._timed(request)
+
+    async def _timed(self, request: ModelRequest) -> ModelResponse:
+        started = time.perf_counter()
+        try:
+            return await self.inner.complete(request)
+        finally:
+            self.call_seconds.append(time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()  # type: ignore[attr-defined]
+
+
+VARIANTS = {"shipped": {}, "warm first": {"warm_first": True}, "one tool": {"one_tool": True}}
+
+
+@dataclass
+class Row:
+    wire: str
+    variant: str
+    wall_s: float
+    slowest_call_s: float
+    result: DraftResult
+
+    def billed_input(self) -> tuple[int, float]:
+        """All input tokens, and what they bill as in input-token equivalents with the cache prices."""
+        usage, price = self.result.usage, PRICES[PRICED_AS[self.wire]]
+        uncached = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
+        cached = (usage.cache_read_tokens * price.cache_read + usage.cache_write_tokens * price.cache_write) / price.input
+        return usage.input_tokens, uncached + cached
+
+
+def make_repo(root: Path) -> Path:
+    for path in PATHS:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(f"# {path}\n")
+    (root / "brief.md").write_text(BRIEF)
+    return root
+
+
+async def draft_once(provider: Provider, template: Template, brief: Brief, context: RepoContext,
+                     concurrency: int) -> tuple[float, DraftResult]:
+    started = time.perf_counter()
+    try:
+        result = await draft_plan(template, brief, provider, context.prompt_text, context.tracked_paths,
+                                  DraftSettings(concurrency=concurrency))
+    finally:
+        await provider.aclose()  # type: ignore[attr-defined]
+    return time.perf_counter() - started, result
+
+
+def run(wire: str, variant: str, args: argparse.Namespace, repo: Path) -> Row:
+    template, brief = load_template(args.template), read_brief(str(repo / "brief.md"))
+    context = build_context(repo, brief.text)
+    with FakeLLMServer(delay_s=args.delay, tokens_per_s=args.tokens_per_s) as server:
+        url = server.openai_base_url if wire == "openai" else server.anthropic_base_url
+        provider = resolve_provider(f"{wire}:bench", base_url=url, env={"ANTHROPIC_API_KEY": "sk-ant-bench-0000"})
+        measured = Measured(provider, **VARIANTS[variant])
+        wall, result = asyncio.run(draft_once(measured, template, brief, context, args.concurrency))
+    return Row(wire, variant, wall, max(measured.call_seconds), result)
+
+
+def report(rows: list[Row]) -> None:
+    print(f"{'run':<22}{'wall s':>8}{'calls':>7}{'in tok':>9}{'out tok':>9}{'slowest s':>11}{'wall/slow':>11}"
+          f"{'cache rd':>10}{'cache wr':>10}{'billed in (no cache)':>22}{'billed in (cache)':>19}{'saved':>7}")
+    for row in rows:
+        usage, slowest = row.result.usage, row.slowest_call_s
+        total, billed = row.billed_input()
+        print(f"{row.wire + ' ' + row.variant:<22}{row.wall_s:>8.2f}{usage.calls:>7}{usage.input_tokens:>9}{usage.output_tokens:>9}"
+              f"{slowest:>11.2f}{row.wall_s / slowest:>11.2f}{usage.cache_read_tokens:>10}"
+              f"{usage.cache_write_tokens:>10}{total:>22}{billed:>19.0f}{1 - billed / total:>7.0%}")
+        if not row.result.complete:
+            print(f"  (incomplete: {len(row.result.findings)} finding(s))")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--template", default="default")
+    parser.add_argument("--delay", type=float, default=0.5, help="seconds before each answer")
+    parser.add_argument("--tokens-per-s", type=float, default=100.0, help="output tokens per second")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = make_repo(Path(tmp))
+        rows = [run("openai", "shipped", args, repo), run("openai", "warm first", args, repo)]
+        rows += [run("anthropic", variant, args, repo) for variant in VARIANTS]
+    print(f"template {args.template}; server: {args.delay} s + 1 s per {args.tokens_per_s:g} output tokens; "
+          f"concurrency {args.concurrency}; billed input in input-token equivalents "
+          f"(priced as {', '.join(PRICED_AS.values())})")
+    report(rows)
+
+
+if __name__ == "__main__":
+    main()
