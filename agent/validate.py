@@ -30,11 +30,12 @@ class Finding:
     line: int
     section: str = ""
     unit: str = ""
+    column: int = 1  # 1 when only the line is known
 
     def format(self, path: str) -> str:
-        """`PLAN.md:LINE: severity: message`, the line shape IDE problem matchers read."""
+        """`PLAN.md:LINE:COL: severity: message`, the line shape IDE problem matchers read."""
         where = f" [{self.section}]" if self.section else ""
-        return f"{path}:{self.line}: {self.severity}: {self.message}{where}"
+        return f"{path}:{self.line}:{self.column}: {self.severity}: {self.message}{where}"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,8 +51,8 @@ class Context:
     listed_files: set[str] = field(default_factory=set)  # paths under "files to modify / create"
     mentions: list[Finding] = field(default_factory=list)  # paths named anywhere else, as would-be findings
 
-    def add(self, severity: Severity, code: str, message: str, line: int) -> None:
-        self.findings.append(Finding(severity, code, message, line, self.section, self.unit))
+    def add(self, severity: Severity, code: str, message: str, line: int, column: int = 1) -> None:
+        self.findings.append(Finding(severity, code, message, line, self.section, self.unit, column))
 
 
 def has_errors(findings: list[Finding]) -> bool:
@@ -110,13 +111,15 @@ def _scalar(value: object, spec: FieldSpec) -> str:
     return "" if value is None else str(value)
 
 
-def _check_value(context: Context, spec: FieldSpec, value: str, line: int, where: str) -> None:
+def _check_value(context: Context, spec: FieldSpec, value: str, line: int, where: str, start: int | None = None) -> None:
+    """`start`: where `value` begins in the file's line, when known (for columns)."""
     if not value.strip():
         context.add("error", "empty", f"{where} is empty; fill it in", line)
     elif spec.kind == "enum" and not _allowed(value, spec.choices):
-        context.add("error", "enum", f"{where} is {value!r}; use one of: {', '.join(spec.choices)}", line)
+        context.add("error", "enum", f"{where} is {value!r}; use one of: {', '.join(spec.choices)}", line,
+                    1 if start is None else start + 1)
     else:
-        _check_text(context, value, line)
+        _check_text(context, value, line, start)
 
 
 def _allowed(value: str, choices: tuple[str, ...]) -> bool:
@@ -355,7 +358,7 @@ def _check_code(context: Context, block: Block) -> None:
         for found in ph.find_placeholders(text):
             if found.kind == "variable":
                 context.add("error", "placeholder", f"placeholder {found.raw} left in a code block; replace it",
-                            block.line + offset)
+                            block.line + offset, found.start + 1)
 
 
 def _check_line(context: Context, text: str, line: int, keyed: dict[str, Line]) -> None:
@@ -371,9 +374,9 @@ def _check_line(context: Context, text: str, line: int, keyed: dict[str, Line]) 
     key = re.match(r"^\s*(?:[-*]\s+)?\*\*(.+?)\*\*\s*:?\s*(?:\*\([^)]*\)\*\s*)?:?\s*(.*)$", text)
     spec = _keyed_spec(keyed, key.group(1)) if key else None
     if key and spec is not None:
-        _check_value(context, spec, key.group(2), line, f"`{key.group(1).strip(': ')}`")
+        _check_value(context, spec, key.group(2), line, f"`{key.group(1).strip(': ')}`", key.start(2))
     else:
-        _check_text(context, text, line)
+        _check_text(context, text, line, 0)
 
 
 def _keyed_spec(keyed: dict[str, Line], key: str) -> FieldSpec | None:
@@ -382,15 +385,18 @@ def _keyed_spec(keyed: dict[str, Line], key: str) -> FieldSpec | None:
     return slots[0].field if slots else None
 
 
-def _check_text(context: Context, text: str, line: int) -> None:
+def _check_text(context: Context, text: str, line: int, start: int | None) -> None:
+    """`start`: where `text` begins in the file's line, or None when unknown (column 1)."""
     for found in ph.find_placeholders(text):
+        column = 1 if start is None else start + found.start + 1
         if found.kind == "comment":
-            context.add("warning", "guidance", "template guidance comment left in the plan; remove it", line)
+            context.add("warning", "guidance", "template guidance comment left in the plan; remove it", line, column)
         elif found.kind == "todo":
-            context.add("error", "placeholder", f"{found.raw} left in the plan; decide it and write the answer", line)
+            context.add("error", "placeholder", f"{found.raw} left in the plan; decide it and write the answer", line,
+                        column)
         else:
             context.add("error", "placeholder",
-                        f"placeholder {found.raw} is still in the plan; replace it with real content", line)
+                        f"placeholder {found.raw} is still in the plan; replace it with real content", line, column)
 
 
 def validate_file(plan_path: str, template: Template, repo: str | None = None) -> list[Finding]:

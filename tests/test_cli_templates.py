@@ -14,7 +14,7 @@ from agent import __version__
 from agent.cli import app
 from agent.schema import strict_problems
 
-FINDING_LINE = re.compile(r"^.+:\d+: (error|warning): .+")
+FINDING_LINE = re.compile(r"^.+:\d+:\d+: (error|warning): .+")
 
 
 def run(*args: str) -> Result:
@@ -112,8 +112,8 @@ def test_validate_a_flawed_plan_exits_3_with_one_line_per_finding(tmp_path: Path
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     assert all(FINDING_LINE.match(line) for line in lines)
-    assert lines[0].startswith(f"{plan}:{line_of(text, '**Size:** XXL')}: error: ")
-    assert lines[1].startswith(f"{plan}:{line_of(text, 'TODO: write')}: error: ")
+    assert lines[0].startswith(f"{plan}:{line_of(text, '**Size:** XXL')}:11: error: ")  # the column of XXL
+    assert lines[1].startswith(f"{plan}:{line_of(text, 'TODO: write')}:1: error: ")
     assert "needs work: 2 error(s)" in result.stderr
 
 
