@@ -26,6 +26,7 @@ from typing import Generic, Literal, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from agent.errors import ProviderError, TransportError
+from agent.ratelimits import RateLimits, read_rate_limits
 
 T = TypeVar("T")
 
@@ -48,6 +49,7 @@ class Fault(Exception):
         retry_after: float | None = None,
         vetoed: bool = False,
         detail: str = "",
+        limits: RateLimits | None = None,
     ) -> None:
         super().__init__(f"HTTP {status}" if status else kind)
         self.kind = kind
@@ -55,6 +57,7 @@ class Fault(Exception):
         self.retry_after = retry_after
         self.vetoed = vetoed
         self.detail = detail
+        self.limits = limits
 
     @property
     def retryable(self) -> bool:
@@ -66,13 +69,14 @@ class Fault(Exception):
 
 
 def fault_from_status(status: int, headers: Mapping[str, str], body: object) -> Fault:
-    """Build the `Fault` for an HTTP error answer: its wait hint, retry veto and server message."""
+    """Build the `Fault` for an HTTP error answer: its wait hint, retry veto, server message and rate limits."""
     return Fault(
         "status",
         status=status,
         retry_after=parse_retry_after(headers),
         vetoed=headers.get("x-should-retry") == "false",
         detail=error_detail(body),
+        limits=read_rate_limits(headers),
     )
 
 
@@ -119,6 +123,8 @@ class RetryPolicy:
 
     `sleep` is injectable so tests record the waits instead of sleeping; `jitter` spreads retries of
     concurrent calls so they do not hit a recovering server in lockstep (set 0 for exact waits).
+    `on_fault` hears of every failed attempt, retried or not: the batch rate limiter slows every
+    worker on one worker's 429. It only listens; what is retried is still decided here.
     """
 
     attempts: int = 4
@@ -128,6 +134,7 @@ class RetryPolicy:
     jitter: float = 0.25
     sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
     rng: Callable[[], float] = random.random
+    on_fault: Callable[[Fault], None] | None = None
 
     def wait_after(self, fault: BaseException | None, failures: int) -> float:
         """Seconds before the next attempt: the server's hint if it gave one, else exponential backoff."""
@@ -179,7 +186,12 @@ async def with_retries(
         nonlocal attempts
         attempts += 1
         on_attempt()
-        return await call()
+        try:
+            return await call()
+        except Fault as fault:
+            if policy.on_fault is not None:
+                policy.on_fault(fault)
+            raise
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),

@@ -9,11 +9,12 @@ Tools come first in that prefix, so only calls with the same schema share a cach
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.errors import ProviderError
-from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage, with_rate_limits
 from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status, with_retries
 
 try:
@@ -29,6 +30,7 @@ ANTHROPIC_URL = "https://api.anthropic.com"
 TOOL_DESCRIPTION = "Give your answer by calling this tool with an object that matches its input schema."
 CACHE_HERE = {"type": "ephemeral"}
 TRUNCATED = frozenset({"max_tokens", "model_context_window_exceeded"})
+T = TypeVar("T")
 
 
 class AnthropicProvider:
@@ -58,13 +60,30 @@ class AnthropicProvider:
         return f"AnthropicProvider(name={self.name!r}, base_url={self._service.base_url!r})"
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        body = messages_body(self.model, request)
+        body = self.wire_body(request)
         done = await with_retries(
             lambda: self._create(body), policy=self._retry, service=self._service, on_attempt=self._count
         )
-        response = to_response(done.value, done.attempts)
+        message, headers = done.value
+        response = with_rate_limits(to_response(message, done.attempts), headers)
         self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
         return response
+
+    def wire_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The Messages body for `request`, as sent here or in a message batch."""
+        return messages_body(self.model, request)
+
+    async def sdk_call(self, action: Callable[[anthropic.AsyncAnthropic], Awaitable[T]]) -> T:
+        """Any other SDK call (the message batches' create, poll and results), retried and scrubbed."""
+
+        async def attempt() -> T:
+            try:
+                return await action(self._client)
+            except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
+                fault = to_fault(exc)
+            raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
+
+        return (await with_retries(attempt, policy=self._retry, service=self._service)).value
 
     async def aclose(self) -> None:
         """Close the HTTP connections; call it before the event loop that used them ends."""
@@ -73,10 +92,10 @@ class AnthropicProvider:
     def _count(self) -> None:
         self.usage_total += Usage(calls=1)
 
-    async def _create(self, body: dict[str, Any]) -> Message:
+    async def _create(self, body: dict[str, Any]) -> tuple[Message, Mapping[str, str]]:
         try:
-            message: Message = await self._client.messages.create(**body)
-            return message
+            raw = await self._client.messages.with_raw_response.create(**body)
+            return raw.parse(), raw.headers
         except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
             fault = to_fault(exc)
         raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained

@@ -6,8 +6,11 @@ nothing about plans. The draft loop never imports an SDK.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
+
+from agent.ratelimits import read_rate_limits
 
 StopReason = Literal["complete", "truncated", "refused"]
 
@@ -66,6 +69,12 @@ class ModelResponse:
     usage: Usage
     refusal: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def with_rate_limits(response: ModelResponse, headers: Mapping[str, str]) -> ModelResponse:
+    """The response with its rate-limit headers, read, in `extra["rate_limits"]` (when it had any)."""
+    limits = read_rate_limits(headers)
+    return replace(response, extra={**response.extra, "rate_limits": limits}) if limits else response
 
 
 class Provider(Protocol):

@@ -8,11 +8,12 @@ serves them all. The structured answer comes from `response_format` of type `jso
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.errors import ProviderError
-from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage, with_rate_limits
 from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status, with_retries
 
 try:
@@ -25,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 OPENAI_URL = "https://api.openai.com/v1"
+T = TypeVar("T")
 
 
 class OpenAIProvider:
@@ -59,13 +61,30 @@ class OpenAIProvider:
         return f"OpenAIProvider(name={self.name!r}, base_url={self._service.base_url!r})"
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        body = chat_body(self.model, request, self._limit_param)
+        body = self.wire_body(request)
         done = await with_retries(
             lambda: self._create(body), policy=self._retry, service=self._service, on_attempt=self._count
         )
-        response = to_response(done.value, done.attempts)
+        completion, headers = done.value
+        response = with_rate_limits(to_response(completion, done.attempts), headers)
         self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
         return response
+
+    def wire_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The Chat Completions body for `request`, as sent here or in a batch API line."""
+        return chat_body(self.model, request, self._limit_param)
+
+    async def sdk_call(self, action: Callable[[openai.AsyncOpenAI], Awaitable[T]]) -> T:
+        """Any other SDK call (the batch API's uploads and polls), retried and scrubbed like `complete`."""
+
+        async def attempt() -> T:
+            try:
+                return await action(self._client)
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                fault = to_fault(exc)
+            raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
+
+        return (await with_retries(attempt, policy=self._retry, service=self._service)).value
 
     async def aclose(self) -> None:
         """Close the HTTP connections; call it before the event loop that used them ends."""
@@ -74,10 +93,10 @@ class OpenAIProvider:
     def _count(self) -> None:
         self.usage_total += Usage(calls=1)
 
-    async def _create(self, body: dict[str, Any]) -> ChatCompletion:
+    async def _create(self, body: dict[str, Any]) -> tuple[ChatCompletion, Mapping[str, str]]:
         try:
-            completion: ChatCompletion = await self._client.chat.completions.create(**body)
-            return completion
+            raw = await self._client.chat.completions.with_raw_response.create(**body)
+            return raw.parse(), raw.headers
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
             fault = to_fault(exc)
         raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
