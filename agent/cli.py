@@ -224,10 +224,10 @@ def context(
     from pathlib import Path
 
     from agent.brief import read_brief
-    from agent.context import build_context, format_text, to_json
+    from agent.context import context_for_brief, format_text, to_json
 
     with user_errors():
-        built = build_context(Path(repo), read_brief(brief).text, context_tokens)
+        built = context_for_brief(Path(repo), read_brief(brief), context_tokens)
     if output is OutputFormat.json:
         _print_json(to_json(built))
     else:

@@ -7,6 +7,11 @@ import re
 from agent.markdown import Block
 
 Problem = tuple[str, str, str, int]
+FILE_EXTENSIONS = frozenset(
+    "py pyi js mjs cjs ts tsx jsx json yaml yml toml ini cfg conf md rst txt go rs java kt kts scala rb php cs "
+    "c h cc cpp hpp swift m sql sh bash zsh ps1 html htm css scss sass less vue svelte xml gradle proto graphql "
+    "gql lock env tf hcl ex exs erl dart lua pl r jl csv ipynb dockerfile mk j2 tmpl".split()
+)
 CODE_SPAN = re.compile(r"`([^`\s]+)`")
 BARE_PATH = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?:\w+:\s+)?([\w./-]+/[\w.-]+|[\w-]+\.\w{1,6})\b")
 CREATE_WORDS = re.compile(r"\bcreate|\bnew\b|\(new\)", re.I)
@@ -26,7 +31,11 @@ def _looks_like_path(span: str) -> bool:
     # `/export` is a URL route (or an absolute path), never a repository-relative file.
     if "://" in span or span.startswith(("-", "$", "/")) or "(" in span:
         return False
-    return "/" in span or bool(re.search(r"\.\w{1,6}(?::\d+)?$", span))
+    if "/" in span:
+        return True
+    # Without a directory, only a known file extension makes a path: `Invoice.to_csv` is a method.
+    extension = re.search(r"\.([A-Za-z0-9]{1,6})(?::\d+)?$", span)
+    return extension is not None and extension.group(1).lower() in FILE_EXTENSIONS
 
 
 def file_checks(block: Block, roles: set[str], tracked: frozenset[str]) -> list[Problem]:

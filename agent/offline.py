@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from agent.brief import Brief
@@ -175,9 +174,8 @@ class OfflineDrafter:
         return row
 
     def _related(self) -> list[RankedFile]:
-        """The files ranked closest to the brief, leaving out the brief's own file."""
-        brief = self._brief_path()
-        return [file for file in self.repo.ranked if file.path != brief][:MAX_FILES] if self.repo else []
+        """The files ranked closest to the brief (the context leaves the brief's own file out)."""
+        return list(self.repo.ranked[:MAX_FILES]) if self.repo else []
 
     def _files_to_modify(self) -> list[str]:
         ranked = [file.path for file in self._related()]
@@ -196,15 +194,6 @@ class OfflineDrafter:
             names = ", ".join(entry.name for entry in file.outline[:4])
             lines.append(f"`{file.path}`" + (f" defines {names}." if names else " is related to the brief."))
         return lines
-
-    def _brief_path(self) -> str | None:
-        """The brief's own path in the repository: it matches the brief best, but is not a file to change."""
-        if self.repo is None or self.brief.source == "-":
-            return None
-        try:
-            return Path(self.brief.source).resolve().relative_to(self.repo.root.resolve()).as_posix()
-        except ValueError:
-            return None
 
     def _test_command(self) -> str | None:
         return self.repo.stack.test_command if self.repo else None

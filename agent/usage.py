@@ -16,7 +16,7 @@ PER_MILLION = 1_000_000
 # Snapshot suffixes that keep a model's price: gpt-4.1-mini-2025-04-14, claude-sonnet-4-5-20250929.
 SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 # Models that run on the user's own machine cost nothing per token.
-LOCAL_PROVIDERS = frozenset({"ollama"})
+LOCAL_PROVIDERS = frozenset({"ollama", "offline"})
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from agent.brief import Brief
 from agent.context.budget import Budget, Section, estimate_tokens
 from agent.context.model import (
     DEFAULT_CONTEXT_TOKENS,
@@ -44,7 +45,9 @@ MIN_EXCERPT_TOKENS = 120  # fewer lines than this say too little to be worth the
 README_NAMES = ("README.md", "README.rst", "README.txt", "README", "readme.md", "Readme.md")
 
 
-def build_context(repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_TOKENS) -> RepoContext:
+def build_context(
+    repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_TOKENS, exclude: frozenset[str] = frozenset()
+) -> RepoContext:
     """What plan-agent would send about `repo` for `brief`, within `budget_tokens` estimated tokens."""
     root = _checked_root(repo)
     if budget_tokens < MIN_CONTEXT_TOKENS:
@@ -53,7 +56,9 @@ def build_context(repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_T
     paths = triage(listing.paths)
     stack = detect_stack(root, paths.readable, listing.paths)
     readme = _readme(root, paths.readable)
-    ranking = rank_files(root, brief, [p for p in paths.readable if readme is None or p != readme.path])
+    # `exclude`: the brief's own file, when it lives in the repository, would rank first and say nothing new.
+    candidates = [p for p in paths.readable if p not in exclude and (readme is None or p != readme.path)]
+    ranking = rank_files(root, brief, candidates)
     ranked = _ranked_files(ranking.candidates[:RANKED_FILES])
     budget = Budget(budget_tokens - estimate_tokens(OPENING + CLOSING))
     for section in _fixed_sections(stack_section(stack), readme, listing.paths, budget_tokens):
@@ -153,3 +158,17 @@ def _offer_excerpt(budget: Budget, source: SourceFile, query: Sequence[str]) -> 
         budget.cut.append(CutItem("excerpt", source.path, "over budget"))
     else:
         budget.offer(section)
+
+
+def context_for_brief(repo: Path, brief: Brief, budget_tokens: int = DEFAULT_CONTEXT_TOKENS) -> RepoContext:
+    """The context for a brief read from a file: the brief's own file, if inside the repo, is not ranked."""
+    return build_context(repo, brief.text, budget_tokens, exclude=_own_path(repo, brief.source))
+
+
+def _own_path(repo: Path, source: str) -> frozenset[str]:
+    if source == "-":
+        return frozenset()
+    try:
+        return frozenset({Path(source).resolve().relative_to(repo.expanduser().resolve()).as_posix()})
+    except (ValueError, OSError):
+        return frozenset()
