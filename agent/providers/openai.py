@@ -56,6 +56,9 @@ class OpenAIProvider:
         # (Ollama's `max_completion_tokens` support is still unmerged): pick by who we talk to.
         self._limit_param = "max_completion_tokens" if url == OPENAI_URL else "max_tokens"
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
+        # The SDK imports its resources on first access (up to a second): do it now, not inside the
+        # first call, where it would hold up every concurrent section call behind it.
+        self._client.chat.completions  # noqa: B018
 
     def __repr__(self) -> str:
         return f"OpenAIProvider(name={self.name!r}, base_url={self._service.base_url!r})"
