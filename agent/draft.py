@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,6 +37,15 @@ class DraftSettings:
     max_cost_usd: float | None = None
     max_output_tokens: int = 4096
     prices: Mapping[str, Price] | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """Draft only some units of an existing plan (`plan revise`): `notes` names them, each with what the
+    model should know about its current text; `compose` turns the answered units into the whole file."""
+
+    notes: Mapping[str, str]
+    compose: Callable[[dict[str, Any]], str]
 
 
 @dataclass
@@ -71,25 +81,29 @@ async def draft_plan(
     tracked_paths: frozenset[str] | None = None,
     settings: DraftSettings = DraftSettings(),
     progress: Progress = lambda message: None,
+    revision: Revision | None = None,
 ) -> DraftResult:
-    loop = DraftLoop(template, provider, settings, progress, tracked_paths)
+    loop = DraftLoop(template, provider, settings, progress, tracked_paths, revision)
     prefix = shared_prefix(template, brief, repository_text)
     return await loop.run(prefix)
 
 
 class DraftLoop:
     def __init__(self, template: Template, provider: Provider, settings: DraftSettings, progress: Progress,
-                 tracked_paths: frozenset[str] | None) -> None:
+                 tracked_paths: frozenset[str] | None, revision: Revision | None = None) -> None:
         self.template, self.provider, self.settings = template, provider, settings
         self.progress, self.tracked_paths = progress, tracked_paths
+        names = unit_names(template)
+        self.notes = revision.notes if revision else {}
+        self.compose = revision.compose if revision else partial(render_plan, template)
         self.units = {name: UnitState(name, max_output_tokens=settings.max_output_tokens)
-                      for name in unit_names(template)}
+                      for name in names if revision is None or name in revision.notes}
         self.system = system_prompt()
         self.reserved_usd = 0.0
         self.call_seconds: list[float] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
-        self.schemas = {name: json_schema(unit_model(template, name)) for name in self.units}
-        self.toolbox = tuple(self.schemas.items())
+        self.schemas = {name: json_schema(unit_model(template, name)) for name in names}
+        self.toolbox = tuple(self.schemas.items())  # every unit's, so a revision shares the draft's cached prefix
 
     async def run(self, prefix: str) -> DraftResult:
         started = time.perf_counter()
@@ -133,6 +147,10 @@ class DraftLoop:
         return self._accept(state, response)
 
     def _prompt(self, state: UnitState, findings: list[Finding]) -> str:
+        note = self.notes.get(state.name, "")
+        return self._ask_text(state, findings) + (f"\n\n{note}" if note else "")
+
+    def _ask_text(self, state: UnitState, findings: list[Finding]) -> str:
         if not state.answered and not state.problems:
             return section_prompt(self.template, state.name)
         unique = dict.fromkeys(state.problems + findings)  # the round's findings already hold the unit's problems
@@ -200,7 +218,7 @@ class DraftLoop:
         return {name: state.value for name, state in self.units.items() if state.answered}
 
     def _validate(self) -> list[Finding]:
-        markdown = render_plan(self.template, self.assembled())
+        markdown = self.compose(self.assembled())
         found = validate_plan(self.template, markdown, "plan.md", self.tracked_paths)
         unit_problems = [problem for state in self.units.values() for problem in state.problems]
         return unit_problems + found
@@ -210,7 +228,7 @@ class DraftLoop:
         usage = self.provider.usage_total
         timings = {"total_s": round(seconds, 3), "calls": len(self.call_seconds),
                    "slowest_call_s": round(max(self.call_seconds, default=0.0), 3)}
-        return DraftResult(plan, render_plan(self.template, plan), findings, rounds, usage,
+        return DraftResult(plan, self.compose(plan), findings, rounds, usage,
                            cost_usd(self.provider.name, usage, self.settings.prices), timings)
 
 
@@ -219,4 +237,4 @@ def _schema_message(error: Any) -> str:
     return f"field `{where}`: {error.get('msg', 'invalid')}; follow the schema" if where else error.get("msg", "")
 
 
-__all__ = ["HEADER", "DraftResult", "DraftSettings", "draft_plan"]
+__all__ = ["HEADER", "DraftResult", "DraftSettings", "Revision", "draft_plan"]

@@ -7,6 +7,7 @@ is byte-identical for every section call, so provider prompt caches serve it aft
 from __future__ import annotations
 
 import json
+import re
 from string import Template as Text
 from typing import Any
 
@@ -57,6 +58,16 @@ def reask_prompt(template: Template, unit: str, problems: list[str], previous: A
         else "(no usable answer)"
     findings = "\n".join(f"- {problem}" for problem in problems)
     return _fill("reask.md", label=label, findings=findings, previous=shown, unit=unit)
+
+
+def revise_note(current: str, problems: list[str], note: str) -> str:
+    """What a re-drafted section's prompt adds (`plan revise`): its current text, its findings, the user's note."""
+    findings = ("In its current text the validator found these problems; fix every one:\n" + "\n".join(f"- {p}" for p in problems)
+                if problems else "")
+    wish = f"The user's note on this section (follow it for this section's content):\n{note.strip()}" if note.strip() else ""
+    text = _fill("revise.md", current=current.strip() or "(the section is missing from the file)",
+                 findings=findings, note=wish)
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def _describe(template: Template, unit: str) -> tuple[str, str]:

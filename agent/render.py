@@ -42,13 +42,26 @@ class Scope:
 
 
 def render_plan(template: Template, plan: dict[str, Any]) -> str:
-    header = plan.get(HEADER) or {}
-    blocks = _front_matter(template, header)
-    scope = Scope(plan, header)
-    blocks += _nodes(template.header, scope.inner(header))
+    scope = Scope(plan, plan.get(HEADER) or {})
+    blocks = _header(template, scope)
     for unit in template.units:
         blocks += _node(unit, scope)
-    return "\n\n".join(block for block in blocks if block != "") + "\n"
+    return _join(blocks) + "\n"
+
+
+def render_unit(template: Template, plan: dict[str, Any], name: str) -> str:
+    """One unit (`header` or a section) exactly as `render_plan` writes it, without a final newline;
+    `plan` needs that unit's value, and the header's for any shared variable the unit shows."""
+    scope = Scope(plan, plan.get(HEADER) or {})
+    return _join(_header(template, scope) if name == HEADER else _node(template.unit(name), scope))
+
+
+def _header(template: Template, scope: Scope) -> list[str]:
+    return _front_matter(template, scope.header) + _nodes(template.header, scope.inner(scope.header))
+
+
+def _join(blocks: list[str]) -> str:
+    return "\n\n".join(block for block in blocks if block != "")
 
 
 def _front_matter(template: Template, header: dict[str, Any]) -> list[str]:

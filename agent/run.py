@@ -10,8 +10,9 @@ from typing import Any
 
 from agent.brief import read_brief
 from agent.catalog import load_template
-from agent.context import build_context
-from agent.context.model import DEFAULT_CONTEXT_TOKENS, RepoContext
+from agent.config import DEFAULT_MODELS, Settings, default_model, resolve_settings
+from agent.context import context_for_brief
+from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, Progress, draft_plan
 from agent.errors import InputError
 from agent.offline import OfflineDrafter
@@ -21,24 +22,31 @@ from agent.providers.base import Provider
 from agent.render import plan_json
 from agent.template import Template
 
-DEFAULT_MODELS = {"OPENAI_API_KEY": "openai:gpt-4.1-mini", "ANTHROPIC_API_KEY": "anthropic:claude-sonnet-4-5"}
+__all__ = ["DEFAULT_MODELS", "DraftOutcome", "DraftRequest", "choose_model", "draft_report", "run_draft"]
 OFFLINE_NOTE = ("no model configured: drafting with the offline skeleton drafter; set OPENAI_API_KEY or "
                 "ANTHROPIC_API_KEY, or pass --model openai:MODEL / anthropic:MODEL / ollama:MODEL")
 
 
 @dataclass(frozen=True)
 class DraftRequest:
+    """What the caller asked for. None means "not given": the setting comes from the environment, the
+    repository's config file, or the built-in default (`agent.config`)."""
+
     brief: str
     template: str | None = None
     repo: str = "."
     model: str | None = None
     base_url: str | None = None
     out: str | None = None
-    max_rounds: int = 2
-    concurrency: int = 8
+    max_rounds: int | None = None
+    concurrency: int | None = None
     max_cost_usd: float | None = None
     force: bool = False
-    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    context_tokens: int | None = None
+
+    def flags(self) -> dict[str, Any]:
+        return {"template": self.template, "model": self.model, "max_rounds": self.max_rounds,
+                "concurrency": self.concurrency, "max_cost": self.max_cost_usd, "context_tokens": self.context_tokens}
 
 
 @dataclass
@@ -49,6 +57,7 @@ class DraftOutcome:
     model: str
     template: Template
     context: RepoContext
+    brief: str = ""  # where the brief came from, so `plan revise` can find it again
 
 
 def choose_model(model: str | None, env: Mapping[str, str], base_url: str | None = None) -> tuple[str, str | None]:
@@ -57,33 +66,35 @@ def choose_model(model: str | None, env: Mapping[str, str], base_url: str | None
         return model, None
     if base_url or env.get("OPENAI_BASE_URL"):
         raise InputError("--base-url needs a model name too: pass --model openai:MODEL")
-    for key, default in DEFAULT_MODELS.items():
-        if env.get(key):
-            return default, None
-    return "offline", OFFLINE_NOTE
+    chosen, _ = default_model(env)
+    return chosen, OFFLINE_NOTE if chosen == "offline" else None
 
 
 def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress = lambda _: None) -> DraftOutcome:
-    _check_limits(request)
+    config = resolve_settings(request.flags(), env, request.repo)
     brief = read_brief(request.brief)
-    template = load_template(request.template)
-    paths = plan_paths(request.out, brief.slug)
+    template = load_template(config.template)
+    paths = plan_paths(request.out, brief.slug, plans_dir=config.out_dir)
     refuse_overwrite(paths, request.force)  # before spending a single token
-    model, note = choose_model(request.model, env, request.base_url)
+    model, note = choose_model(config.model, env, request.base_url)
     if note:
         progress(note)
-    context = build_context(Path(request.repo), brief.text, request.context_tokens)
-    provider = _provider(model, request, env, template, brief, context)
-    settings = DraftSettings(request.max_rounds, request.concurrency, request.max_cost_usd)
-    result = asyncio.run(_draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
+    context = context_for_brief(Path(request.repo), brief, config.context_tokens)
+    provider = make_provider(model, request.base_url, env, template, brief, context)
+    settings = draft_settings(config)
+    result = asyncio.run(draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
                                                                context.tracked_paths, settings, progress)))
-    outcome = DraftOutcome(result, paths[0], paths[1], model, template, context)
+    outcome = DraftOutcome(result, paths[0], paths[1], model, template, context, brief.source)
     write_atomic(outcome.plan_path, result.markdown)
     write_json(outcome.json_path, {**plan_json(template, result.plan), "report": draft_report(outcome)})
     return outcome
 
 
-async def _draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, DraftResult]) -> DraftResult:
+def draft_settings(config: Settings) -> DraftSettings:
+    return DraftSettings(config.max_rounds, config.concurrency, config.max_cost, prices=config.prices)
+
+
+async def draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, DraftResult]) -> DraftResult:
     """Run the draft, then close the provider's connections while their event loop is still running
     (closed later, by the garbage collector, they print "Event loop is closed" tracebacks)."""
     try:
@@ -94,26 +105,16 @@ async def _draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, Dra
             await close()
 
 
-def _check_limits(request: DraftRequest) -> None:
-    if request.max_rounds < 0:
-        raise InputError("--max-rounds must be 0 or more")
-    if request.concurrency < 1:
-        raise InputError("--concurrency must be at least 1")
-    if request.max_cost_usd is not None and request.max_cost_usd <= 0:
-        raise InputError("--max-cost must be a positive amount in US dollars")
-
-
-def _provider(model: str, request: DraftRequest, env: Mapping[str, str], template: Template, brief: Any,
-              context: RepoContext) -> Provider:
+def make_provider(model: str, base_url: str | None, env: Mapping[str, str], template: Template, brief: Any,
+                  context: RepoContext) -> Provider:
     if model == "offline":
         return OfflineDrafter(template, brief, context)
-    return resolve_provider(model, base_url=request.base_url, env=env)
+    return resolve_provider(model, base_url=base_url, env=env)
 
 
 def draft_report(outcome: DraftOutcome) -> dict[str, Any]:
     """The JSON report: where the plan went, whether it is complete, findings, tokens, cost, timings."""
     result = outcome.result
-    usage = result.usage
     return {
         "schema_version": 1,
         "plan_path": str(outcome.plan_path),
@@ -122,16 +123,22 @@ def draft_report(outcome: DraftOutcome) -> dict[str, Any]:
         "rounds": result.rounds,
         "model": outcome.model,
         "template": outcome.template.name,
+        "brief": outcome.brief,
         "findings": [finding.as_dict() for finding in result.findings],
-        "usage": {
-            "calls": usage.calls,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "cache_read_tokens": usage.cache_read_tokens,
-            "cache_write_tokens": usage.cache_write_tokens,
-            "cost_usd": result.cost_usd,
-        },
+        "usage": usage_json(result),
         "timings": result.timings,
         "context": {"tokens_used": outcome.context.tokens_used, "budget_tokens": outcome.context.budget_tokens,
                     "included": [item.path or item.kind for item in outcome.context.manifest.included]},
+    }
+
+
+def usage_json(result: DraftResult) -> dict[str, Any]:
+    usage = result.usage
+    return {
+        "calls": usage.calls,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": result.cost_usd,
     }

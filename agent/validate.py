@@ -130,11 +130,28 @@ def _allowed(value: str, choices: tuple[str, ...]) -> bool:
                for choice in choices)
 
 
+def plan_sections(template: Template, text: str) -> list[tuple[RawSection, Section | Repeat | None]]:
+    """The plan's top-level sections (under its title, when the template has one), each with the template
+    unit the validator aligns it with, or None for a heading the template does not have."""
+    _, roots = heading_tree(parse_document(text, load_front_matter=False).blocks)
+    sections = roots[0].children if _has_title(template) and len(roots) == 1 and roots[0].children else roots
+    aligned: list[tuple[RawSection, Section | Repeat | None]] = []
+    position = 0
+    for raw in sections:
+        index = _find(list(template.units), raw, position)
+        aligned.append((raw, None if index is None else template.units[index]))
+        position = position if index is None else max(position, index)
+    return aligned
+
+
+def _has_title(template: Template) -> bool:
+    return any(isinstance(node, Line) and isinstance(node.parts[0], str) and node.parts[0].startswith("#")
+               for node in template.header)
+
+
 def _check_title(context: Context, roots: list[RawSection]) -> list[RawSection]:
     """The plan's sections: the title's children when the template has one title heading."""
-    title = next((node for node in context.template.header if isinstance(node, Line)
-                  and isinstance(node.parts[0], str) and node.parts[0].startswith("#")), None)
-    if title is None:
+    if not _has_title(context.template):
         return roots
     if len(roots) == 1 and roots[0].children:
         _check_blocks(context, [roots[0].block, *roots[0].body], _header_lines(context.template))

@@ -1,0 +1,229 @@
+"""Settings for `plan`, resolved once: flag > environment > config file > built-in default.
+
+Config files live in the repository root: `.plan.toml` (top-level keys) and `[tool.plan]` in
+`pyproject.toml`; a key in `.plan.toml` wins over the same key in `pyproject.toml`. Each value
+remembers where it came from, for `plan config show`. API keys are not settings: they stay in the
+environment, and nothing here reads or prints them (only whether one is set).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from agent.catalog import DEFAULT_TEMPLATE
+from agent.context.model import DEFAULT_CONTEXT_TOKENS
+from agent.errors import InputError
+from agent.output import PLANS_DIR
+from agent.usage import PRICES, Price
+
+CONFIG_FILES = (".plan.toml", "pyproject.toml")  # the first one to set a key wins
+DEFAULT_MODELS = {"OPENAI_API_KEY": "openai:gpt-4.1-mini", "ANTHROPIC_API_KEY": "anthropic:claude-sonnet-4-5"}
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: its type, built-in default, flag, environment variable, and the least value it takes."""
+
+    kind: type
+    default: Any
+    flag: str
+    env: str
+    minimum: float | None = None
+    path: bool = False  # a path in a config file is relative to that file's directory
+
+
+KEYS: dict[str, Key] = {
+    "model": Key(str, None, "--model", "PLAN_MODEL"),
+    "template": Key(str, DEFAULT_TEMPLATE, "--template", "PLAN_TEMPLATE", path=True),
+    "out_dir": Key(str, PLANS_DIR, "", "PLAN_OUT_DIR", path=True),
+    "context_tokens": Key(int, DEFAULT_CONTEXT_TOKENS, "--context-tokens", "PLAN_CONTEXT_TOKENS", minimum=1),
+    "concurrency": Key(int, 8, "--concurrency", "PLAN_CONCURRENCY", minimum=1),
+    "max_rounds": Key(int, 2, "--max-rounds", "PLAN_MAX_ROUNDS", minimum=0),
+    "max_cost": Key(float, None, "--max-cost", "PLAN_MAX_COST", minimum=0),
+    "rpm": Key(int, None, "", "PLAN_RPM", minimum=1),
+    "tpm": Key(int, None, "", "PLAN_TPM", minimum=1),
+}
+PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every default `plan` uses. `None` means unset: no model chosen (pick one by the keys set), no cost
+    cap, no rate limits. `sources` says where each value came from; `prices` is the built-in table with
+    the config file's prices over it."""
+
+    model: str | None = KEYS["model"].default
+    template: str = KEYS["template"].default
+    out_dir: str = KEYS["out_dir"].default
+    context_tokens: int = KEYS["context_tokens"].default
+    concurrency: int = KEYS["concurrency"].default
+    max_rounds: int = KEYS["max_rounds"].default
+    max_cost: float | None = KEYS["max_cost"].default  # US dollars
+    rpm: int | None = KEYS["rpm"].default  # requests per minute, for `plan batch`
+    tpm: int | None = KEYS["tpm"].default  # tokens per minute, for `plan batch`
+    prices: Mapping[str, Price] = field(default_factory=lambda: dict(PRICES), compare=False, repr=False)
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    path: Path
+    values: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.path} [tool.plan]" if self.path.name == "pyproject.toml" else str(self.path)
+
+
+def resolve_settings(flags: Mapping[str, Any], env: Mapping[str, str], root: Path | str = ".") -> Settings:
+    """The settings for a command run on the repository at `root`. `flags` maps setting names to the
+    values given on the command line (None or absent when not given)."""
+    files = read_config_files(Path(root))
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, key in KEYS.items():
+        values[name], sources[name] = _resolve(name, key, flags.get(name), env, files)
+    values["prices"], sources["prices"] = _prices(files)
+    return Settings(**values, sources=sources)
+
+
+def _resolve(name: str, key: Key, flag: Any, env: Mapping[str, str], files: list[ConfigFile]) -> tuple[Any, str]:
+    if flag is not None:
+        return _checked(flag, key, key.flag or name), f"flag {key.flag}"
+    if env.get(key.env, "").strip():
+        return _checked(_parse(env[key.env].strip(), key, key.env), key, key.env), f"env {key.env}"
+    for config in files:
+        if name in config.values:
+            where = f"`{name}` in {config.label}"
+            value = _checked(_typed(config.values[name], key, where), key, where)
+            return (_relative(value, config.path.parent) if key.path else value), config.label
+    return key.default, DEFAULT
+
+
+def _parse(text: str, key: Key, where: str) -> Any:
+    if key.kind is str:
+        return text
+    try:
+        return key.kind(text)
+    except ValueError:
+        kind = "a whole number" if key.kind is int else "a number"
+        raise InputError(f"{where} must be {kind}; fix or unset it") from None
+
+
+def _typed(value: Any, key: Key, where: str) -> Any:
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if key.kind is float and numeric:
+        return float(value)
+    if isinstance(value, key.kind) and (key.kind is str or numeric):
+        return value
+    kind = {str: "a string", int: "a whole number", float: "a number"}[key.kind]
+    raise InputError(f"{where} must be {kind}; fix it")
+
+
+def _checked(value: Any, key: Key, where: str) -> Any:
+    if key.minimum is None or (value >= key.minimum and (key.kind is not float or value > 0)):
+        return value
+    least = "a positive amount in US dollars" if key.kind is float else f"{key.minimum:g} or more"
+    raise InputError(f"{where} must be {least}")
+
+
+def _relative(value: str, base: Path) -> str:
+    """A relative path in a config file means the file's own directory; built-in template names stay."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or ("/" not in value and not value.endswith(".md")):
+        return value
+    return str(base / path)
+
+
+def read_config_files(root: Path) -> list[ConfigFile]:
+    """`.plan.toml` and the `[tool.plan]` table of `pyproject.toml` in `root`, those that exist."""
+    found = []
+    for name in CONFIG_FILES:
+        path = root / name
+        if path.is_file():
+            values = _load(path)
+            if values is not None:
+                found.append(ConfigFile(path, _known(values, path)))
+    return found
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read the config file: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: not valid TOML ({error}); fix the file") from None
+    if path.name != "pyproject.toml":
+        return data
+    table = data.get("tool", {}).get("plan")
+    if table is not None and not isinstance(table, dict):
+        raise InputError(f"{path}: [tool.plan] must be a table")
+    return table
+
+
+def _known(values: dict[str, Any], path: Path) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(KEYS) - {"prices"})
+    if unknown:  # a typo would otherwise be silently ignored; the value is not echoed, it may be a secret
+        known = ", ".join([*KEYS, "prices"])
+        raise InputError(f"{path}: unknown setting {unknown[0]!r}; known settings: {known}")
+    return values
+
+
+def _prices(files: list[ConfigFile]) -> tuple[dict[str, Price], str]:
+    table = dict(PRICES)
+    labels = []
+    for config in reversed(files):  # the file that wins is applied last
+        given = config.values.get("prices")
+        if given is None:
+            continue
+        if not isinstance(given, dict):
+            raise InputError(f"{config.label}: `prices` must be a table of model = {{input, output}} prices")
+        table.update({model: _price(model, price, config.label) for model, price in given.items()})
+        labels.append(f"{config.label} ({', '.join(sorted(given))})")
+    return table, " + ".join(["built-in table", *labels]) if labels else DEFAULT
+
+
+def _price(model: str, value: Any, where: str) -> Price:
+    """`{input, output}` in USD per million tokens; the cache prices default to the input price."""
+    if not isinstance(value, dict) or not {"input", "output"} <= value.keys() or set(value) - set(PRICE_FIELDS):
+        raise InputError(f"{where}: the price of {model!r} needs `input` and `output` (and optionally "
+                         "`cache_read`, `cache_write`) in USD per million tokens")
+    return Price(**{name: _amount(value.get(name, value["input"]), f"{where}: {model} {name}")
+                    for name in PRICE_FIELDS})
+
+
+def _amount(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InputError(f"{where} must be a price of 0 or more, in USD per million tokens")
+    return float(value)
+
+
+def default_model(env: Mapping[str, str]) -> tuple[str, str]:
+    """The model used when none is set, and why: the first provider whose API key is set, else offline."""
+    for variable, model in DEFAULT_MODELS.items():
+        if env.get(variable):
+            return model, f"{variable} is set"
+    return "offline", "no API key is set"
+
+
+def describe(settings: Settings, env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(name, value, source) for every setting, as `plan config show` prints them."""
+    rows = []
+    for item in fields(Settings):
+        if item.name in ("sources", "prices"):
+            continue
+        value = getattr(settings, item.name)
+        source = settings.sources.get(item.name, DEFAULT)
+        if item.name == "model" and value is None:
+            value, reason = default_model(env)
+            source = f"{DEFAULT} ({reason})"
+        rows.append((item.name, "" if value is None else str(value), source))
+    rows.append(("prices", f"{len(settings.prices)} models", settings.sources.get("prices", DEFAULT)))
+    return rows
+

@@ -1,0 +1,256 @@
+"""`plan revise`: draft one section of an existing plan again (or each section with error findings)
+through the same draft loop, and splice it into the file so that every other byte stays as it was."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.body import slug
+from agent.brief import Brief, read_brief
+from agent.catalog import load_template, read_text_file
+from agent.config import resolve_settings
+from agent.context import build_context
+from agent.draft import DraftResult, Progress, Revision, draft_plan
+from agent.errors import InputError
+from agent.output import read_plan_json, write_atomic, write_json
+from agent.prompting import revise_note, unit_label
+from agent.providers.base import Usage
+from agent.render import render_unit
+from agent.run import choose_model, draft_and_close, draft_settings, make_provider, usage_json
+from agent.schema import unit_names
+from agent.template import HEADER, Template
+from agent.validate import Finding, plan_sections, validate_plan
+
+MAX_PLAN_BYTES = 5_000_000
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class ReviseRequest:
+    """What to revise. None means "not given": settings come from the environment, the repository's
+    config file or the built-in default; the template first from the plan.json beside the plan."""
+
+    plan: str
+    sections: tuple[str, ...] = ()
+    failing: bool = False
+    note: str = ""
+    template: str | None = None
+    repo: str = "."
+    brief: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    max_rounds: int | None = None
+    concurrency: int | None = None
+    max_cost_usd: float | None = None
+    context_tokens: int | None = None
+
+    def flags(self, recorded_template: str | None) -> dict[str, Any]:
+        return {"template": self.template or recorded_template, "model": self.model,
+                "max_rounds": self.max_rounds, "concurrency": self.concurrency, "max_cost": self.max_cost_usd,
+                "context_tokens": self.context_tokens}
+
+
+@dataclass
+class ReviseOutcome:
+    result: DraftResult
+    plan_path: Path
+    revised: list[str]
+    model: str
+    template: Template
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """A plan as read from disk: its text (without a byte-order mark, kept aside) and the plan.json beside it."""
+
+    path: Path
+    text: str
+    bom: str = ""
+    recorded: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def json_path(self) -> Path:
+        return self.path.with_suffix(".json")
+
+
+@dataclass(frozen=True)
+class Span:
+    """Lines [start, end) of the file that hold one unit; where a missing unit goes, start == end."""
+
+    start: int
+    end: int
+
+
+def run_revise(request: ReviseRequest, env: Mapping[str, str], progress: Progress = lambda _: None) -> ReviseOutcome:
+    plan = read_plan_file(Path(request.plan))
+    config = resolve_settings(request.flags(plan.recorded.get("template")), env, request.repo)
+    template = load_template(config.template)
+    named = [unit_named(template, wanted) for wanted in request.sections]
+    if not named and not request.failing:
+        raise InputError(f"name the section to revise with --section NAME, or pass --failing; sections: "
+                         f"{', '.join(unit_names(template))}")
+    original = _original_brief(request.brief, plan)
+    brief = _revision_brief(original, plan)
+    context = build_context(Path(request.repo), brief.text, config.context_tokens)
+    findings = validate_plan(template, plan.text, str(plan.path), context.tracked_paths)
+    units = _chosen(template, named, findings if request.failing else [])
+    model, note = choose_model(config.model, env, request.base_url)
+    if not units:
+        progress(f"{plan.path}: no section has error findings; nothing to revise")
+        return ReviseOutcome(_unchanged(plan, findings), plan.path, [], model, template)
+    if note:
+        progress(note)
+    revision = Revision(_notes(template, plan, units, findings, request.note), splicer(template, plan, units))
+    provider = make_provider(model, request.base_url, env, template, original or brief, context)
+    result = asyncio.run(draft_and_close(provider, draft_plan(
+        template, brief, provider, context.prompt_text, context.tracked_paths, draft_settings(config), progress,
+        revision)))
+    outcome = ReviseOutcome(result, plan.path, units, model, template)
+    if result.plan:  # at least one section came back; the others keep their text
+        write_atomic(plan.path, plan.bom + result.markdown)
+        _record(plan, outcome)
+    return outcome
+
+
+def read_plan_file(path: Path) -> PlanFile:
+    text = read_text_file(str(path), "plan", MAX_PLAN_BYTES)
+    bom = BOM if path.read_bytes()[:3] == BOM.encode() else ""
+    return PlanFile(path, text, bom, read_plan_json(path))
+
+
+def unit_named(template: Template, wanted: str) -> str:
+    """The unit a user means by `wanted`: its name (`goal`) or its heading (`"Goal"`, `"Phase 1"`)."""
+    names = unit_names(template)
+    for name in names:
+        label = "header" if name == HEADER else unit_label(template.unit(name))
+        if wanted == name or slug(wanted) in (name, slug(label)):
+            return name
+    raise InputError(f"no section {wanted!r} in template {template.name}; sections: {', '.join(names)}")
+
+
+def _chosen(template: Template, named: list[str], findings: list[Finding]) -> list[str]:
+    """The named units and those with error findings, in the template's order."""
+    wanted = set(named) | {finding.unit for finding in findings if finding.severity == "error"}
+    return [name for name in unit_names(template) if name in wanted]
+
+
+def _original_brief(source: str | None, plan: PlanFile) -> Brief | None:
+    """--brief, else the brief the plan was drafted from when plan.json names a file that still exists."""
+    if source:
+        return read_brief(source)
+    recorded = plan.recorded.get("report", {}).get("brief")
+    return read_brief(recorded) if isinstance(recorded, str) and Path(recorded).is_file() else None
+
+
+def _revision_brief(original: Brief | None, plan: PlanFile) -> Brief:
+    """The brief, then the plan as it stands, so a re-drafted section can agree with the rest."""
+    head = original.text if original else "(The original brief is not available; the plan below restates it.)"
+    text = f"{head}\n\n## The plan as it stands (being revised)\n\n{plan.text}"
+    title = original.title if original else plan.path.stem
+    return Brief(title, text, str(plan.path), original.requirements if original else ())
+
+
+def _notes(template: Template, plan: PlanFile, units: list[str], findings: list[Finding], note: str) -> dict[str, str]:
+    spans = unit_spans(template, plan.text, units)
+    lines = plan.text.splitlines(keepends=True)
+    return {unit: revise_note("".join(lines[spans[unit].start:spans[unit].end]),
+                              _problems(findings, unit), note) for unit in units}
+
+
+def _problems(findings: list[Finding], unit: str) -> list[str]:
+    return [f"{f.section}: {f.message}" if f.section else f.message
+            for f in findings if f.unit == unit and f.severity == "error"]
+
+
+def unit_spans(template: Template, text: str, units: list[str]) -> dict[str, Span]:
+    """Where each of `units` is in the plan: from its heading to the last non-blank line before the
+    next heading of the same or a higher level; a missing unit goes before the next unit present."""
+    lines = text.splitlines(keepends=True)
+    aligned = plan_sections(template, text)
+    starts = [raw.block.line - 1 for raw, _ in aligned] + [len(lines)]
+    spans = {HEADER: Span(0, _trim(lines, 0, starts[0]))}
+    for index, (_, node) in enumerate(aligned):
+        if node is not None:
+            here = Span(starts[index], _trim(lines, starts[index], starts[index + 1]))
+            spans[node.name] = Span(spans[node.name].start, here.end) if node.name in spans else here
+    order = unit_names(template)
+    for position, name in enumerate(order):
+        if name not in spans:
+            later = [spans[n].start for n in order[position + 1:] if n in spans]
+            spans[name] = Span(later[0], later[0]) if later else Span(len(lines), len(lines))
+    return {name: spans[name] for name in units}
+
+
+def _trim(lines: list[str], start: int, end: int) -> int:
+    """`end` moved up past blank lines, so the blank line before the next heading is left alone."""
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    return end
+
+
+def splicer(template: Template, plan: PlanFile, units: list[str]) -> Callable[[dict[str, Any]], str]:
+    """The plan file with each answered unit's span replaced by the unit rendered from its new value."""
+    lines = plan.text.splitlines(keepends=True)
+    spans = unit_spans(template, plan.text, units)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    recorded = plan.recorded.get("plan")
+    base = recorded if isinstance(recorded, dict) else {}  # the header, for shared variables a section shows
+
+    def splice(answered: dict[str, Any]) -> str:
+        values = {**base, **answered}
+        chosen = sorted((spans[name].start, units.index(name), name) for name in answered)
+        pieces, position = [], 0
+        for start, _, name in chosen:
+            rendered = render_unit(template, values, name).replace("\n", newline)
+            pieces += ["".join(lines[position:start]), _fitted(rendered, lines, spans[name], newline)]
+            position = spans[name].end
+        return "".join([*pieces, *lines[position:]])
+
+    return splice
+
+
+def _fitted(rendered: str, lines: list[str], span: Span, newline: str) -> str:
+    """`rendered` with the line breaks its place needs: as the text it replaces ended, or, for a missing
+    unit, a blank line before the next heading or after the end of the file."""
+    if span.start < span.end:
+        return rendered + (newline if lines[span.end - 1].endswith(("\n", "\r")) else "")
+    if span.start < len(lines):
+        return rendered + newline + newline
+    ended = not lines or lines[-1].endswith(("\n", "\r"))
+    return ("" if ended else newline) + newline + rendered + newline
+
+
+def _unchanged(plan: PlanFile, findings: list[Finding]) -> DraftResult:
+    timings = {"total_s": 0.0, "calls": 0, "slowest_call_s": 0.0}
+    return DraftResult({}, plan.text, findings, 0, Usage(), 0.0, timings)
+
+
+def _record(plan: PlanFile, outcome: ReviseOutcome) -> None:
+    """Keep plan.json's data in step with the file, and note the revision in it (plans by hand have none)."""
+    if not plan.recorded:
+        return
+    data = dict(plan.recorded)
+    data["plan"] = {**(data.get("plan") or {}), **outcome.result.plan}
+    data["revisions"] = [*data.get("revisions", []), revise_report(outcome)]
+    write_json(plan.json_path, data)
+
+
+def revise_report(outcome: ReviseOutcome) -> dict[str, Any]:
+    """The JSON report of `plan revise`: which sections were drafted again, and the file's findings now."""
+    result = outcome.result
+    return {
+        "schema_version": 1,
+        "plan_path": str(outcome.plan_path),
+        "revised": outcome.revised,
+        "complete": result.complete,
+        "rounds": result.rounds,
+        "model": outcome.model,
+        "template": outcome.template.name,
+        "findings": [finding.as_dict() for finding in result.findings],
+        "usage": usage_json(result),
+        "timings": result.timings,
+    }
