@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from agent.brief import Brief
 from agent.context.budget import estimate_tokens
 from agent.errors import BudgetError, TransportError
-from agent.prompting import reask_prompt, section_prompt, shared_prefix, system_prompt
+from agent.prompting import prefix_parts, reask_prompt, section_prompt, system_prompt
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.render import render_plan
 from agent.schema import json_schema, unit_model, unit_names
@@ -84,8 +84,9 @@ async def draft_plan(
     revision: Revision | None = None,
 ) -> DraftResult:
     loop = DraftLoop(template, provider, settings, progress, tracked_paths, revision)
-    prefix = shared_prefix(template, brief, repository_text)
-    return await loop.run(prefix)
+    common, own = prefix_parts(template, brief, repository_text)
+    loop.common_prefix_chars = len(common)
+    return await loop.run(common + own)
 
 
 class DraftLoop:
@@ -99,6 +100,7 @@ class DraftLoop:
         self.units = {name: UnitState(name, max_output_tokens=settings.max_output_tokens)
                       for name in names if revision is None or name in revision.notes}
         self.system = system_prompt()
+        self.common_prefix_chars = 0  # of the prefix, what other drafts share too (see ModelRequest)
         self.reserved_usd = 0.0
         self.call_seconds: list[float] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
@@ -135,7 +137,7 @@ class DraftLoop:
         state = self.units[name]
         prompt = self._prompt(state, findings)
         request = ModelRequest(self.system, prefix, prompt, self.schemas[name], name, state.max_output_tokens,
-                               self.toolbox)
+                               self.toolbox, self.common_prefix_chars)
         try:
             response = await self._call(state, request)
         except BudgetError as error:

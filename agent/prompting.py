@@ -1,7 +1,8 @@
 """The words sent to the model, assembled from the files in `prompts/`.
 
-The shared prefix (instructions, template overview, brief, repository) is built once per draft and
-is byte-identical for every section call, so provider prompt caches serve it after the first call.
+The shared prefix (template overview, repository, then the brief) is built once per draft and is
+byte-identical for every section call, so provider prompt caches serve it after the first call; its
+first part is identical across every brief drafted against the same template and repository.
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ def system_prompt() -> str:
 
 
 def shared_prefix(template: Template, brief: Brief, repository: str) -> str:
-    return _fill("prefix.md", template_name=template.name, outline=template_outline(template),
-                 brief=brief.text, repository=repository or "(no repository context)")
+    return "".join(prefix_parts(template, brief, repository))
+
+
+def prefix_parts(template: Template, brief: Brief, repository: str) -> tuple[str, str]:
+    """The shared prefix in two parts: the template's outline and the repository, which every brief
+    drafted against them shares (a whole `plan batch`), then the brief. Common part first, so one
+    cache entry serves every item of a batch."""
+    common = _fill("prefix.md", template_name=template.name, outline=template_outline(template),
+                   repository=repository or "(no repository context)")
+    return common + "\n\n", _fill("brief.md", brief=brief.text)
 
 
 def template_outline(template: Template) -> str:

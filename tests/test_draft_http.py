@@ -148,11 +148,13 @@ def test_anthropic_forces_the_section_tool_and_caches_the_shared_prefix() -> Non
         assert body["tool_choice"] == {"type": "tool", "name": unit}
         tools = {tool["name"]: tool["input_schema"] for tool in body["tools"]}
         assert tools[unit] == json_schema(unit_model(TEMPLATE, unit))
-        prefix, prompt = body["messages"][0]["content"]
-        assert prefix["cache_control"] == {"type": "ephemeral"} and BRIEF.text in prefix["text"]
+        common, own, prompt = body["messages"][0]["content"]
+        # Two breakpoints: the repository part, which other briefs share too, and then the brief.
+        assert common["cache_control"] == own["cache_control"] == {"type": "ephemeral"}
+        assert "## Files" in common["text"] and BRIEF.text not in common["text"] and BRIEF.text in own["text"]
         assert "cache_control" not in prompt
-    # Everything up to the cache breakpoint is the same bytes in every call, so the cache serves it.
-    cached = {json.dumps([b["tools"], b["system"], b["messages"][0]["content"][0]]) for b in bodies}
+    # Everything up to the cache breakpoints is the same bytes in every call, so the cache serves it.
+    cached = {json.dumps([b["tools"], b["system"], b["messages"][0]["content"][:2]]) for b in bodies}
     assert len(cached) == 1
 
 

@@ -102,12 +102,18 @@ class AnthropicProvider:
 
 
 def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:
-    """The Messages request: system, then one user turn of [shared prefix (cached), section prompt]."""
+    """The Messages request: system, then one user turn of [shared prefix (cached), section prompt].
+
+    A prefix whose first part other drafts share goes as two blocks, each cached, so the next draft
+    (a batch's next item) reads the first from the cache.
+    """
     system = [{"type": "text", "text": request.system}] if request.system else []
-    content = [
-        {"type": "text", "text": text} for text in (request.shared_prefix, request.prompt) if text
-    ]  # the API rejects empty text blocks
-    _mark_cache_breakpoint(system, content, has_prefix=bool(request.shared_prefix))
+    split = request.common_prefix_chars
+    prefix = [request.shared_prefix[:split], request.shared_prefix[split:]] if split else [request.shared_prefix]
+    content = [{"type": "text", "text": text} for text in prefix if text]  # the API rejects empty text blocks
+    _mark_cache_breakpoints(system, content)
+    if request.prompt:
+        content.append({"type": "text", "text": request.prompt})
     return {
         "model": model,
         "max_tokens": request.max_output_tokens,
@@ -122,13 +128,11 @@ def _tool(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "description": schema.get("description") or TOOL_DESCRIPTION, "input_schema": schema}
 
 
-def _mark_cache_breakpoint(
-    system: list[dict[str, Any]], content: list[dict[str, Any]], *, has_prefix: bool
-) -> None:
-    # The breakpoint closes the part that repeats across calls: the prefix, or the system text without one.
-    if has_prefix:
-        content[0]["cache_control"] = CACHE_HERE
-    elif system:
+def _mark_cache_breakpoints(system: list[dict[str, Any]], prefix: list[dict[str, Any]]) -> None:
+    # A breakpoint closes each part that repeats across calls: the prefix blocks, or the system text without one.
+    for block in prefix:
+        block["cache_control"] = CACHE_HERE
+    if not prefix and system:
         system[-1]["cache_control"] = CACHE_HERE
 
 

@@ -57,6 +57,9 @@ class ModelRequest:
     # definitions ahead of the cached prefix (Anthropic) sends them all and forces `schema_name`, so the
     # cached prefix is the same for every section call.
     toolbox: tuple[tuple[str, dict[str, Any]], ...] = ()
+    # How many leading characters of `shared_prefix` other drafts share too (a batch's template and
+    # repository). A provider with explicit cache breakpoints (Anthropic) marks one there as well.
+    common_prefix_chars: int = 0
 
 
 @dataclass(frozen=True)
