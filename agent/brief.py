@@ -28,9 +28,14 @@ class Brief:
 
     @property
     def slug(self) -> str:
-        words = re.findall(r"[a-z0-9]+", self.title.lower())
-        base = "-".join(words)[:60].strip("-") or "plan"
+        base = slugify(self.title)
         return f"{self.number}-{base}" if self.number is not None else base
+
+
+def slugify(title: str) -> str:
+    """A title as a directory name: lower-case words joined by hyphens, at most 60 characters."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    return "-".join(words)[:60].strip("-") or "plan"
 
 
 def read_brief(source: str) -> Brief:
@@ -91,8 +96,13 @@ def _from_issue(data: dict[str, Any], source: str) -> Brief:
     labels = tuple(str(label.get("name", "")) if isinstance(label, dict) else str(label)
                    for label in data.get("labels") or [])
     number = data.get("number") if isinstance(data.get("number"), int) else None
-    title = str(data["title"]).strip()
-    body = str(data.get("body") or "").strip()
+    return brief_from_fields(str(data["title"]), str(data.get("body") or ""), source, labels, number)
+
+
+def brief_from_fields(title: str, body: str, source: str, labels: tuple[str, ...] = (),
+                      number: int | None = None) -> Brief:
+    """A brief from an issue's or a backlog row's fields: a title heading, its labels, then the body."""
+    title, body = title.strip(), body.strip()
     heading = f"# {title}" + (f" (#{number})" if number is not None else "")
     labels_line = f"\n\nLabels: {', '.join(labels)}" if labels else ""
     text = f"{heading}{labels_line}\n\n{body}".strip()

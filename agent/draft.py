@@ -7,7 +7,6 @@ single larger-budget retry of a truncated answer, and the --max-cost cap.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -17,14 +16,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.brief import Brief
-from agent.context.budget import estimate_tokens
 from agent.errors import BudgetError, TransportError
 from agent.prompting import prefix_parts, reask_prompt, section_prompt, system_prompt
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.render import render_plan
 from agent.schema import json_schema, unit_model, unit_names
 from agent.template import HEADER, Template
-from agent.usage import Price, cost_usd, estimate_cost_usd
+from agent.usage import CostCap, Price, cost_usd
 from agent.validate import Finding, validate_plan
 
 Progress = Callable[[str], None]
@@ -101,7 +99,7 @@ class DraftLoop:
                       for name in names if revision is None or name in revision.notes}
         self.system = system_prompt()
         self.common_prefix_chars = 0  # of the prefix, what other drafts share too (see ModelRequest)
-        self.reserved_usd = 0.0
+        self.cost_cap = CostCap(settings.max_cost_usd, settings.prices)
         self.call_seconds: list[float] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
         self.schemas = {name: json_schema(unit_model(template, name)) for name in names}
@@ -170,27 +168,13 @@ class DraftLoop:
             return response
 
     async def _timed(self, request: ModelRequest) -> ModelResponse:
-        estimate = self._reserve(request)
+        estimate = self.cost_cap.reserve(self.provider, request)  # stop before a call that could pass --max-cost
         started = time.perf_counter()
         try:
             return await self.provider.complete(request)
         finally:
-            self.reserved_usd -= estimate
+            self.cost_cap.release(estimate)
             self.call_seconds.append(time.perf_counter() - started)
-
-    def _reserve(self, request: ModelRequest) -> float:
-        """Stop before a call that could pass --max-cost, counting calls still in flight."""
-        cap = self.settings.max_cost_usd
-        if cap is None:
-            return 0.0
-        tokens = estimate_tokens(request.system + request.shared_prefix + request.prompt + json.dumps(request.schema))
-        estimate = estimate_cost_usd(self.provider.name, tokens, request.max_output_tokens, self.settings.prices) or 0.0
-        spent = cost_usd(self.provider.name, self.provider.usage_total, self.settings.prices) or 0.0
-        if spent + self.reserved_usd + estimate > cap:
-            raise BudgetError(f"not drafted: the next call could cost ${estimate:.4f} and pass --max-cost "
-                              f"${cap:.2f} (spent ${spent:.4f}); raise --max-cost to finish")
-        self.reserved_usd += estimate
-        return estimate
 
     def _accept(self, state: UnitState, response: ModelResponse) -> bool:
         name = state.name

@@ -6,11 +6,14 @@ your own table as `prices=` (the spec, e.g. `openai:gpt-4.1-mini`, maps to a `Pr
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent.providers.base import Usage
+from agent.context.budget import estimate_tokens
+from agent.errors import BudgetError
+from agent.providers.base import ModelRequest, Provider, Usage
 
 PER_MILLION = 1_000_000
 # Snapshot suffixes that keep a model's price: gpt-4.1-mini-2025-04-14, claude-sonnet-4-5-20250929.
@@ -90,3 +93,41 @@ def estimate_cost_usd(
         return None
     input_rate = max(price.input, price.cache_read, price.cache_write)
     return (input_tokens * input_rate + max_output_tokens * price.output) / PER_MILLION
+
+
+def request_tokens(request: ModelRequest) -> int:
+    """The input tokens a request will take, estimated before it is sent."""
+    return estimate_tokens(request.system + request.shared_prefix + request.prompt + json.dumps(request.schema))
+
+
+class CostCap:
+    """Stops before a call that could take spending past `cap_usd` (--max-cost), counting calls in flight.
+
+    Spending is what `provider.usage_total` cost plus `spent_before` (what earlier runs of a batch spent).
+    """
+
+    def __init__(self, cap_usd: float | None, prices: Mapping[str, Price] | None = None,
+                 spent_before: float = 0.0) -> None:
+        self.cap_usd, self.prices, self.spent_before = cap_usd, prices, spent_before
+        self.reserved_usd = 0.0
+        self.reached = False
+
+    def reserve(self, provider: Provider, request: ModelRequest) -> float:
+        """The most `request` can cost, set aside; raises BudgetError when it could pass the cap."""
+        if self.cap_usd is None:
+            return 0.0
+        estimate = estimate_cost_usd(provider.name, request_tokens(request), request.max_output_tokens, self.prices)
+        estimate = estimate or 0.0
+        spent = self.spent(provider)
+        if spent + self.reserved_usd + estimate > self.cap_usd:
+            self.reached = True
+            raise BudgetError(f"not drafted: the next call could cost ${estimate:.4f} and pass --max-cost "
+                              f"${self.cap_usd:.2f} (spent ${spent:.4f}); raise --max-cost to finish")
+        self.reserved_usd += estimate
+        return estimate
+
+    def release(self, estimate: float) -> None:
+        self.reserved_usd -= estimate
+
+    def spent(self, provider: Provider) -> float:
+        return self.spent_before + (cost_usd(provider.name, provider.usage_total, self.prices) or 0.0)
