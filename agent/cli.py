@@ -114,13 +114,16 @@ def validate(
     """Check a plan against its template: placeholders, missing or reordered headings, empty sections,
     enum values, table columns, and with --repo the files it names.
 
-    Prints PLAN:LINE: severity: message. Exit 0 without errors, 3 with errors, 2 on bad usage.
+    Prints PLAN:LINE:COL: severity: message. Exit 0 without errors, 3 with errors, 2 on bad usage.
     """
+    import os
+
     from agent.catalog import load_template
+    from agent.config import settings_for_plan
     from agent.validate import has_errors, validate_file
 
     with user_errors():
-        compiled = load_template(template)
+        compiled = load_template(settings_for_plan(plan, {"template": template}, os.environ, repo or ".").template)
         findings = validate_file(plan, compiled, repo)
     if output is OutputFormat.json:
         _print_json(_validation_report(plan, compiled.name, findings))
@@ -179,14 +182,14 @@ def draft(
     output: Annotated[
         PlanFormat, typer.Option("--format", help="md: human messages; json: one JSON report on stdout.")
     ] = PlanFormat.md,
-    max_rounds: Annotated[int, typer.Option("--max-rounds", help="Re-ask rounds for failing sections.")] = 2,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Section calls in flight at once.")] = 8,
+    max_rounds: Annotated[int | None, typer.Option("--max-rounds", help="Re-ask rounds for failing sections [2].")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Section calls in flight at once [8].")] = None,
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", help="Stop before a call that could pass this many US dollars.")
     ] = None,
     context_tokens: Annotated[
-        int, typer.Option("--context-tokens", help="Budget for repository context, in tokens.")
-    ] = 12_000,
+        int | None, typer.Option("--context-tokens", help="Budget for repository context, in tokens [12000].")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing plan.")] = False,
 ) -> None:
     """Draft a plan for BRIEF in the template's shape, section by section, and check it.
@@ -217,21 +220,102 @@ def draft(
 def context(
     brief: Annotated[str, typer.Argument(help="Brief file, or - for stdin.")],
     repo: Annotated[str, typer.Option("--repo", help="Repository to read.")] = ".",
-    context_tokens: Annotated[int, typer.Option("--context-tokens", help="Budget in tokens.")] = 12_000,
+    context_tokens: Annotated[int | None, typer.Option("--context-tokens", help="Budget in tokens [12000].")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
     """Show what `plan draft` would send about the repository: manifest, outline, what was cut."""
+    import os
     from pathlib import Path
 
     from agent.brief import read_brief
+    from agent.config import resolve_settings
     from agent.context import context_for_brief, format_text, to_json
 
     with user_errors():
-        built = context_for_brief(Path(repo), read_brief(brief), context_tokens)
+        tokens = resolve_settings({"context_tokens": context_tokens}, os.environ, repo).context_tokens
+        built = context_for_brief(Path(repo), read_brief(brief), tokens)
     if output is OutputFormat.json:
         _print_json(to_json(built))
     else:
         typer.echo(format_text(built))
+
+
+# --- revise, mcp, config (agent/revise.py, agent/mcp_server.py, agent/config.py) ---------------------------
+
+
+@app.command("revise")
+def revise(
+    plan: Annotated[str, typer.Argument(help="The plan markdown file to revise in place.")],
+    section: Annotated[
+        list[str] | None, typer.Option("--section", "-s", help="Section to draft again, by name or heading (repeatable).")
+    ] = None,
+    failing: Annotated[bool, typer.Option("--failing", help="Draft again every section with error findings.")] = False,
+    note: Annotated[str, typer.Option("--note", help="What to change; sent to the model with the section.")] = "",
+    template: TemplateOption = None,
+    repo: Annotated[str, typer.Option("--repo", help="Repository the plan is about.")] = ".",
+    brief: Annotated[
+        str | None, typer.Option("--brief", help="The brief. Default: the one plan.json names, if it still exists.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="As for `plan draft`.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")] = None,
+    output: Annotated[PlanFormat, typer.Option("--format", help="md: human messages; json: one JSON report.")] = PlanFormat.md,
+    max_rounds: Annotated[int | None, typer.Option("--max-rounds", help="Re-ask rounds [2].")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Section calls in flight [8].")] = None,
+    max_cost: Annotated[float | None, typer.Option("--max-cost", help="US dollar cap for this revision.")] = None,
+    context_tokens: Annotated[int | None, typer.Option("--context-tokens", help="Context budget [12000].")] = None,
+) -> None:
+    """Draft one section of an existing plan again (or each failing one), keep every other byte, re-check it.
+
+    Exit 0: no error findings remain; 3: findings remain; 2: bad usage; 1: nothing could be drafted.
+    """
+    import os
+
+    from agent.revise import ReviseRequest, revise_report, run_revise
+
+    request = ReviseRequest(plan, tuple(section or ()), failing, note, template, repo, brief, model, base_url,
+                            max_rounds, concurrency, max_cost, context_tokens)
+    with user_errors():
+        outcome = run_revise(request, dict(os.environ), progress=lambda line: typer.echo(line, err=True))
+    result = outcome.result
+    if output is PlanFormat.json:
+        _print_json(revise_report(outcome))
+    else:
+        for finding in result.findings:
+            typer.echo(finding.format(plan), err=True)
+        state = "complete" if result.complete else f"{len(result.findings)} finding(s) remain"
+        typer.echo(f"{plan}: revised {', '.join(outcome.revised) or 'nothing'} ({state})", err=True)
+    raise typer.Exit(0 if result.complete else EXIT_FINDINGS)
+
+
+@app.command("mcp")
+def mcp() -> None:
+    """Serve draft_plan, validate_plan, list_templates and repo_context to coding agents over MCP (stdio)."""
+    from agent.mcp_server import serve
+
+    with user_errors():
+        serve()
+
+
+config_app = typer.Typer(help="Show the settings plan uses and where each comes from.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    repo: Annotated[str, typer.Option("--repo", help="Repository whose .plan.toml / pyproject.toml to read.")] = ".",
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+) -> None:
+    """Print each setting, its value, and where it came from: flag, environment, config file or default."""
+    import os
+
+    from agent.config import config_report, format_config, resolve_settings
+
+    with user_errors():
+        report = config_report(resolve_settings({}, os.environ, repo), os.environ)
+    if output is OutputFormat.json:
+        _print_json(report)
+    else:
+        typer.echo(format_config(report))
 
 
 def main() -> None:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from agent.catalog import DEFAULT_TEMPLATE
 from agent.context.model import DEFAULT_CONTEXT_TOKENS
 from agent.errors import InputError
-from agent.output import PLANS_DIR
+from agent.output import PLANS_DIR, recorded_template
 from agent.usage import PRICES, Price
 
 CONFIG_FILES = (".plan.toml", "pyproject.toml")  # the first one to set a key wins
@@ -212,18 +212,34 @@ def default_model(env: Mapping[str, str]) -> tuple[str, str]:
     return "offline", "no API key is set"
 
 
-def describe(settings: Settings, env: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """(name, value, source) for every setting, as `plan config show` prints them."""
-    rows = []
+def config_report(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
+    """`plan config show --format json`: every setting's value and where it came from. API keys are not
+    settings; the report says only which one picked the default model."""
+    rows: dict[str, Any] = {}
     for item in fields(Settings):
-        if item.name in ("sources", "prices"):
-            continue
-        value = getattr(settings, item.name)
-        source = settings.sources.get(item.name, DEFAULT)
-        if item.name == "model" and value is None:
-            value, reason = default_model(env)
-            source = f"{DEFAULT} ({reason})"
-        rows.append((item.name, "" if value is None else str(value), source))
-    rows.append(("prices", f"{len(settings.prices)} models", settings.sources.get("prices", DEFAULT)))
-    return rows
+        if item.name not in ("sources", "prices"):
+            rows[item.name] = {"value": getattr(settings, item.name), "source": settings.sources.get(item.name, DEFAULT)}
+    if settings.model is None:
+        model, reason = default_model(env)
+        rows["model"] = {"value": model, "source": f"{DEFAULT} ({reason})"}
+    prices = {model: asdict(price) for model, price in settings.prices.items()}
+    rows["prices"] = {"value": prices, "source": settings.sources.get("prices", DEFAULT)}
+    return {"schema_version": 1, "settings": rows}
 
+
+def format_config(report: dict[str, Any]) -> str:
+    """One line per setting: name, value, source."""
+    lines = []
+    for name, row in report["settings"].items():
+        value = row["value"]
+        shown = f"{len(value)} models" if name == "prices" else "-" if value is None else str(value)
+        lines.append(f"{name:<15} {shown:<30} {row['source']}")
+    return "\n".join(lines)
+
+
+def settings_for_plan(plan_path: str, flags: Mapping[str, Any], env: Mapping[str, str], root: Path | str = ".") -> Settings:
+    """Settings for a command on an existing plan: the template its plan.json records comes right after
+    the --template flag, before the environment and config files (a plan follows the template it was
+    drafted from)."""
+    template = flags.get("template") or recorded_template(Path(plan_path))
+    return resolve_settings({**flags, "template": template}, env, root)

@@ -12,8 +12,8 @@ from typing import Any
 from agent.body import slug
 from agent.brief import Brief, read_brief
 from agent.catalog import load_template, read_text_file
-from agent.config import resolve_settings
-from agent.context import build_context
+from agent.config import settings_for_plan
+from agent.context import context_for_brief
 from agent.draft import DraftResult, Progress, Revision, draft_plan
 from agent.errors import InputError
 from agent.output import read_plan_json, write_atomic, write_json
@@ -48,8 +48,8 @@ class ReviseRequest:
     max_cost_usd: float | None = None
     context_tokens: int | None = None
 
-    def flags(self, recorded_template: str | None) -> dict[str, Any]:
-        return {"template": self.template or recorded_template, "model": self.model,
+    def flags(self) -> dict[str, Any]:
+        return {"template": self.template, "model": self.model,
                 "max_rounds": self.max_rounds, "concurrency": self.concurrency, "max_cost": self.max_cost_usd,
                 "context_tokens": self.context_tokens}
 
@@ -87,7 +87,7 @@ class Span:
 
 def run_revise(request: ReviseRequest, env: Mapping[str, str], progress: Progress = lambda _: None) -> ReviseOutcome:
     plan = read_plan_file(Path(request.plan))
-    config = resolve_settings(request.flags(plan.recorded.get("template")), env, request.repo)
+    config = settings_for_plan(request.plan, request.flags(), env, request.repo)
     template = load_template(config.template)
     named = [unit_named(template, wanted) for wanted in request.sections]
     if not named and not request.failing:
@@ -95,7 +95,7 @@ def run_revise(request: ReviseRequest, env: Mapping[str, str], progress: Progres
                          f"{', '.join(unit_names(template))}")
     original = _original_brief(request.brief, plan)
     brief = _revision_brief(original, plan)
-    context = build_context(Path(request.repo), brief.text, config.context_tokens)
+    context = context_for_brief(Path(request.repo), brief, config.context_tokens)  # the plan file is not ranked
     findings = validate_plan(template, plan.text, str(plan.path), context.tracked_paths)
     units = _chosen(template, named, findings if request.failing else [])
     model, note = choose_model(config.model, env, request.base_url)
