@@ -85,9 +85,14 @@ def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress 
     result = asyncio.run(draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
                                                                context.tracked_paths, settings, progress)))
     outcome = DraftOutcome(result, paths[0], paths[1], model, template, context, brief.source)
-    write_atomic(outcome.plan_path, result.markdown)
-    write_json(outcome.json_path, {**plan_json(template, result.plan), "report": draft_report(outcome)})
+    write_outcome(outcome)
     return outcome
+
+
+def write_outcome(outcome: DraftOutcome) -> None:
+    """plan.md, then plan.json with the plan's data and the report, each written atomically."""
+    write_atomic(outcome.plan_path, outcome.result.markdown)
+    write_json(outcome.json_path, {**plan_json(outcome.template, outcome.result.plan), "report": draft_report(outcome)})
 
 
 def draft_settings(config: Settings) -> DraftSettings:
