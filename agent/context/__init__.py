@@ -4,7 +4,7 @@ Importing this package is cheap; bm25s, numpy and detect-secrets load on the fir
 """
 
 from agent.context.budget import estimate_tokens
-from agent.context.build import build_context, context_for_brief
+from agent.context.build import build_context, context_for_backlog, context_for_brief
 from agent.context.model import (
     DEFAULT_CONTEXT_TOKENS,
     ContextManifest,
@@ -28,6 +28,7 @@ __all__ = [
     "RepoContext",
     "StackFacts",
     "build_context",
+    "context_for_backlog",
     "context_for_brief",
     "estimate_tokens",
     "format_appendix",

@@ -42,6 +42,8 @@ FIRST_EXCERPTS = 3  # the best files get an excerpt before the outlines of the r
 FILE_KINDS = ("outline", "excerpt")
 EXCERPT_TOKENS = 1_500
 MIN_EXCERPT_TOKENS = 120  # fewer lines than this say too little to be worth their header
+BACKLOG_CHARS_PER_BRIEF = 2_000  # a backlog's context is ranked against the start of each brief
+BACKLOG_QUERY_CHARS = 400_000
 README_NAMES = ("README.md", "README.rst", "README.txt", "README", "readme.md", "Readme.md")
 
 
@@ -163,6 +165,14 @@ def _offer_excerpt(budget: Budget, source: SourceFile, query: Sequence[str]) -> 
 def context_for_brief(repo: Path, brief: Brief, budget_tokens: int = DEFAULT_CONTEXT_TOKENS) -> RepoContext:
     """The context for a brief read from a file: the brief's own file, if inside the repo, is not ranked."""
     return build_context(repo, brief.text, budget_tokens, exclude=_own_path(repo, brief.source))
+
+
+def context_for_backlog(repo: Path, briefs: Sequence[Brief], budget_tokens: int = DEFAULT_CONTEXT_TOKENS) -> RepoContext:
+    """One context for a whole backlog (`plan batch`), ranked against the start of every brief, so its
+    text is byte-identical for every item; the briefs' own files, if inside the repo, are not ranked."""
+    query = "\n\n".join(brief.text[:BACKLOG_CHARS_PER_BRIEF] for brief in briefs)[:BACKLOG_QUERY_CHARS]
+    exclude = frozenset().union(*(_own_path(repo, brief.source) for brief in briefs))
+    return build_context(repo, query, budget_tokens, exclude=exclude)
 
 
 def _own_path(repo: Path, source: str) -> frozenset[str]:
