@@ -1,0 +1,6 @@
+<?php
+
+use App\Http\Controllers\NewsletterController;
+use Illuminate\Support\Facades\Route;
+
+Route::post('/newsletter', [NewsletterController::class, 'subscribe']);

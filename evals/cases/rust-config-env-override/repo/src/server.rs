@@ -1,0 +1,5 @@
+use crate::config::Config;
+
+pub fn serve(config: &Config) {
+    println!("listening on {}", config.port);
+}
