@@ -374,9 +374,9 @@ def revise(
 @app.command("mcp")
 def mcp() -> None:
     """Serve draft_plan, validate_plan, list_templates and repo_context to coding agents over MCP (stdio)."""
-    from agent.mcp_server import serve
-
     with user_errors():
+        from agent.mcp_server import serve
+
         serve()
 
 

@@ -45,8 +45,8 @@ KEYS: dict[str, Key] = {
     "concurrency": Key(int, 8, "--concurrency", "PLAN_CONCURRENCY", minimum=1),
     "max_rounds": Key(int, 2, "--max-rounds", "PLAN_MAX_ROUNDS", minimum=0),
     "max_cost": Key(float, None, "--max-cost", "PLAN_MAX_COST", minimum=0),
-    "rpm": Key(int, None, "", "PLAN_RPM", minimum=1),
-    "tpm": Key(int, None, "", "PLAN_TPM", minimum=1),
+    "rpm": Key(int, None, "--rpm", "PLAN_RPM", minimum=1),
+    "tpm": Key(int, None, "--tpm", "PLAN_TPM", minimum=1),
 }
 PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
 
@@ -94,7 +94,7 @@ def resolve_settings(flags: Mapping[str, Any], env: Mapping[str, str], root: Pat
 
 def _resolve(name: str, key: Key, flag: Any, env: Mapping[str, str], files: list[ConfigFile]) -> tuple[Any, str]:
     if flag is not None:
-        return _checked(flag, key, key.flag or name), f"flag {key.flag}"
+        return _checked(flag, key, key.flag or name), f"flag {key.flag or name}"
     if env.get(key.env, "").strip():
         return _checked(_parse(env[key.env].strip(), key, key.env), key, key.env), f"env {key.env}"
     for config in files:

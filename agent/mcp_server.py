@@ -13,13 +13,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from agent import __version__
 from agent.errors import PlanError
 from agent.validate import Finding
+
+try:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+except ImportError as error:  # mcp 1.x named it FastMCP; an old pin elsewhere can hold it back
+    raise PlanError(f"plan mcp needs the mcp package 2.x ({error}); install it with: pip install 'mcp>=2.3,<3'") from None
 
 INSTRUCTIONS = (
     "plan-agent drafts implementation plans in a team's markdown template and checks them. Before editing "
