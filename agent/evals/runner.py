@@ -7,7 +7,7 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from agent.offline import OfflineDrafter
 from agent.output import write_atomic
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider
+from agent.template import Template
 
 Progress = Callable[[str], None]
 SECRET_NAMES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
@@ -128,7 +129,7 @@ class _Runner:
     async def run_case(self, case: Case) -> CaseResult:
         repo = prepare_repo(case, self.workdir)
         brief = read_brief(str(case.brief))
-        template = load_template(case.template)
+        template = _template(case)
         context = build_context(repo, brief.text, self.settings.context_tokens)
         inner = self._provider(case, self.model, "", lambda: OfflineDrafter(template, brief, context))
         provider = FirstAnswers(inner)
@@ -190,6 +191,13 @@ class FirstAnswers:
             self.usage_total = self.inner.usage_total
         self.first.setdefault(request.schema_name, response)
         return response
+
+
+def _template(case: Case) -> Template:
+    """The case's template, a file named by its stem: the prompt names the template, and a path that
+    depends on where the checkout lives would change every request, and so miss every cassette."""
+    template = load_template(case.template)
+    return template if template.name == case.template else replace(template, name=Path(case.template).stem)
 
 
 def _measures(result: Any, wall_s: float) -> dict[str, Any]:
