@@ -1,0 +1,315 @@
+"""`plan batch` as a Python API: a backlog in, one `plan draft`-shaped plan per item out, resumably.
+
+One repository context and one provider serve the whole batch; every item is drafted by `draft_plan`
+through an `ItemProvider`, its own view of the shared provider (its own usage, the batch's rate
+limiter and --max-cost). The manifest says what is finished, so a re-run does only the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from agent.batch.limiter import RateLimiter
+from agent.batch.manifest import UNFINISHED, ItemRecord, Manifest, remove_stale_temporaries
+from agent.batch.sources import BacklogItem, read_backlog
+from agent.catalog import load_template
+from agent.config import Settings, resolve_settings
+from agent.context import context_for_backlog
+from agent.context.model import RepoContext
+from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.errors import InputError, ProviderError
+from agent.offline import OfflineDrafter
+from agent.output import refuse_overwrite
+from agent.providers import resolve_provider
+from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
+from agent.retry import RetryPolicy
+from agent.run import DraftOutcome, choose_model, write_outcome
+from agent.template import Template
+from agent.usage import CostCap, Price, cost_usd, request_tokens
+
+Via = Literal["direct", "batch-api"]
+FAILED_CODES = frozenset({"transport", "budget"})  # a section never drafted: the item is redone, not kept
+SAME_ERROR_STOPS = 3  # this many items in a row failing alike (a rejected key, a dead server) stop the batch
+BATCH_API_DISCOUNT = 0.5
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """What the caller asked for; None means not given (then environment, config file, default)."""
+
+    source: str
+    template: str | None = None
+    repo: str = "."
+    model: str | None = None
+    base_url: str | None = None
+    out: str | None = None
+    concurrency: int | None = None  # items drafted at once
+    rpm: int | None = None
+    tpm: int | None = None
+    max_cost_usd: float | None = None
+    retry_failed: bool = False
+    via: Via = "direct"
+    max_rounds: int | None = None
+    context_tokens: int | None = None
+
+    def flags(self) -> dict[str, Any]:
+        return {"template": self.template, "model": self.model, "max_rounds": self.max_rounds,
+                "max_cost": self.max_cost_usd, "context_tokens": self.context_tokens, "rpm": self.rpm,
+                "tpm": self.tpm}
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """How one item ended in this run."""
+
+    id: str
+    record: ItemRecord
+    plan_path: Path
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        record = self.record
+        return {"schema_version": 1, "type": "item", "id": self.id, "state": record.state,
+                "complete": record.complete, "findings": record.findings, "plan_path": str(self.plan_path),
+                "json_path": str(self.plan_path.with_suffix(".json")), "usage": record.usage,
+                "cost_usd": record.cost_usd, "error": record.error, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    total: int
+    todo: int
+    done_before: int
+    failed_before: int  # left as they are: --retry-failed redoes them
+
+
+class Observer(Protocol):
+    def started(self, plan: BatchPlan) -> None: ...
+    def finished(self, outcome: ItemOutcome) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+@dataclass
+class BatchSummary:
+    out: Path
+    manifest_path: Path
+    model: str
+    via: Via
+    states: dict[str, int]  # of every item of the backlog, after this run
+    complete: int
+    drafted: int  # in this run
+    usage: Usage
+    cost_usd: float | None
+    spent_usd: float  # every run of this batch
+    wall_s: float
+    stopped: str | None = None
+    jobs: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """0: every plan complete; 3: every item drafted, some with findings; 1: items failed or not drafted."""
+        if self.states.get("done", 0) < sum(self.states.values()):
+            return 1
+        return 0 if self.complete == self.states.get("done", 0) else 3
+
+    def as_dict(self) -> dict[str, Any]:
+        minutes = self.wall_s / 60
+        return {"schema_version": 1, "type": "summary", "out": str(self.out), "manifest": str(self.manifest_path),
+                "model": self.model, "via": self.via, "items": sum(self.states.values()), **self.states,
+                "complete": self.complete, "drafted": self.drafted, "usage": asdict(self.usage),
+                "cost_usd": self.cost_usd, "spent_usd": round(self.spent_usd, 6), "wall_s": round(self.wall_s, 3),
+                "items_per_minute": round(self.drafted / minutes, 2) if minutes else None,
+                "stopped": self.stopped, "batch_ids": list(self.jobs)}
+
+
+def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer) -> BatchSummary:
+    started = time.perf_counter()
+    if request.concurrency is not None and request.concurrency < 1:
+        raise InputError("--concurrency must be at least 1")
+    config = resolve_settings(request.flags(), env, request.repo)
+    items = read_backlog(request.source)
+    template = load_template(config.template)
+    model, note = choose_model(config.model, env, request.base_url)
+    if request.via == "batch-api" and model.partition(":")[0] not in ("openai", "anthropic"):
+        raise InputError(f"--via batch-api needs --model openai:MODEL or anthropic:MODEL, not {model}")
+    out = Path(request.out or config.out_dir)
+    with Manifest.open(out, str(Path(request.source).resolve())) as manifest:
+        _refuse_unrecorded_plans(manifest, items)
+        manifest.register({item.id: (item.dir_name, item.brief.title) for item in items})
+        records = [manifest.items[item.id] for item in items]
+        todo = [item for item in items if _wanted(manifest.items[item.id], request.retry_failed)]
+        run = BatchRun(request, config, env, model, template, manifest, observer) if todo else None  # a missing key stops here
+        observer.started(BatchPlan(len(items), len(todo), sum(r.state == "done" for r in records),
+                                   0 if request.retry_failed else sum(r.state == "failed" for r in records)))
+        if run is not None:
+            if note:
+                observer.note(note)
+            context = context_for_backlog(Path(request.repo), [item.brief for item in items], config.context_tokens)
+            asyncio.run(run.run(todo, context))
+        return _summary(manifest, items, model, request.via, run, time.perf_counter() - started)
+
+
+def _wanted(record: ItemRecord, retry_failed: bool) -> bool:
+    return record.state in UNFINISHED or (retry_failed and record.state == "failed")
+
+
+def _refuse_unrecorded_plans(manifest: Manifest, items: list[BacklogItem]) -> None:
+    """A plan in --out that no manifest records was written by someone else: never overwrite it."""
+    for item in items:
+        if item.id not in manifest.items:
+            refuse_overwrite((manifest.out / item.dir_name / "plan.md",), force=False)
+
+
+class BatchRun:
+    """The asynchronous part: workers drafting items through one shared provider."""
+
+    def __init__(self, request: BatchRequest, config: Settings, env: Mapping[str, str], model: str,
+                 template: Template, manifest: Manifest, observer: Observer) -> None:
+        self.request, self.model, self.template = request, model, template
+        self.manifest, self.observer = manifest, observer
+        prices = config.prices if request.via == "direct" else _discounted(config.prices)
+        sections = config.concurrency if request.via == "direct" else 1_000  # every section into the same job
+        self.settings = DraftSettings(config.max_rounds, sections, prices=prices)
+        self.workers = request.concurrency or config.concurrency
+        self.cap = CostCap(config.max_cost, prices, spent_before=manifest.spent_usd)
+        self.limiter = RateLimiter(config.rpm, config.tpm) if request.via == "direct" else None
+        self.shared = None if model == "offline" else self._shared_provider(env)
+        self.stopped: str | None = None
+        self.streak: tuple[str, int] = ("", 0)
+        self.drafted = 0
+        self.usage_total = Usage()  # of the items this run drafted
+
+    def _shared_provider(self, env: Mapping[str, str]) -> Provider:
+        if self.limiter is None:
+            from agent.batch.batched import batched_provider
+
+            inner = resolve_provider(self.model, base_url=self.request.base_url, env=env)
+            return batched_provider(inner, self.manifest, self.observer.note)
+        retry = RetryPolicy(on_fault=self.limiter.on_fault)  # one worker's 429 slows them all
+        return resolve_provider(self.model, base_url=self.request.base_url, env=env, retry=retry)
+
+    async def run(self, todo: list[BacklogItem], context: RepoContext) -> None:
+        self.context = context  # one for the whole batch, so every item's prompt shares its first part
+        queue = iter(todo)
+        workers = self.workers if self.request.via == "direct" else len(todo)
+        if self.request.via == "batch-api":  # every item starts at once and many end together
+            self.manifest.save_interval_s = 1.0
+            self.manifest.begin([item.id for item in todo])
+        try:
+            await asyncio.gather(*(self._worker(queue) for _ in range(min(workers, len(todo)))))
+        finally:
+            close = getattr(self.shared, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def _worker(self, queue: Iterator[BacklogItem]) -> None:
+        for item in queue:  # one iterator shared by every worker: each item is taken once
+            if self.cap.reached:
+                self.stopped = self.stopped or (f"--max-cost ${self.cap.cap_usd:.2f} reached; raise it and run the "
+                                                "same command again (with --retry-failed for the items it cut short)")
+            if self.stopped:
+                return
+            await self._draft(item)
+
+    async def _draft(self, item: BacklogItem) -> None:
+        record = self.manifest.items[item.id]
+        if self.request.via == "direct":  # batch-api began every item at once
+            self.manifest.begin([item.id])
+        provider = self._item_provider(item)
+        plan_path = self.manifest.out / record.dir / "plan.md"
+        started = time.perf_counter()
+        try:
+            result = await draft_plan(self.template, item.brief, provider, self.context.prompt_text,
+                                      self.context.tracked_paths, self.settings)
+        except ProviderError as error:  # no section could be drafted, or the provider refused the request
+            self._end(item, plan_path, started, _failed(str(error), provider.usage_total))
+            return
+        finally:
+            self.usage_total += provider.usage_total
+        remove_stale_temporaries(plan_path.parent)
+        write_outcome(DraftOutcome(result, plan_path, plan_path.with_suffix(".json"), self.model, self.template,
+                                   self.context, item.brief.source))
+        self.drafted += 1
+        self._end(item, plan_path, started, _changes(result))
+
+    def _item_provider(self, item: BacklogItem) -> Provider:
+        if self.shared is None:
+            return OfflineDrafter(self.template, item.brief, self.context)
+        return ItemProvider(self.shared, self.cap, self.limiter)
+
+    def _end(self, item: BacklogItem, plan_path: Path, started: float, changes: dict[str, Any]) -> None:
+        self.manifest.charge(changes["cost_usd"])
+        self.manifest.update(item.id, model=self.model, **changes)
+        self._watch_streak(changes)
+        self.observer.finished(ItemOutcome(item.id, self.manifest.items[item.id], plan_path,
+                                           time.perf_counter() - started))
+
+    def _watch_streak(self, changes: dict[str, Any]) -> None:
+        error = changes["error"] if changes["state"] == "failed" and changes["complete"] is None else ""
+        count = self.streak[1] + 1 if error and error == self.streak[0] else int(bool(error))
+        self.streak = (error, count)
+        if count >= SAME_ERROR_STOPS:
+            self.stopped = f"{count} items in a row failed alike: {error}"
+
+
+def _changes(result: DraftResult) -> dict[str, Any]:
+    broken = [finding for finding in result.findings if finding.code in FAILED_CODES]
+    return {"state": "failed" if broken else "done", "complete": result.complete, "findings": len(result.findings),
+            "cost_usd": result.cost_usd, "usage": asdict(result.usage), "error": broken[0].message if broken else None}
+
+
+def _failed(message: str, usage: Usage) -> dict[str, Any]:
+    return {"state": "failed", "complete": None, "findings": 0, "cost_usd": None, "usage": asdict(usage),
+            "error": message}
+
+
+class ItemProvider:
+    """One item's view of the batch's shared provider: its own usage total (for its report), the batch's
+    --max-cost across every item in flight, and the batch's rate limiter."""
+
+    def __init__(self, shared: Provider, cap: CostCap, limiter: RateLimiter | None) -> None:
+        self.shared, self.cap, self.limiter = shared, cap, limiter
+        self.name, self.model = shared.name, shared.model
+        self.usage_total = Usage()
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        estimate = self.cap.reserve(self.shared, request)
+        tokens = request_tokens(request)
+        try:
+            if self.limiter is not None:
+                await self.limiter.acquire(tokens)
+            response = await self.shared.complete(request)
+        finally:
+            self.cap.release(estimate)
+        if self.limiter is not None:
+            self.limiter.settle(tokens, response.usage)
+            self.limiter.learn(response.extra.get("rate_limits"))
+        self.usage_total += response.usage
+        return response
+
+
+def _summary(manifest: Manifest, items: list[BacklogItem], model: str, via: Via, run: BatchRun | None,
+             wall_s: float) -> BatchSummary:
+    records = [manifest.items[item.id] for item in items]
+    states = {state: sum(r.state == state for r in records) for state in ("done", "failed", "running", "pending")}
+    states["pending"] += states.pop("running")
+    usage = (run.shared or run).usage_total if run else Usage()  # the shared provider counts failed calls too
+    cost = cost_usd(model, usage, run.settings.prices) if run else None
+    complete = sum(r.state == "done" and bool(r.complete) for r in records)
+    return BatchSummary(manifest.out, manifest.path, model, via, states, complete, run.drafted if run else 0,
+                        usage, cost, manifest.spent_usd, wall_s, run.stopped if run else None,
+                        tuple(job.id for job in manifest.jobs))
+
+
+def _discounted(prices: Mapping[str, Price]) -> dict[str, Price]:
+    """The batch APIs bill every token at half the list price."""
+    return {model: Price(*(rate * BATCH_API_DISCOUNT for rate in (p.input, p.output, p.cache_read, p.cache_write)))
+            for model, p in prices.items()}
+
+
+__all__ = ["BatchRequest", "BatchSummary", "ItemOutcome", "Observer", "run_batch"]

@@ -1,0 +1,148 @@
+"""The batch's one rate limiter: even pacing, learning from headers, and a 429 that slows every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+import respx
+from provider_support import ANSWER, OPENAI_KEY, make_request
+
+from agent.batch.limiter import RateLimiter
+from agent.batch.runner import ItemProvider
+from agent.providers.base import Usage
+from agent.providers.openai import OPENAI_URL, OpenAIProvider
+from agent.ratelimits import RateLimits
+from agent.retry import Fault, RetryPolicy
+from agent.usage import CostCap
+
+
+class Clock:
+    """Virtual time: `sleep` moves it on at once (calls here take turns, so one clock serves them)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def starts(limiter: RateLimiter, clock: Clock, count: int, tokens: int = 0) -> list[float]:
+    async def run() -> list[float]:
+        times = []
+        for _ in range(count):
+            await limiter.acquire(tokens)
+            times.append(round(clock.now - 100.0, 6))
+        return times
+
+    return asyncio.run(run())
+
+
+def limiter(rpm: float | None = None, tpm: float | None = None) -> tuple[RateLimiter, Clock]:
+    clock = Clock()
+    return RateLimiter(rpm, tpm, clock=clock, sleep=clock.sleep), clock
+
+
+def test_requests_are_spaced_evenly_not_burst() -> None:
+    pacer, clock = limiter(rpm=1200)
+    assert starts(pacer, clock, 4) == [0.0, 0.05, 0.1, 0.15]
+
+
+def test_tokens_per_minute_space_large_calls_and_settle_to_what_was_used() -> None:
+    pacer, clock = limiter(tpm=60_000)  # 1,000 tokens a second
+    assert starts(pacer, clock, 2, tokens=500) == [0.0, 0.5]
+    pacer.settle(500, Usage(input_tokens=100, output_tokens=100))  # the last call used 200, not 500
+    assert starts(pacer, clock, 1, tokens=500) == [0.7]
+
+
+def test_without_limits_nothing_waits() -> None:
+    pacer, clock = limiter()
+    assert starts(pacer, clock, 3) == [0.0, 0.0, 0.0]
+
+
+def test_headers_set_the_limit_unless_a_lower_one_was_configured() -> None:
+    pacer, clock = limiter()
+    pacer.learn(RateLimits(requests_limit=600))
+    assert starts(pacer, clock, 2) == [0.0, 0.1]
+    configured, clock = limiter(rpm=300)
+    configured.learn(RateLimits(requests_limit=600, tokens_limit=90_000))
+    assert (configured.requests.per_minute, configured.tokens.per_minute) == (300, 90_000)
+
+
+def test_nothing_remaining_pauses_until_the_reset() -> None:
+    pacer, clock = limiter(rpm=1200)
+    pacer.learn(RateLimits(requests_remaining=0, requests_reset_s=2.0))
+    assert starts(pacer, clock, 2) == [2.0, 2.05]
+
+
+def test_a_429_pauses_for_retry_after_and_charges_the_retry() -> None:
+    pacer, clock = limiter(rpm=1200)
+    assert starts(pacer, clock, 1) == [0.0]
+    pacer.on_fault(Fault("status", status=429, retry_after=3.0, limits=RateLimits(requests_limit=1200)))
+    # The failed call's retry goes at 3.0 (the retry policy waits the same 3 s); the others queue behind it,
+    # a tenth slower: the limit was not where the pace assumed.
+    assert pacer.requests.per_minute == 1080 and pacer.pauses == 1
+    assert starts(pacer, clock, 2) == [round(3 + 1 / 18, 6), round(3 + 2 / 18, 6)]
+
+
+def test_a_429_slows_the_pace_once_per_pause() -> None:
+    pacer, clock = limiter(rpm=1200)
+    for _ in range(3):  # the in-flight echoes of one burst slow it once
+        pacer.on_fault(Fault("status", status=429, retry_after=1.0))
+    assert pacer.requests.per_minute == 1080
+    unlimited, clock = limiter()
+    starts(unlimited, clock, 1)
+    clock.now += 10.0
+    starts(unlimited, clock, 1)  # 2 calls in 10 s: 12 a minute
+    unlimited.on_fault(Fault("status", status=429))
+    assert unlimited.requests.per_minute is not None and round(unlimited.requests.per_minute, 3) == 10.8
+
+
+def test_other_failures_cost_a_request_but_do_not_pause() -> None:
+    pacer, clock = limiter(rpm=1200)
+    pacer.on_fault(Fault("status", status=503))
+    assert starts(pacer, clock, 1) == [0.05] and pacer.pauses == 0
+
+
+def completion() -> dict[str, Any]:
+    message = {"role": "assistant", "content": json.dumps(ANSWER), "refusal": None}
+    return {"id": "c", "object": "chat.completion", "created": 0, "model": "gpt-test",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+
+
+@respx.mock
+def test_one_workers_429_holds_back_every_other_worker() -> None:
+    """Through the real provider and retry policy: worker A's first call gets a 429 (retry after 0.4 s);
+    worker B starts just after it and must not call until the pause is over."""
+    sent: list[tuple[float, str]] = []
+    begin = time.monotonic()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append((time.monotonic() - begin, json.loads(request.content)["messages"][-1]["content"]))
+        if len(sent) == 1:
+            return httpx.Response(429, headers={"retry-after-ms": "400"}, json={"error": {"message": "slow down"}})
+        return httpx.Response(200, json=completion())
+
+    respx.post(f"{OPENAI_URL}/chat/completions").mock(side_effect=answer)
+    shared_limiter = RateLimiter()
+    inner = OpenAIProvider("gpt-test", OPENAI_KEY, retry=RetryPolicy(jitter=0.0, on_fault=shared_limiter.on_fault))
+
+    async def worker(prompt: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await ItemProvider(inner, CostCap(None), shared_limiter).complete(make_request(prompt=prompt))
+
+    async def run() -> None:
+        await asyncio.gather(worker("A", 0.0), worker("B", 0.1))
+        await inner.aclose()
+
+    asyncio.run(run())
+    assert [prompt for _, prompt in sent] == ["A", "A", "B"] or [prompt for _, prompt in sent] == ["A", "B", "A"]
+    b_sent = next(at for at, prompt in sent if prompt == "B")
+    assert b_sent >= 0.38, sent  # B waited out A's 429 instead of calling at 0.1 s
