@@ -158,12 +158,14 @@ def test_a_case_whose_template_is_absent_is_skipped_with_a_note(tmp_path: Path) 
     assert "skipped needs-seed: template" in result.stderr and "kept" in result.stdout
 
 
-def test_plot_without_matplotlib_says_how_to_install_it(recorded: tuple[Result, Path]) -> None:
+def test_plot_draws_a_png_or_says_how_to_install_matplotlib(recorded: tuple[Result, Path], tmp_path: Path) -> None:
+    report = str(recorded[1] / "report.json")
+    result = CliRunner().invoke(app, ["eval", "compare", report, report, "--plot", str(tmp_path / "scores.png")])
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        report = str(recorded[1] / "report.json")
-        error = one_line_error(CliRunner().invoke(app, ["eval", "compare", report, report, "--plot", "x.png"]))
-        assert "pip install 'plan-agent[plot]'" in error
+        assert "pip install 'plan-agent[plot]'" in one_line_error(result)
+        assert not (tmp_path / "scores.png").exists()
     else:
-        pytest.skip("matplotlib is installed")
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / "scores.png").read_bytes().startswith(b"\x89PNG")

@@ -27,16 +27,17 @@ def plot_reports(reports: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    for report in reports:
-        total = report["aggregate"]
+    for index, report in enumerate(reports):
+        total, colour = report["aggregate"], f"C{index}"
         cost = total.get("cost_usd") or 0.0
         case_costs = [case["measures"].get("cost_usd") or 0.0 for case in report["cases"]]
-        axes.scatter(case_costs, [case["score"] for case in report["cases"]], alpha=0.2, s=12)
-        axes.scatter([cost], [total["score"]], s=60, label=f"{report['model']} ({report['mode']})")
+        axes.scatter(case_costs, [case["score"] for case in report["cases"]], alpha=0.25, s=12, color=colour)
+        axes.scatter([cost], [total["score"]], s=60, color=colour, label=f"{report['model']} ({report['mode']})")
         axes.annotate(report["model"], (cost, total["score"]), textcoords="offset points", xytext=(6, 4))
     axes.set_xlabel("cost, US dollars (cases: per plan; models: the whole case set)")
     axes.set_ylabel("score (0 to 1)")
     axes.set_ylim(0, 1.05)
+    axes.set_xlim(left=0)
     axes.set_title("plan eval: score against cost")
     axes.legend(loc="lower right", fontsize="small")
     figure.tight_layout()
