@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agent.errors import InputError, TransportError
+from agent.errors import BudgetError, InputError, ProviderError, TransportError
 from agent.evals.cassettes import RecordingProvider, ReplayMissError, ReplayProvider
 from agent.providers.base import ModelRequest, ModelResponse, Usage
 
@@ -57,7 +57,7 @@ async def _ask_all(provider: Any, requests: tuple[ModelRequest, ...]) -> list[An
     for one in requests:
         try:
             outcomes.append(await provider.complete(one))
-        except TransportError as error:
+        except ProviderError as error:
             outcomes.append(error)
     return outcomes
 
@@ -72,10 +72,12 @@ def test_a_replay_gives_back_the_recorded_answers_in_order_with_their_usage(tmp_
     assert replay.usage_total == Usage(calls=2, input_tokens=30, output_tokens=6)
 
 
-def test_a_failed_call_is_recorded_and_fails_again_on_replay(tmp_path: Path) -> None:
+@pytest.mark.parametrize("error", [TransportError("openai: still 503 after 3 attempts"),
+                                   BudgetError("openai: still 503 after 3 attempts")])
+def test_a_failed_call_is_recorded_and_fails_the_same_way_on_replay(tmp_path: Path, error: Exception) -> None:
     path = tmp_path / "case-1.json"
-    record(path, QueueModel(TransportError("openai: still 503 after 3 attempts")), request())
-    with pytest.raises(TransportError, match="still 503"):
+    record(path, QueueModel(error), request())
+    with pytest.raises(type(error), match="still 503"):
         asyncio.run(ReplayProvider(path, "case-1").complete(request()))
 
 

@@ -18,7 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.errors import InputError, TransportError
+from agent import errors
+from agent.errors import InputError, ProviderError, TransportError
 from agent.output import write_atomic
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 
@@ -58,8 +59,8 @@ class RecordingProvider:
         entry: dict[str, Any] = {"section": section, "seq": seq, "key": request_key(request)}
         try:
             response = await self.inner.complete(request)
-        except TransportError as error:
-            self.exchanges.append({**entry, "error": str(error)})
+        except ProviderError as error:  # the draft loop reads these; anything else is a bug to surface
+            self.exchanges.append({**entry, "error": str(error), "error_type": type(error).__name__})
             raise
         finally:
             self.usage_total = self.inner.usage_total
@@ -112,7 +113,7 @@ class ReplayProvider:
                 "--record, or replay with --replay-match section")
         entry = self._exchanges[index]
         if "error" in entry:
-            raise TransportError(entry["error"])
+            raise _error_class(entry.get("error_type", ""))(entry["error"])
         response = _response_from(entry["response"])
         self.usage_total += response.usage
         return response
@@ -124,6 +125,11 @@ class ReplayProvider:
                 self._used.add(index)
                 return index
         return None
+
+
+def _error_class(name: str) -> type[ProviderError]:
+    found = getattr(errors, name, None)
+    return found if isinstance(found, type) and issubclass(found, ProviderError) else TransportError
 
 
 def _load(path: Path, case_id: str) -> dict[str, Any]:

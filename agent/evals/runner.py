@@ -121,8 +121,9 @@ class _Runner:
         results = []
         for case in cases:
             result = await self.run_case(case)
+            notes = "".join(f"; {note}" for note in result.notes)
             self.progress(f"{case.id}: score {result.score:.3f} ({result.measures['calls']} calls, "
-                          f"{result.measures['wall_s']:.2f} s)")
+                          f"{result.measures['wall_s']:.2f} s{notes})")
             results.append(result)
         return results
 
