@@ -7,6 +7,7 @@ single larger-budget retry of a truncated answer, and the --max-cost cap.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.brief import Brief
-from agent.errors import BudgetError, TransportError
+from agent.context.budget import estimate_tokens
+from agent.errors import BudgetError, ProviderError, RejectedError, TransportError
 from agent.prompting import prefix_parts, reask_prompt, section_prompt, system_prompt
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.render import render_plan
@@ -26,6 +28,8 @@ from agent.usage import CostCap, Price, cost_usd
 from agent.validate import Finding, validate_plan
 
 Progress = Callable[[str], None]
+# Below this many prompt tokens, Anthropic caches nothing (1,024 for Sonnet and Opus): no warm-up then.
+MIN_CACHED_TOKENS = 1024
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class DraftLoop:
         self.cost_cap = CostCap(settings.max_cost_usd, settings.prices)
         self.call_seconds: list[float] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
+        self.warmed = False
         self.schemas = {name: json_schema(unit_model(template, name)) for name in names}
         self.toolbox = tuple(self.schemas.items())  # every unit's, so a revision shares the draft's cached prefix
 
@@ -124,14 +129,15 @@ class DraftLoop:
     async def _ask_all(self, names: list[str], prefix: str, findings: list[Finding]) -> bool:
         """Ask for `names` concurrently; True when any answer differs from the one it replaces."""
         problems = {name: [f for f in findings if f.unit == name] for name in names}
+        if len(names) > 1:
+            await self._warm_cache(prefix, names[0])
         outcomes = await asyncio.gather(*(self._ask(name, prefix, problems[name]) for name in names))
-        if all(not self.units[name].answered for name in self.units) and any(
-            isinstance(outcome, TransportError) for outcome in outcomes
-        ):
-            raise next(outcome for outcome in outcomes if isinstance(outcome, TransportError))
+        failures = [outcome for outcome in outcomes if isinstance(outcome, ProviderError)]
+        if failures and not any(state.answered for state in self.units.values()):
+            raise failures[0]  # nothing useful came back: say why, once
         return any(outcome is True for outcome in outcomes)
 
-    async def _ask(self, name: str, prefix: str, findings: list[Finding]) -> bool | TransportError:
+    async def _ask(self, name: str, prefix: str, findings: list[Finding]) -> bool | ProviderError:
         state = self.units[name]
         prompt = self._prompt(state, findings)
         request = ModelRequest(self.system, prefix, prompt, self.schemas[name], name, state.max_output_tokens,
@@ -141,10 +147,30 @@ class DraftLoop:
         except BudgetError as error:
             state.problems = [self._problem(name, "budget", str(error))]
             return False
-        except TransportError as error:
-            state.problems = [self._problem(name, "transport", str(error))]
+        except (TransportError, RejectedError) as error:  # this section failed; the others may not
+            code = "transport" if isinstance(error, TransportError) else "rejected"
+            state.problems = [self._problem(name, code, str(error))]
             return error
         return self._accept(state, response)
+
+    async def _warm_cache(self, prefix: str, name: str) -> None:
+        """Write the provider's prompt cache once before the sections fan out.
+
+        An explicit cache (Anthropic's) only serves what an earlier request wrote, so sections sent all at
+        once would each pay to write it. One request for a single output token writes it for all of them.
+        Providers that cache on their own, or that don't say (`warm_cache_first`), are not warmed.
+        """
+        if self.warmed or not getattr(self.provider, "warm_cache_first", False):
+            return
+        self.warmed = True
+        request = ModelRequest(self.system, prefix, section_prompt(self.template, name), self.schemas[name], name,
+                               1, self.toolbox, self.common_prefix_chars)
+        if estimate_tokens(request.system + request.shared_prefix + json.dumps(self.toolbox)) < MIN_CACHED_TOKENS:
+            return
+        try:
+            await self._timed(request)  # the answer is one token long and thrown away
+        except (BudgetError, TransportError, RejectedError):
+            return  # the sections' own calls will say what is wrong
 
     def _prompt(self, state: UnitState, findings: list[Finding]) -> str:
         note = self.notes.get(state.name, "")

@@ -9,6 +9,7 @@ PlanError
  └── ProviderError         the model could not be used: exit 1
       ├── MissingKeyError  no API key for the chosen provider
       ├── TransportError   the provider stayed unreachable or kept failing after retries
+      ├── RejectedError    the provider refused this one request (HTTP 400, 413, 422): the others may pass
       └── BudgetError      the next call would pass --max-cost
 
 Only the CLI turns these into exit codes; library code raises them and lets them travel.
@@ -56,6 +57,10 @@ class MissingKeyError(ProviderError):
 
 
 class TransportError(ProviderError):
+    pass
+
+
+class RejectedError(ProviderError):
     pass
 
 

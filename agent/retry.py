@@ -25,7 +25,7 @@ from typing import Generic, Literal, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from agent.errors import ProviderError, TransportError
+from agent.errors import ProviderError, RejectedError, TransportError
 from agent.ratelimits import RateLimits, read_rate_limits
 
 T = TypeVar("T")
@@ -211,10 +211,17 @@ def _wait(policy: RetryPolicy, state: RetryCallState) -> float:
     return policy.wait_after(fault, state.attempt_number)
 
 
+# A bad request for one section (its schema, its size) says nothing about the others; 401, 403 and 404
+# (key, access, model name) do, so they stop the whole draft.
+ONE_REQUEST_REJECTED = frozenset({400, 413, 422})
+
+
 def give_up(fault: Fault, attempts: int, service: Service) -> ProviderError:
     """The error for a fault that will not be retried again: what happened, then what to do."""
     if fault.retryable:
         return TransportError(service.scrub(_exhausted(fault, attempts, service)))
+    if fault.status in ONE_REQUEST_REJECTED:
+        return RejectedError(service.scrub(_rejected(fault, service)))
     return ProviderError(service.scrub(_rejected(fault, service)))
 
 

@@ -67,7 +67,8 @@ def test_template_drafts_into_a_plan_that_validates(
     report = json.loads(drafted.stdout)
     assert report["complete"] and report["rounds"] == 0 and report["findings"] == []
     sections = unit_names(load_template(template))
-    assert report["usage"]["calls"] == len(sections) == len(fake_llm_server.requests)
+    warm_up = 1 if wire == "anthropic" else 0  # one call writes Anthropic's cache before the sections fan out
+    assert report["usage"]["calls"] == len(sections) + warm_up == len(fake_llm_server.requests)
     assert {r.wire for r in fake_llm_server.requests} == {wire}
 
     plan = Path(report["plan_path"])

@@ -67,10 +67,14 @@ class Wire:
         self.kind, self.usage = kind, usage
         self.scripts = {unit: list(replies) for unit, replies in (scripts or {}).items()}
         self.requests: list[httpx.Request] = []
+        self.warm_ups: list[httpx.Request] = []  # Anthropic's one-token cache warm-up, outside the scripts
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
         unit = section_of(request)
+        if body_of(request).get("max_tokens") == 1:
+            self.warm_ups.append(request)
+            return REPLY[self.kind](unit, GOOD[unit], self.usage)
+        self.requests.append(request)
         scripted = self.scripts.get(unit)
         reply = scripted.pop(0) if scripted else GOOD[unit]
         if isinstance(reply, Exception):
@@ -142,6 +146,7 @@ def test_anthropic_forces_the_section_tool_and_caches_the_shared_prefix() -> Non
     target, _ = provider("anthropic")
     assert draft(target).complete
     bodies = wire.bodies()
+    [warm_up] = [body_of(request) for request in wire.warm_ups]  # writes the cache once; the sections read it
     assert sorted(body["tool_choice"]["name"] for body in bodies) == UNITS
     for body in bodies:
         unit = body["tool_choice"]["name"]
@@ -154,7 +159,7 @@ def test_anthropic_forces_the_section_tool_and_caches_the_shared_prefix() -> Non
         assert "## Files" in common["text"] and BRIEF.text not in common["text"] and BRIEF.text in own["text"]
         assert "cache_control" not in prompt
     # Everything up to the cache breakpoints is the same bytes in every call, so the cache serves it.
-    cached = {json.dumps([b["tools"], b["system"], b["messages"][0]["content"][:2]]) for b in bodies}
+    cached = {json.dumps([b["tools"], b["system"], b["messages"][0]["content"][:2]]) for b in [warm_up, *bodies]}
     assert len(cached) == 1
 
 
@@ -187,7 +192,8 @@ def test_429_waits_as_told_then_the_draft_completes(kind: str) -> None:
     target, sleep = provider(kind)
     result = draft(target)
     assert sleep.waits == [3.0]
-    assert result.complete and result.usage.calls == len(UNITS) + 1  # the refused attempt counts as a call
+    warm_up = len(wire.warm_ups)  # Anthropic's cache warm-up is a call too
+    assert result.complete and result.usage.calls == len(UNITS) + 1 + warm_up  # so is the refused attempt
 
 
 @KINDS
@@ -287,7 +293,7 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
     result = cli("--model", model, "--format", "json", env=env)
     assert result.exit_code == 0, result.stderr
     usage = json.loads(result.stdout)["usage"]
-    calls = len(UNITS)
+    calls = len(UNITS) + len(wire.warm_ups)
     if kind == "openai":
         assert (usage["input_tokens"], usage["cache_read_tokens"], usage["cache_write_tokens"]) == (
             1000 * calls, 768 * calls, 0)

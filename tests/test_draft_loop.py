@@ -12,7 +12,7 @@ import pytest
 from draft_support import BRIEF, GOOD, TEMPLATE, TRACKED, UNITS
 
 from agent.draft import DraftResult, DraftSettings, draft_plan
-from agent.errors import TransportError
+from agent.errors import ProviderError, RejectedError, TransportError
 from agent.providers.base import ModelRequest, ModelResponse, Usage
 from agent.usage import Price
 
@@ -263,6 +263,20 @@ def test_transport_failure_of_one_section_is_a_finding_and_the_rest_is_kept() ->
     assert result.plan["goal"] == GOOD["goal"]
 
 
+def test_a_request_rejected_for_one_section_is_a_finding_and_the_rest_is_kept() -> None:
+    model = ScriptedModel({"risks": [RejectedError("openai: the request was rejected (HTTP 400): bad schema")]})
+    result = draft(model, max_rounds=0)
+    finding = next(f for f in result.findings if f.unit == "risks")
+    assert finding.code == "rejected" and "HTTP 400" in finding.message
+    assert result.plan["goal"] == GOOD["goal"]
+
+
+def test_a_rejected_key_stops_the_whole_draft() -> None:
+    model = ScriptedModel({"goal": [ProviderError("openai: the API key was rejected (HTTP 401)")]})
+    with pytest.raises(ProviderError, match="HTTP 401"):
+        draft(model)
+
+
 def test_transport_failure_of_every_section_raises() -> None:
     model = ScriptedModel({unit: [TransportError("openai: could not connect")] for unit in UNITS})
     with pytest.raises(TransportError, match="could not connect"):
@@ -302,3 +316,32 @@ def test_max_cost_counts_calls_still_in_flight() -> None:
     prices = {model.name: Price(input=0.0, output=10_000.0, cache_read=0.0, cache_write=0.0)}
     draft(model, max_cost_usd=3.5, max_output_tokens=100, prices=prices, concurrency=8)
     assert len(model.requests) == 3  # all started together, before any reported its cost
+
+
+# --- prompt cache warm-up --------------------------------------------------------------------------
+
+
+class CachingModel(ScriptedModel):
+    """A provider whose prompt cache only serves what an earlier, finished request wrote (Anthropic's)."""
+
+    warm_cache_first = True
+
+
+def test_an_explicit_cache_is_written_once_before_the_sections_fan_out() -> None:
+    model = CachingModel()
+    result = draft(model, concurrency=8)
+    warm, *sections = model.requests
+    assert warm.max_output_tokens == 1 and warm.shared_prefix == sections[0].shared_prefix
+    assert sorted(request.schema_name for request in sections) == UNITS
+    assert model.max_in_flight == len(UNITS)  # the sections still go out together, after the warm-up
+    assert result.complete and result.timings["calls"] == len(UNITS) + 1
+
+
+def test_no_warm_up_for_providers_that_cache_automatically_or_for_a_single_section() -> None:
+    plain = ScriptedModel()
+    draft(plain)
+    assert all(request.max_output_tokens > 1 for request in plain.requests)
+    caching = CachingModel({"goal": [answer("goal", "TODO")]})
+    draft(caching)
+    re_asks = [request for request in caching.requests[1 + len(UNITS):]]
+    assert [request.schema_name for request in re_asks] == ["goal"]  # a round of one is not warmed again

@@ -40,6 +40,9 @@ class AnthropicProvider:
     that ended in an error included; a `ModelResponse.usage` covers that one call's attempts.
     """
 
+    # The cache serves only what an earlier request wrote: the draft loop writes it once before fanning out.
+    warm_cache_first = True
+
     def __init__(
         self,
         model: str,
