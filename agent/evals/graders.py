@@ -33,8 +33,9 @@ from agent.validate import Finding, validate_plan
 
 UNIT_PROBLEMS = frozenset({"schema", "invalid-json", "truncated", "refusal", "transport", "budget"})
 INCOMPLETE = frozenset({"placeholder", "guidance", "empty", "missing-heading", "front-matter"})
+# Headings of the sections that hold steps or tests, whatever the template calls them.
 STEP_OR_TEST = re.compile(r"step|phase|task|implement|\bplan\b|test|scenario|criteri|accept|rollout|deliver|"
-                          r"milestone|changes|approach|solution|verif|validat", re.I)
+                          r"milestone|verif|validat", re.I)
 STOP_WORDS = frozenset("the and for with from that this are was were will should must can each all any into "
                        "when then than its our their them they have has not but also only per via".split())
 COVERED = 0.5  # share of a requirement's words one line of a step or test must hold
