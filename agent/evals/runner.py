@@ -148,16 +148,15 @@ class _Runner:
         grades = grade(attempt)
         measures = _measures(result, wall_s)
         if self.settings.judge:
-            grades.append(await self._judge(case, attempt, measures))
+            grades.append(await self._judge(case, attempt, measures, self.settings.judge))
         notes = [f"{inner.by_section_answers} answer(s) replayed by section"] \
             if isinstance(inner, ReplayProvider) and inner.by_section_answers else []
         return CaseResult(case, template.name, grades, measures, notes)
 
-    async def _judge(self, case: Case, attempt: Attempt, measures: dict[str, Any]) -> Grade:
+    async def _judge(self, case: Case, attempt: Attempt, measures: dict[str, Any], judge: str) -> Grade:
         from agent.evals.judge import judge_plan
 
-        assert self.settings.judge is not None
-        provider = self._provider(case, self.settings.judge, "judge", lambda: None)
+        provider = self._provider(case, judge, "judge", lambda: None)
         try:
             grade_ = await judge_plan(provider, attempt.brief, attempt.markdown)
         finally:
