@@ -102,7 +102,9 @@ def test_every_item_is_drafted_behind_one_shared_repository_prefix(repo: Path) -
     assert len(wire.bodies) == 3 * len(UNITS) and len(wire.briefs()) == 3
     prefixes = [body["messages"][1]["content"] for body in wire.bodies]
     common = {prefix.split("# The brief (user-supplied data)")[0] for prefix in prefixes}
-    assert len(common) == 1 and "src/billing/invoice.py" in common.pop()  # one context, byte-identical
+    shared = common.pop()
+    assert not common and "src/billing/invoice.py" in shared  # one context, byte-identical for every item
+    assert "plans/" not in shared and MANIFEST_NAME not in shared  # the batch's own output is not context
     assert set(states(repo / "plans").values()) == {"done"}
 
 

@@ -149,7 +149,8 @@ def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer)
         if run is not None:
             if note:
                 observer.note(note)
-            context = context_for_backlog(Path(request.repo), [item.brief for item in items], config.context_tokens)
+            context = context_for_backlog(Path(request.repo), [item.brief for item in items], config.context_tokens,
+                                          output_dir=out)
             asyncio.run(run.run(todo, context))
         return _summary(manifest, items, model, request.via, run, time.perf_counter() - started)
 

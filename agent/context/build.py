@@ -32,7 +32,7 @@ from agent.context.render import (
     tree_section,
 )
 from agent.context.stack import detect_stack
-from agent.context.walk import list_files
+from agent.context.walk import RepoListing, list_files
 from agent.errors import InputError
 
 MIN_CONTEXT_TOKENS = 256
@@ -48,13 +48,19 @@ README_NAMES = ("README.md", "README.rst", "README.txt", "README", "readme.md", 
 
 
 def build_context(
-    repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_TOKENS, exclude: frozenset[str] = frozenset()
+    repo: Path, brief: str, budget_tokens: int = DEFAULT_CONTEXT_TOKENS, exclude: frozenset[str] = frozenset(),
+    skip_dirs: tuple[str, ...] = (),
 ) -> RepoContext:
-    """What plan-agent would send about `repo` for `brief`, within `budget_tokens` estimated tokens."""
+    """What plan-agent would send about `repo` for `brief`, within `budget_tokens` estimated tokens.
+
+    `skip_dirs` (repository-relative, ending in `/`) are left out as if they did not exist.
+    """
     root = _checked_root(repo)
     if budget_tokens < MIN_CONTEXT_TOKENS:
         raise InputError(f"--context-tokens {budget_tokens} is too small; use at least {MIN_CONTEXT_TOKENS}.")
     listing = list_files(root)
+    if skip_dirs:
+        listing = RepoListing(tuple(path for path in listing.paths if not path.startswith(skip_dirs)), listing.is_git)
     paths = triage(listing.paths)
     stack = detect_stack(root, paths.readable, listing.paths)
     readme = _readme(root, paths.readable)
@@ -167,12 +173,15 @@ def context_for_brief(repo: Path, brief: Brief, budget_tokens: int = DEFAULT_CON
     return build_context(repo, brief.text, budget_tokens, exclude=_own_path(repo, brief.source))
 
 
-def context_for_backlog(repo: Path, briefs: Sequence[Brief], budget_tokens: int = DEFAULT_CONTEXT_TOKENS) -> RepoContext:
+def context_for_backlog(repo: Path, briefs: Sequence[Brief], budget_tokens: int = DEFAULT_CONTEXT_TOKENS,
+                        output_dir: Path | None = None) -> RepoContext:
     """One context for a whole backlog (`plan batch`), ranked against the start of every brief, so its
-    text is byte-identical for every item; the briefs' own files, if inside the repo, are not ranked."""
+    text is byte-identical for every item; the briefs' own files, if inside the repo, are not ranked,
+    and the batch's own output directory is left out, so the context is the same on every run."""
     query = "\n\n".join(brief.text[:BACKLOG_CHARS_PER_BRIEF] for brief in briefs)[:BACKLOG_QUERY_CHARS]
     exclude = frozenset().union(*(_own_path(repo, brief.source) for brief in briefs))
-    return build_context(repo, query, budget_tokens, exclude=exclude)
+    skip = tuple(f"{path}/" for path in (_own_path(repo, str(output_dir)) if output_dir else ()))
+    return build_context(repo, query, budget_tokens, exclude=exclude, skip_dirs=skip)
 
 
 def _own_path(repo: Path, source: str) -> frozenset[str]:
