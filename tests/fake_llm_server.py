@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -155,6 +155,9 @@ class FakeLLMServer:
     def _render(self, request: RecordedRequest, answer: Answer) -> dict[str, Any]:
         data = answer.data if answer.data is not None or answer.text else fill_schema(request.schema)
         text = answer.text if answer.text is not None else json.dumps(data)
+        limit = request.body.get("max_tokens") or request.body.get("max_completion_tokens")
+        if answer.stop == "complete" and limit and _tokens(text) > limit:  # like a real server: stop at the limit
+            answer = replace(answer, stop="truncated", output_tokens=limit)
         prefix, marked = _cacheable_prefix(request)
         usage = self._usage(request, answer, prefix, marked, text)
         render = _openai_body if request.wire == "openai" else _anthropic_body
