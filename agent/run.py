@@ -65,7 +65,7 @@ def choose_model(model: str | None, env: Mapping[str, str], base_url: str | None
     if model:
         return model, None
     if base_url or env.get("OPENAI_BASE_URL"):
-        raise InputError("--base-url needs a model name too: pass --model openai:MODEL")
+        raise InputError("a base URL is set (--base-url or OPENAI_BASE_URL) but no model: pass --model openai:MODEL")
     chosen, _ = default_model(env)
     return chosen, OFFLINE_NOTE if chosen == "offline" else None
 

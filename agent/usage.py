@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent.context.budget import estimate_tokens
-from agent.errors import BudgetError
+from agent.errors import BudgetError, InputError
 from agent.providers.base import ModelRequest, Provider, Usage
 
 PER_MILLION = 1_000_000
@@ -117,7 +117,9 @@ class CostCap:
         if self.cap_usd is None:
             return 0.0
         estimate = estimate_cost_usd(provider.name, request_tokens(request), request.max_output_tokens, self.prices)
-        estimate = estimate or 0.0
+        if estimate is None:  # a cap we cannot check is worse than no cap: say so before the first call
+            raise InputError(f"--max-cost needs a price for {provider.name}: add it under `prices` in [tool.plan] "
+                             "or .plan.toml (USD per million tokens), or drop --max-cost")
         spent = self.spent(provider)
         if spent + self.reserved_usd + estimate > self.cap_usd:
             self.reached = True

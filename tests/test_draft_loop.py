@@ -12,7 +12,7 @@ import pytest
 from draft_support import BRIEF, GOOD, TEMPLATE, TRACKED, UNITS
 
 from agent.draft import DraftResult, DraftSettings, draft_plan
-from agent.errors import ProviderError, RejectedError, TransportError
+from agent.errors import InputError, ProviderError, RejectedError, TransportError
 from agent.providers.base import ModelRequest, ModelResponse, Usage
 from agent.usage import Price
 
@@ -345,3 +345,10 @@ def test_no_warm_up_for_providers_that_cache_automatically_or_for_a_single_secti
     draft(caching)
     re_asks = [request for request in caching.requests[1 + len(UNITS):]]
     assert [request.schema_name for request in re_asks] == ["goal"]  # a round of one is not warmed again
+
+
+def test_max_cost_with_a_model_that_has_no_price_is_refused_before_any_call() -> None:
+    model = ScriptedModel()
+    with pytest.raises(InputError, match="--max-cost needs a price for test:scripted"):
+        draft(model, max_cost_usd=1.0, prices={})
+    assert model.requests == []
