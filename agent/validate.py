@@ -7,56 +7,14 @@ which sections to re-ask, so a plan is judged the same way however it was writte
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
 
-from agent import placeholders as ph
 from agent.body import slug
 from agent.compiler import NUMBERED, OPTIONAL_MARK
 from agent.errors import PlanFileError
-from agent.file_refs import file_checks, paths_in_line
-from agent.markdown import Block, FrontMatterError, RawSection, heading_label, heading_tree, parse_document
-from agent.tables import table_findings
-from agent.template import HEADER, FieldBlock, FieldSpec, Line, Repeat, Section, Slot, Template, local_fields
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    code: str
-    message: str
-    line: int
-    section: str = ""
-    unit: str = ""
-    column: int = 1  # 1 when only the line is known
-
-    def format(self, path: str) -> str:
-        """`PLAN.md:LINE:COL: severity: message`, the line shape IDE problem matchers read."""
-        where = f" [{self.section}]" if self.section else ""
-        return f"{path}:{self.line}:{self.column}: {self.severity}: {self.message}{where}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Context:
-    template: Template
-    tracked_paths: frozenset[str] | None
-    findings: list[Finding]
-    unit: str = HEADER
-    section: str = ""
-    listed_files: set[str] = field(default_factory=set)  # paths under "files to modify / create"
-    mentions: list[Finding] = field(default_factory=list)  # paths named anywhere else, as would-be findings
-
-    def add(self, severity: Severity, code: str, message: str, line: int, column: int = 1) -> None:
-        self.findings.append(Finding(severity, code, message, line, self.section, self.unit, column))
-
-
-def has_errors(findings: list[Finding]) -> bool:
-    return any(finding.severity == "error" for finding in findings)
+from agent.findings import Context, Finding, has_errors
+from agent.markdown import FrontMatterError, RawSection, heading_label, heading_tree, parse_document
+from agent.section_checks import check_blocks, check_empty, check_front_matter, cross_section_findings
+from agent.template import Line, Repeat, Section, Slot, Template
 
 
 def validate_plan(
@@ -71,63 +29,13 @@ def validate_plan(
     except FrontMatterError as error:
         context.add("error", "front-matter", f"{error}; fix the YAML between the `---` lines", error.line)
         document = parse_document(text, load_front_matter=False)
-    _check_front_matter(context, document.front_matter, document.front_matter_lines)
+    check_front_matter(context, document.front_matter, document.front_matter_lines)
     preamble, roots = heading_tree(document.blocks)
-    _check_blocks(context, preamble, _header_lines(template))
+    check_blocks(context, preamble, _header_lines(template))
     sections = _check_title(context, roots)
     _check_follows_template(template, sections, path)
     _match(context, list(template.units), sections, unit_level=True)
-    return sorted(context.findings + _cross_section(context), key=lambda finding: finding.line)
-
-
-def _check_front_matter(context: Context, data: dict[str, object] | None, lines: list[str]) -> None:
-    expected = context.template.front_matter
-    present = bool(lines)
-    if expected and not present:
-        context.add("error", "front-matter", "front matter is missing; start the plan with the template's `---` block", 1)
-        return
-    if present and data is None:  # its YAML did not parse, which is already one finding
-        return
-    for key in expected:
-        if key.field is None:
-            continue
-        if data is None or key.key not in data:
-            context.add("error", "front-matter", f"front matter has no `{key.key}`; add it", 1)
-            continue
-        _check_value(context, key.field, _scalar(data[key.key], key.field), _key_line(lines, key.key), f"front matter `{key.key}`")
-
-
-def _key_line(lines: list[str], key: str) -> int:
-    """The file line of `key:` in the front matter (the opening `---` is line 1)."""
-    found = next((i for i, line in enumerate(lines) if line.split(":", 1)[0].strip().strip("'\"") == key), -1)
-    return found + 2 if found >= 0 else 1
-
-
-def _scalar(value: object, spec: FieldSpec) -> str:
-    if isinstance(value, list) and spec.kind == "list":
-        return ", ".join(str(item) for item in value)
-    if isinstance(value, list):  # `key: [text]` is the template's bracket placeholder, read by YAML as a list
-        return "[" + ", ".join(str(item) for item in value) + "]"
-    return "" if value is None else str(value)
-
-
-def _check_value(context: Context, spec: FieldSpec, value: str, line: int, where: str, start: int | None = None) -> None:
-    """`start`: where `value` begins in the file's line, when known (for columns)."""
-    if not value.strip():
-        context.add("error", "empty", f"{where} is empty; fill it in", line)
-    elif spec.kind == "enum" and not _allowed(value, spec.choices):
-        context.add("error", "enum", f"{where} is {value!r}; use one of: {', '.join(spec.choices)}", line,
-                    1 if start is None else start + 1)
-    else:
-        _check_text(context, value, line, start)
-
-
-def _allowed(value: str, choices: tuple[str, ...]) -> bool:
-    if ph.parse_choices(value):  # the template's own `Low/Medium/High`: no choice was made
-        return False
-    plain = value.strip().strip("*_`").strip().lower()
-    return any(plain == choice.lower() or re.match(re.escape(choice.lower()) + r"\b\W", plain + " ")
-               for choice in choices)
+    return sorted(context.findings + cross_section_findings(context), key=lambda finding: finding.line)
 
 
 def plan_sections(template: Template, text: str) -> list[tuple[RawSection, Section | Repeat | None]]:
@@ -154,7 +62,7 @@ def _check_title(context: Context, roots: list[RawSection]) -> list[RawSection]:
     if not _has_title(context.template):
         return roots
     if len(roots) == 1 and roots[0].children:
-        _check_blocks(context, [roots[0].block, *roots[0].body], _header_lines(context.template))
+        check_blocks(context, [roots[0].block, *roots[0].body], _header_lines(context.template))
         return roots[0].children
     context.add("error", "missing-heading", "the plan has no single title heading like the template's; add it", 1)
     return roots
@@ -253,8 +161,8 @@ def _check_section(context: Context, node: Section | Repeat, raw: RawSection) ->
     if isinstance(node, Repeat) and node.title is not None:
         _check_repeat_title(context, node, raw)
     lines = [child for child in section.children if isinstance(child, Line)]
-    _check_blocks(context, raw.body, lines)
-    _check_empty(context, section, raw)
+    check_blocks(context, raw.body, lines)
+    check_empty(context, section, raw)
     children = [child for child in section.children if isinstance(child, Section | Repeat)]
     _match(context, children, raw.children, unit_level=False, parent_line=raw.block.line)
     context.section = outer
@@ -265,155 +173,6 @@ def _check_repeat_title(context: Context, node: Repeat, raw: RawSection) -> None
     title = match.group("rest").lstrip(" :-–—") if match and node.numbered else heading_label(raw.block.text)
     if not title.strip():
         context.add("error", "empty", "this heading has no title; add one after the number", raw.block.line)
-
-
-def _check_empty(context: Context, section: Section, raw: RawSection) -> None:
-    required = [spec for spec in local_fields(section.children) if not spec.optional]
-    if not required or (section.optional and _not_applicable(raw.body)):
-        return
-    content = [b for b in raw.body if b.kind not in ("rule", "comment") and not _is_literal(context, b)]
-    if not content:
-        context.add("error", "empty", f"section {section.label!r} is empty; write its content", raw.block.line)
-
-
-def _not_applicable(blocks: list[Block]) -> bool:
-    text = " ".join(line for block in blocks for line in block.lines).lower()
-    return "not applicable" in text or text.strip(" _*.") in ("n/a", "none")
-
-
-def _is_literal(context: Context, block: Block) -> bool:
-    return all(ph.normalise_line(line) in context.template.literal_lines for line in block.lines if line.strip())
-
-
-def _check_blocks(context: Context, blocks: list[Block], lines: list[Line]) -> None:
-    keyed = {slug(heading_label(_key_of(line))): line for line in lines}
-    roles = _roles(lines, context, blocks)
-    for block in blocks:
-        if block.kind == "code":
-            _check_code(context, block)
-        elif block.kind == "table":
-            context.findings += [_at(context, f) for f in table_findings(block, _table_spec(context, block), context.template.guidance_lines)]
-        elif block.kind != "comment":
-            for offset, text in enumerate(block.lines):
-                _check_line(context, text, block.line + offset, keyed)
-        else:
-            context.add("warning", "guidance", "template guidance comment left in the plan; remove it", block.line)
-        if context.tracked_paths is not None and roles:
-            context.findings += [_at(context, f) for f in file_checks(block, roles, context.tracked_paths)]
-        _note_paths(context, block, bool(roles))
-
-
-def _note_paths(context: Context, block: Block, in_file_changes: bool) -> None:
-    """Remember which paths the file-change sections list, and where other sections name paths."""
-    if block.kind in ("code", "comment"):
-        return
-    for offset, text in enumerate(block.lines):
-        for path in paths_in_line(text):
-            if in_file_changes:
-                context.listed_files.add(path)
-            else:
-                context.mentions.append(Finding(
-                    "warning", "unlisted-file",
-                    f"`{path}` is named here but not among the files to modify or create; list it there or drop it",
-                    block.line + offset, context.section, context.unit))
-
-
-def _cross_section(context: Context) -> list[Finding]:
-    """Files the steps or tests name should appear among the file changes, when the template has them."""
-    if not _has_file_sections(context.template):
-        return []
-    return [finding for finding in context.mentions
-            if finding.message.split("`")[1] not in context.listed_files]
-
-
-def _has_file_sections(template: Template) -> bool:
-    from agent.template import walk
-
-    return any(isinstance(node, FieldBlock) and node.field.role in ("modify", "create", "mixed")
-               for node in walk(list(template.units)))
-
-
-def _at(context: Context, finding: tuple[str, str, str, int]) -> Finding:
-    severity, code, message, line = finding
-    return Finding("error" if severity == "error" else "warning", code, message, line, context.section, context.unit)
-
-
-def _key_of(line: Line) -> str:
-    head = line.parts[0] if isinstance(line.parts[0], str) else ""
-    match = re.search(r"\*\*(.+?)\*\*", head)
-    return match.group(1) if match else ""
-
-
-def _roles(lines: list[Line], context: Context, blocks: list[Block]) -> set[str]:
-    section = _current_section(context)
-    roles = {spec.role for spec in local_fields(section.children)} if section else set()
-    roles |= {part.field.role for line in lines for part in line.parts if isinstance(part, Slot)}
-    return {role for role in roles if role}
-
-
-def _current_section(context: Context) -> Section | None:
-    names = [slug(OPTIONAL_MARK.sub("", name)) for name in context.section.split(" > ") if name]
-    nodes: list[Any] = list(context.template.units)
-    found = None
-    for name in names:
-        found = next((n for n in nodes if isinstance(n, Section) and n.name == name), None)
-        found = found or next((n.prototype for n in nodes if isinstance(n, Repeat)), None)
-        if found is None:
-            return None
-        nodes = found.children
-    return found
-
-
-def _table_spec(context: Context, block: Block) -> FieldSpec | None:
-    section = _current_section(context)
-    tables = [spec for spec in local_fields(section.children) if spec.kind == "table"] if section else []
-    return tables[0] if tables else None
-
-
-def _check_code(context: Context, block: Block) -> None:
-    for offset, text in enumerate(block.lines):
-        for found in ph.find_placeholders(text):
-            if found.kind == "variable":
-                context.add("error", "placeholder", f"placeholder {found.raw} left in a code block; replace it",
-                            block.line + offset, found.start + 1)
-
-
-def _check_line(context: Context, text: str, line: int, keyed: dict[str, Line]) -> None:
-    normal = ph.normalise_line(text)
-    if normal in context.template.literal_lines:
-        return
-    # A placeholder left in is reported as one (below); plain example text has no marker to name.
-    marked = any(found.kind != "comment" for found in ph.find_placeholders(text))
-    if normal and normal in context.template.guidance_lines and not marked:
-        context.add("error", "guidance", f"still the template's example text ({text.strip()[:60]!r}); "
-                    "replace it with this plan's content", line)
-        return
-    key = re.match(r"^\s*(?:[-*]\s+)?\*\*(.+?)\*\*\s*:?\s*(?:\*\([^)]*\)\*\s*)?:?\s*(.*)$", text)
-    spec = _keyed_spec(keyed, key.group(1)) if key else None
-    if key and spec is not None:
-        _check_value(context, spec, key.group(2), line, f"`{key.group(1).strip(': ')}`", key.start(2))
-    else:
-        _check_text(context, text, line, 0)
-
-
-def _keyed_spec(keyed: dict[str, Line], key: str) -> FieldSpec | None:
-    line = keyed.get(slug(key.strip().rstrip(":")))
-    slots = [part for part in line.parts if isinstance(part, Slot)] if line else []
-    return slots[0].field if slots else None
-
-
-def _check_text(context: Context, text: str, line: int, start: int | None) -> None:
-    """`start`: where `text` begins in the file's line, or None when unknown (column 1)."""
-    for found in ph.find_placeholders(text):
-        column = 1 if start is None else start + found.start + 1
-        if found.kind == "comment":
-            context.add("warning", "guidance", "template guidance comment left in the plan; remove it", line, column)
-        elif found.kind == "todo":
-            context.add("error", "placeholder", f"{found.raw} left in the plan; decide it and write the answer", line,
-                        column)
-        else:
-            context.add("error", "placeholder",
-                        f"placeholder {found.raw} is still in the plan; replace it with real content", line, column)
 
 
 def validate_file(plan_path: str, template: Template, repo: str | None = None) -> list[Finding]:
@@ -433,3 +192,6 @@ def tracked_paths(repo: str) -> frozenset[str]:
     if not root.is_dir():
         raise PlanFileError(f"{repo}: not a directory; pass the repository root with --repo")
     return frozenset(list_files(root).paths)
+
+
+__all__ = ["Finding", "has_errors", "plan_sections", "tracked_paths", "validate_file", "validate_plan"]
