@@ -123,8 +123,9 @@ class RetryPolicy:
 
     `sleep` is injectable so tests record the waits instead of sleeping; `jitter` spreads retries of
     concurrent calls so they do not hit a recovering server in lockstep (set 0 for exact waits).
-    `on_fault` hears of every failed attempt, retried or not: the batch rate limiter slows every
-    worker on one worker's 429. It only listens; what is retried is still decided here.
+    `on_fault` hears of every failed attempt, retried or not, and `before_retry` is awaited before
+    each retry: the batch rate limiter slows every worker on one worker's 429 and paces the retries
+    like any other call. They only listen and wait; what is retried is still decided here.
     """
 
     attempts: int = 4
@@ -135,6 +136,7 @@ class RetryPolicy:
     sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
     rng: Callable[[], float] = random.random
     on_fault: Callable[[Fault], None] | None = None
+    before_retry: Callable[[], Awaitable[None]] | None = None
 
     def wait_after(self, fault: BaseException | None, failures: int) -> float:
         """Seconds before the next attempt: the server's hint if it gave one, else exponential backoff."""
@@ -184,6 +186,8 @@ async def with_retries(
 
     async def attempt() -> T:
         nonlocal attempts
+        if attempts and policy.before_retry is not None:
+            await policy.before_retry()
         attempts += 1
         on_attempt()
         try:

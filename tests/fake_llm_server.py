@@ -4,6 +4,7 @@ Tests script it with `push(Answer(...), Failure(429, ...))` or a `handler` funct
 scripted it fills the request's JSON schema with a realistic object. Every request is recorded.
 `delay_s` and `tokens_per_s` add latency, and repeated prompt prefixes are reported as cache hits
 once the first answer that used them has been sent, so a benchmark can run against it too.
+`admit_rpm` makes it a rate-limited account: above that many requests a minute it answers 429.
 
     with FakeLLMServer() as server:
         provider = OpenAIProvider("gpt-test", "sk-test", base_url=server.openai_base_url)
@@ -94,8 +95,11 @@ class FakeLLMServer:
         delay_s: float = 0.0,
         tokens_per_s: float | None = None,
         min_cache_tokens: int = 0,
+        admit_rpm: int | None = None,
+        rate_headers: bool = False,
     ) -> None:
         self.handler = handler
+        self.admission = Admission(admit_rpm, rate_headers) if admit_rpm else None
         self.delay_s = delay_s
         self.tokens_per_s = tokens_per_s
         self.min_cache_tokens = min_cache_tokens
@@ -142,7 +146,10 @@ class FakeLLMServer:
         """Status, headers and JSON body for one request (runs on the server's thread)."""
         with self._lock:
             self.requests.append(request)
-            reply = self._queue.popleft() if self._queue else None
+            refused = self.admission.refuse() if self.admission else None
+            reply = self._queue.popleft() if self._queue and refused is None else None
+        if refused is not None:
+            return 429, refused, _error_body(request.wire, Failure(429, "Rate limit reached for requests"))
         reply = reply or (self.handler(request) if self.handler else Answer())
         if isinstance(reply, Failure):
             return reply.status, reply.headers, _error_body(request.wire, reply)
@@ -150,7 +157,7 @@ class FakeLLMServer:
         time.sleep(self._latency(body, request.wire))
         with self._lock:  # like the real caches: a prefix serves later calls once its first answer is out,
             self._seen_prefixes.add(_cacheable_prefix(request)[0])  # not calls already in flight beside it
-        return 200, {}, body
+        return 200, self.admission.headers() if self.admission else {}, body
 
     def _render(self, request: RecordedRequest, answer: Answer) -> dict[str, Any]:
         data = answer.data if answer.data is not None or answer.text else fill_schema(request.schema)
@@ -182,6 +189,37 @@ class FakeLLMServer:
         usage = body["usage"]
         output = usage["completion_tokens"] if wire == "openai" else usage["output_tokens"]
         return self.delay_s + (output / self.tokens_per_s if self.tokens_per_s else 0.0)
+
+
+class Admission:
+    """`per_minute` requests a minute, enforced per second as providers do: a bucket holding one second's
+    requests, refilled continuously. `refuse()` admits a request (None) or gives the 429's headers."""
+
+    def __init__(self, per_minute: int, rate_headers: bool) -> None:
+        self.per_minute, self.rate_headers = per_minute, rate_headers
+        self.per_s = per_minute / 60.0
+        self.capacity = max(1.0, self.per_s)
+        self.level, self.at = self.capacity, time.monotonic()
+        self.admitted = self.refused = 0
+
+    def refuse(self) -> dict[str, str] | None:
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.at) * self.per_s)
+        self.at = now
+        if self.level >= 1.0:
+            self.level -= 1.0
+            self.admitted += 1
+            return None
+        self.refused += 1
+        wait_ms = math.ceil((1.0 - self.level) / self.per_s * 1000)
+        return {"retry-after-ms": str(wait_ms), "retry-after": str(math.ceil(wait_ms / 1000)), **self.headers()}
+
+    def headers(self) -> dict[str, str]:
+        if not self.rate_headers:
+            return {}
+        reset_ms = math.ceil((self.capacity - self.level) / self.per_s * 1000)
+        return {"x-ratelimit-limit-requests": str(self.per_minute),
+                "x-ratelimit-remaining-requests": str(int(self.level)), "x-ratelimit-reset-requests": f"{reset_ms}ms"}
 
 
 def _given(scripted: int | None, estimate: int) -> int:

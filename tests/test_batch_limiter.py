@@ -39,6 +39,7 @@ def starts(limiter: RateLimiter, clock: Clock, count: int, tokens: int = 0) -> l
         for _ in range(count):
             await limiter.acquire(tokens)
             times.append(round(clock.now - 100.0, 6))
+            limiter.finished()
         return times
 
     return asyncio.run(run())
@@ -75,20 +76,22 @@ def test_headers_set_the_limit_unless_a_lower_one_was_configured() -> None:
     assert (configured.requests.per_minute, configured.tokens.per_minute) == (300, 90_000)
 
 
-def test_nothing_remaining_pauses_until_the_reset() -> None:
-    pacer, clock = limiter(rpm=1200)
-    pacer.learn(RateLimits(requests_remaining=0, requests_reset_s=2.0))
-    assert starts(pacer, clock, 2) == [2.0, 2.05]
+def test_nothing_remaining_pauses_until_the_next_request_is_allowed() -> None:
+    pacer, clock = limiter()
+    pacer.learn(RateLimits(requests_remaining=0, requests_reset_s=2.0))  # no rate known: until the reset
+    assert starts(pacer, clock, 1) == [2.0]
+    paced, clock = limiter(rpm=1200)
+    paced.learn(RateLimits(requests_remaining=0, requests_reset_s=2.0))  # refills a request every 0.05 s
+    assert starts(paced, clock, 2) == [0.05, 0.1]
 
 
-def test_a_429_pauses_for_retry_after_and_charges_the_retry() -> None:
+def test_a_429_pauses_everyone_for_retry_after_then_paces_a_tenth_slower() -> None:
     pacer, clock = limiter(rpm=1200)
     assert starts(pacer, clock, 1) == [0.0]
     pacer.on_fault(Fault("status", status=429, retry_after=3.0, limits=RateLimits(requests_limit=1200)))
-    # The failed call's retry goes at 3.0 (the retry policy waits the same 3 s); the others queue behind it,
-    # a tenth slower: the limit was not where the pace assumed.
+    # The limit was not where the pace assumed: a tenth slower after the pause.
     assert pacer.requests.per_minute == 1080 and pacer.pauses == 1
-    assert starts(pacer, clock, 2) == [round(3 + 1 / 18, 6), round(3 + 2 / 18, 6)]
+    assert starts(pacer, clock, 2) == [3.0, round(3 + 1 / 18, 6)]
 
 
 def test_a_429_slows_the_pace_once_per_pause() -> None:
@@ -101,13 +104,36 @@ def test_a_429_slows_the_pace_once_per_pause() -> None:
     clock.now += 10.0
     starts(unlimited, clock, 1)  # 2 calls in 10 s: 12 a minute
     unlimited.on_fault(Fault("status", status=429))
-    assert unlimited.requests.per_minute is not None and round(unlimited.requests.per_minute, 3) == 10.8
+    assert unlimited.requests.per_minute == 6.0  # no limit was known: half the pace calls were starting at
 
 
-def test_other_failures_cost_a_request_but_do_not_pause() -> None:
+def test_a_retry_waits_its_turn_and_other_failures_do_not_pause() -> None:
     pacer, clock = limiter(rpm=1200)
+    starts(pacer, clock, 1)
     pacer.on_fault(Fault("status", status=503))
-    assert starts(pacer, clock, 1) == [0.05] and pacer.pauses == 0
+    asyncio.run(pacer.before_retry())
+    assert clock.now == 100.05 and pacer.pauses == 0
+
+
+def test_without_a_known_limit_the_first_call_goes_alone() -> None:
+    async def run() -> list[str]:
+        pacer = RateLimiter()
+        order: list[str] = []
+
+        async def call(name: str, delay: float) -> None:
+            await asyncio.sleep(delay)
+            await pacer.acquire(0)
+            order.append(f"{name} starts")
+            if name == "probe":
+                await asyncio.sleep(0.05)
+                order.append("probe answered")
+                pacer.learn(RateLimits(requests_limit=60_000))
+                pacer.finished()
+
+        await asyncio.gather(call("probe", 0), call("second", 0.01), call("third", 0.01))
+        return order
+
+    assert asyncio.run(run())[:3] == ["probe starts", "probe answered", "second starts"]
 
 
 def completion() -> dict[str, Any]:

@@ -47,10 +47,15 @@ def test_a_429_fault_carries_the_limits() -> None:
     assert fault.retry_after == 2.0 and fault.limits is not None and fault.limits.requests_limit == 1200
 
 
-def test_on_fault_hears_every_failed_attempt_and_decides_nothing() -> None:
+def test_on_fault_hears_every_failed_attempt_and_before_retry_gates_every_retry() -> None:
     heard: list[Fault] = []
+    gated: list[int] = []
     policy, sleep = fast_policy(attempts=4)
-    policy = RetryPolicy(attempts=4, jitter=0.0, sleep=policy.sleep, on_fault=heard.append)
+
+    async def before_retry() -> None:
+        gated.append(len(heard))
+
+    policy = RetryPolicy(attempts=4, jitter=0.0, sleep=policy.sleep, on_fault=heard.append, before_retry=before_retry)
     faults = [fault_from_status(429, {"retry-after": "3"}, None), Fault("status", status=503)]
 
     async def call() -> str:
@@ -61,6 +66,7 @@ def test_on_fault_hears_every_failed_attempt_and_decides_nothing() -> None:
     done = asyncio.run(with_retries(call, policy=policy, service=Service("openai", "u", "K")))
     assert done.value == "ok" and done.attempts == 3
     assert [fault.status for fault in heard] == [429, 503] and sleep.waits == [3.0, 2.0]
+    assert gated == [1, 2]  # before each retry, after the fault that caused it; not before the first call
 
 
 @respx.mock

@@ -5,11 +5,14 @@ a minute's limit over shorter periods too. The limiter learns: the `x-ratelimit-
 `anthropic-ratelimit-*` headers set the limits it was not given (and pause it when nothing remains),
 and a 429 seen by any worker, through `RetryPolicy.on_fault`, pauses every worker for the
 `retry-after` and slows the pace, so one worker's 429 is not followed by every other worker's.
+Retries wait their turn too (`RetryPolicy.before_retry`). While no limit is known, the first call
+goes alone: its answer's headers usually say the limit before a burst can hit it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -19,8 +22,10 @@ from agent.ratelimits import RateLimits
 from agent.retry import Fault
 
 DEFAULT_PAUSE_S = 1.0  # after a 429 that did not say how long to wait
-SLOWDOWN = 0.9  # the pace after a 429 the limits did not explain
+SLOWDOWN = 0.9  # the pace after a 429, when the limit was known
+UNKNOWN_SLOWDOWN = 0.5  # of the pace calls were starting at, when no limit was known
 OBSERVED_WINDOW_S = 60.0
+PROBE_WAIT_S = 30.0  # the longest the others wait for the first answer when no limit is known
 
 
 class Pace:
@@ -62,8 +67,12 @@ class RateLimiter:
         self.epoch = 0  # bumped by every pause: reservations taken before it are void
         self.started: deque[float] = deque()
         self.pauses = 0
+        self.first_answer = asyncio.Event()
 
     async def acquire(self, tokens: int) -> None:
+        if self.started and self.rpm is None and self.tpm is None and not self.first_answer.is_set():
+            with contextlib.suppress(TimeoutError):  # a probe that never answers must not hold the batch
+                await asyncio.wait_for(self.first_answer.wait(), PROBE_WAIT_S)
         while True:
             epoch, now = self.epoch, self.clock()
             start = max(self.requests.reserve(1, now), self.tokens.reserve(tokens, now), self.paused_until)
@@ -72,6 +81,14 @@ class RateLimiter:
             if epoch == self.epoch:  # no pause while we waited: this slot stands
                 self._record(self.clock())
                 return
+
+    async def before_retry(self) -> None:
+        """A retry is one more request: it waits for its turn like any other."""
+        await self.acquire(0)
+
+    def finished(self) -> None:
+        """A call came back, answered or not."""
+        self.first_answer.set()
 
     def settle(self, reserved_tokens: int, response_usage: Usage) -> None:
         """Correct the token pace from the estimate to what the call really used."""
@@ -85,20 +102,19 @@ class RateLimiter:
         self.rpm = _lower(self.configured[0], limits.requests_limit) or self.rpm
         self.tpm = _lower(self.configured[1], limits.tokens_limit) or self.tpm
         self._apply()
-        for remaining, reset in ((limits.requests_remaining, limits.requests_reset_s),
-                                 (limits.tokens_remaining, limits.tokens_reset_s)):
-            if remaining == 0 and reset:
-                self.pause(reset)
+        for remaining, reset, limit in ((limits.requests_remaining, limits.requests_reset_s, self.rpm),
+                                        (limits.tokens_remaining, limits.tokens_reset_s, None)):
+            if remaining == 0 and reset:  # `reset` is when all of it is back; the next request needs only its share
+                self.pause(min(reset, 60.0 / limit) if limit else reset)
 
     def on_fault(self, fault: Fault) -> None:
-        """Every failed attempt of every worker: a 429 pauses all of them; any retry costs a request."""
+        """Every failed attempt of every worker: a 429 pauses all of them and slows the pace."""
+        self.finished()
         self.learn(fault.limits)
         if fault.status == 429:
             if self.clock() >= self.paused_until:  # the first 429 of a pause, not its in-flight echoes
                 self._slow_down()
             self.pause(fault.retry_after if fault.retry_after is not None else DEFAULT_PAUSE_S)
-        if fault.retryable:
-            self.requests.reserve(1, self.clock())
 
     def pause(self, seconds: float) -> None:
         """No worker starts a call for `seconds`; afterwards the pace starts again from the end of the pause."""
@@ -109,8 +125,11 @@ class RateLimiter:
         self.requests.next_at = self.tokens.next_at = until
 
     def _slow_down(self) -> None:
-        self.rpm = self.rpm or self._observed_rpm()
-        self.factor *= SLOWDOWN
+        if self.rpm is None:
+            observed = self._observed_rpm()
+            self.rpm = observed * UNKNOWN_SLOWDOWN if observed else None
+        else:
+            self.factor *= SLOWDOWN
         self._apply()
 
     def _apply(self) -> None:

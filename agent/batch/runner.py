@@ -191,7 +191,8 @@ class BatchRun:
 
             inner = resolve_provider(self.model, base_url=self.request.base_url, env=env)
             return batched_provider(inner, self.manifest, self.observer.note)
-        retry = RetryPolicy(on_fault=self.limiter.on_fault)  # one worker's 429 slows them all
+        # One worker's 429 slows them all, and retries wait their turn like any other call.
+        retry = RetryPolicy(on_fault=self.limiter.on_fault, before_retry=self.limiter.before_retry)
         return resolve_provider(self.model, base_url=self.request.base_url, env=env, retry=retry)
 
     async def run(self, todo: list[BacklogItem], context: RepoContext) -> None:
@@ -287,6 +288,8 @@ class ItemProvider:
             response = await self.shared.complete(request)
         finally:
             self.cap.release(estimate)
+            if self.limiter is not None:
+                self.limiter.finished()
         if self.limiter is not None:
             self.limiter.settle(tokens, response.usage)
             self.limiter.learn(response.extra.get("rate_limits"))
