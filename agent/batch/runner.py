@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from agent.batch.limiter import RateLimiter
 from agent.batch.manifest import UNFINISHED, ItemRecord, Manifest, remove_stale_temporaries
+from agent.batch.report import BatchPlan, BatchSummary, ItemOutcome, Observer, Via
 from agent.batch.sources import BacklogItem, read_backlog
 from agent.catalog import load_template
 from agent.config import Settings, resolve_settings
@@ -32,8 +33,7 @@ from agent.run import DraftOutcome, choose_model, write_outcome
 from agent.template import Template
 from agent.usage import CostCap, Price, cost_usd, request_tokens
 
-Via = Literal["direct", "batch-api"]
-FAILED_CODES = frozenset({"transport", "budget"})  # a section never drafted: the item is redone, not kept
+FAILED_CODES = frozenset({"transport", "rejected", "budget"})  # a section never drafted: the item is failed
 SAME_ERROR_STOPS = 3  # this many items in a row failing alike (a rejected key, a dead server) stop the batch
 BATCH_API_DISCOUNT = 0.5
 
@@ -61,70 +61,6 @@ class BatchRequest:
         return {"template": self.template, "model": self.model, "max_rounds": self.max_rounds,
                 "max_cost": self.max_cost_usd, "context_tokens": self.context_tokens, "rpm": self.rpm,
                 "tpm": self.tpm}
-
-
-@dataclass(frozen=True)
-class ItemOutcome:
-    """How one item ended in this run."""
-
-    id: str
-    record: ItemRecord
-    plan_path: Path
-    seconds: float
-
-    def as_dict(self) -> dict[str, Any]:
-        record = self.record
-        return {"schema_version": 1, "type": "item", "id": self.id, "state": record.state,
-                "complete": record.complete, "findings": record.findings, "plan_path": str(self.plan_path),
-                "json_path": str(self.plan_path.with_suffix(".json")), "usage": record.usage,
-                "cost_usd": record.cost_usd, "error": record.error, "seconds": round(self.seconds, 3)}
-
-
-@dataclass(frozen=True)
-class BatchPlan:
-    total: int
-    todo: int
-    done_before: int
-    failed_before: int  # left as they are: --retry-failed redoes them
-
-
-class Observer(Protocol):
-    def started(self, plan: BatchPlan) -> None: ...
-    def finished(self, outcome: ItemOutcome) -> None: ...
-    def note(self, message: str) -> None: ...
-
-
-@dataclass
-class BatchSummary:
-    out: Path
-    manifest_path: Path
-    model: str
-    via: Via
-    states: dict[str, int]  # of every item of the backlog, after this run
-    complete: int
-    drafted: int  # in this run
-    usage: Usage
-    cost_usd: float | None
-    spent_usd: float  # every run of this batch
-    wall_s: float
-    stopped: str | None = None
-    jobs: tuple[str, ...] = ()
-
-    @property
-    def exit_code(self) -> int:
-        """0: every plan complete; 3: every item drafted, some with findings; 1: items failed or not drafted."""
-        if self.states.get("done", 0) < sum(self.states.values()):
-            return 1
-        return 0 if self.complete == self.states.get("done", 0) else 3
-
-    def as_dict(self) -> dict[str, Any]:
-        minutes = self.wall_s / 60
-        return {"schema_version": 1, "type": "summary", "out": str(self.out), "manifest": str(self.manifest_path),
-                "model": self.model, "via": self.via, "items": sum(self.states.values()), **self.states,
-                "complete": self.complete, "drafted": self.drafted, "usage": asdict(self.usage),
-                "cost_usd": self.cost_usd, "spent_usd": round(self.spent_usd, 6), "wall_s": round(self.wall_s, 3),
-                "items_per_minute": round(self.drafted / minutes, 2) if minutes else None,
-                "stopped": self.stopped, "batch_ids": list(self.jobs)}
 
 
 def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer) -> BatchSummary:
@@ -277,6 +213,7 @@ class ItemProvider:
     def __init__(self, shared: Provider, cap: CostCap, limiter: RateLimiter | None) -> None:
         self.shared, self.cap, self.limiter = shared, cap, limiter
         self.name, self.model = shared.name, shared.model
+        self.warm_cache_first = getattr(shared, "warm_cache_first", False)  # as the draft loop asks the provider
         self.usage_total = Usage()
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
