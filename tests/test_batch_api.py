@@ -98,7 +98,7 @@ def test_openai_batch_api_first_round_then_the_re_asks_as_a_second_job(repo: Pat
     assert [job["id"] for job in jobs] == list(service.jobs) == summary(result)["batch_ids"]
     assert {job["state"] for job in jobs} == {"ended"}
     list_price = (1000 * PRICES[OPENAI_MODEL].input + 100 * PRICES[OPENAI_MODEL].output) / 1e6
-    assert summary(result)["cost_usd"] == pytest.approx(list_price / 2 * (len(first) + 1))  # half price
+    assert summary(result)["usage"]["cost_usd"] == pytest.approx(list_price / 2 * (len(first) + 1))  # half price
 
 
 @respx.mock

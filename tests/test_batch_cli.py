@@ -74,6 +74,9 @@ def test_json_lines_one_per_item_then_a_summary(repo: Path) -> None:
     assert all(line["schema_version"] == 1 for line in lines)
     assert sorted(line["id"] for line in lines[:3]) == ids
     assert {line["state"] for line in lines[:3]} == {"done"} and Path(lines[0]["plan_path"]).is_file()
+    report = json.loads(Path(lines[0]["json_path"]).read_text())["report"]
+    assert lines[0]["findings"] == report["findings"] and lines[0]["findings"][0]["code"]  # finding objects
+    assert set(lines[0]["usage"]) == set(report["usage"])  # the usage object of plan draft, cost_usd included
     summary = lines[-1]
     assert (summary["items"], summary["done"], summary["drafted"], summary["failed"]) == (3, 3, 3, 0)
     assert summary["manifest"] == str(Path("plans") / MANIFEST_NAME) and result.exit_code == 3

@@ -20,13 +20,15 @@ class ItemOutcome:
     record: ItemRecord
     plan_path: Path
     seconds: float
+    findings: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         record = self.record
         return {"schema_version": 1, "type": "item", "id": self.id, "state": record.state,
-                "complete": record.complete, "findings": record.findings, "plan_path": str(self.plan_path),
-                "json_path": str(self.plan_path.with_suffix(".json")), "usage": record.usage,
-                "cost_usd": record.cost_usd, "error": record.error, "seconds": round(self.seconds, 3)}
+                "complete": record.complete, "findings": list(self.findings), "plan_path": str(self.plan_path),
+                "json_path": str(self.plan_path.with_suffix(".json")),
+                "usage": {**record.usage, "cost_usd": record.cost_usd}, "error": record.error,
+                "seconds": round(self.seconds, 3)}
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class BatchSummary:
         minutes = self.wall_s / 60
         return {"schema_version": 1, "type": "summary", "out": str(self.out), "manifest": str(self.manifest_path),
                 "model": self.model, "via": self.via, "items": sum(self.states.values()), **self.states,
-                "complete": self.complete, "drafted": self.drafted, "usage": asdict(self.usage),
-                "cost_usd": self.cost_usd, "spent_usd": round(self.spent_usd, 6), "wall_s": round(self.wall_s, 3),
+                "complete": self.complete, "drafted": self.drafted,
+                "usage": {**asdict(self.usage), "cost_usd": self.cost_usd}, "spent_usd": round(self.spent_usd, 6), "wall_s": round(self.wall_s, 3),
                 "items_per_minute": round(self.drafted / minutes, 2) if minutes else None,
                 "stopped": self.stopped, "batch_ids": list(self.jobs)}

@@ -173,19 +173,20 @@ class BatchRun:
         write_outcome(DraftOutcome(result, plan_path, plan_path.with_suffix(".json"), self.model, self.template,
                                    self.context, item.brief.source))
         self.drafted += 1
-        self._end(item, plan_path, started, _changes(result))
+        self._end(item, plan_path, started, _changes(result), tuple(f.as_dict() for f in result.findings))
 
     def _item_provider(self, item: BacklogItem) -> Provider:
         if self.shared is None:
             return OfflineDrafter(self.template, item.brief, self.context)
         return ItemProvider(self.shared, self.cap, self.limiter)
 
-    def _end(self, item: BacklogItem, plan_path: Path, started: float, changes: dict[str, Any]) -> None:
+    def _end(self, item: BacklogItem, plan_path: Path, started: float, changes: dict[str, Any],
+             findings: tuple[dict[str, Any], ...] = ()) -> None:
         self.manifest.charge(changes["cost_usd"])
         self.manifest.update(item.id, model=self.model, **changes)
         self._watch_streak(changes)
         self.observer.finished(ItemOutcome(item.id, self.manifest.items[item.id], plan_path,
-                                           time.perf_counter() - started))
+                                           time.perf_counter() - started, findings))
 
     def _watch_streak(self, changes: dict[str, Any]) -> None:
         error = changes["error"] if changes["state"] == "failed" and changes["complete"] is None else ""
