@@ -178,3 +178,24 @@ def test_plans_no_manifest_records_are_never_overwritten(repo: Path) -> None:
     mine.write_text("my own plan")
     result = batch("backlog.jsonl", "--out", "plans")
     assert result.exit_code == 2 and "already exists" in result.stderr and mine.read_text() == "my own plan"
+
+
+@respx.mock
+def test_items_in_a_row_failing_alike_stop_the_batch(repo: Path) -> None:
+    respx.post(CHAT).mock(side_effect=ChatWire(fail=lambda body: 401))
+    write_backlog(repo / "backlog.jsonl", 6)
+    result = batch("backlog.jsonl", "--out", "plans", "--concurrency", "1", *MODEL, env=ENV)
+    assert result.exit_code == 1
+    assert list(states(repo / "plans").values()) == ["failed"] * 3 + ["pending"] * 3  # no point trying the rest
+    assert "stopped early: 3 items in a row failed alike: openai: the API key was rejected (HTTP 401)" in result.stderr
+
+
+@respx.mock
+def test_concurrency_is_the_number_of_items_in_flight(repo: Path) -> None:
+    wire = ChatWire()
+    respx.post(CHAT).mock(side_effect=wire)
+    write_backlog(repo / "backlog.jsonl", 3)
+    batch("backlog.jsonl", "--out", "plans", "--concurrency", "1", *MODEL, env=ENV)
+    titles = [title_of(body) for body in wire.bodies]
+    assert titles == sorted(titles, key=titles.index)  # one item's calls, then the next item's: never mixed
+    assert len(set(titles)) == 3
