@@ -62,7 +62,7 @@ class BatchedProvider:
         self.waiting: dict[str, dict[str, Any]] = {}
         self.placed: asyncio.Future[dict[str, str]] | None = None  # where the waiting calls went
         self.last_call = 0.0
-        self.submitting: asyncio.Future[None] | None = None
+        self.submitting: set[asyncio.Future[None]] = set()  # held here: the loop keeps only weak references
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         body = self.api.wire_body(request)
@@ -100,7 +100,9 @@ class BatchedProvider:
         self.waiting.setdefault(key, body)
         if self.placed is None:
             self.placed = asyncio.get_running_loop().create_future()
-            self.submitting = asyncio.ensure_future(self._submit_when_quiet(self.placed))
+            task = asyncio.ensure_future(self._submit_when_quiet(self.placed))
+            self.submitting.add(task)
+            task.add_done_callback(self.submitting.discard)
         return self.placed
 
     async def _submit_when_quiet(self, placed: asyncio.Future[dict[str, str]]) -> None:
