@@ -9,13 +9,12 @@ Tools come first in that prefix, so only calls with the same schema share a cach
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from agent.errors import ProviderError
-from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage, with_rate_limits
-from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status, with_retries
+from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.sdk import SDKProvider
+from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status
 
 try:
     import anthropic
@@ -30,16 +29,12 @@ ANTHROPIC_URL = "https://api.anthropic.com"
 TOOL_DESCRIPTION = "Give your answer by calling this tool with an object that matches its input schema."
 CACHE_HERE = {"type": "ephemeral"}
 TRUNCATED = frozenset({"max_tokens", "model_context_window_exceeded"})
-T = TypeVar("T")
 
 
-class AnthropicProvider:
-    """`Provider` for Anthropic's Messages API.
+class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
+    """`Provider` for Anthropic's Messages API."""
 
-    `usage_total` is the running total of every attempt this provider made, failed ones and calls
-    that ended in an error included; a `ModelResponse.usage` covers that one call's attempts.
-    """
-
+    sdk_errors = (anthropic.APIStatusError, anthropic.APIConnectionError)
     # The cache serves only what an earlier request wrote: the draft loop writes it once before fanning out.
     warm_cache_first = True
 
@@ -51,57 +46,23 @@ class AnthropicProvider:
         retry: RetryPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        self.model = model
-        self.name = f"anthropic:{model}"
-        self.usage_total = Usage()
-        self._retry = retry or RetryPolicy()
         url = (base_url or ANTHROPIC_URL).rstrip("/")
-        self._service = Service("anthropic", url, "ANTHROPIC_API_KEY", api_key)
-        self._client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
-
-    def __repr__(self) -> str:
-        return f"AnthropicProvider(name={self.name!r}, base_url={self._service.base_url!r})"
-
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        body = self.wire_body(request)
-        done = await with_retries(
-            lambda: self._create(body), policy=self._retry, service=self._service, on_attempt=self._count
-        )
-        message, headers = done.value
-        response = with_rate_limits(to_response(message, done.attempts), headers)
-        self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
-        return response
+        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
+        service = Service("anthropic", url, "ANTHROPIC_API_KEY", api_key)
+        super().__init__(model, f"anthropic:{model}", client, service, retry)
 
     def wire_body(self, request: ModelRequest) -> dict[str, Any]:
         """The Messages body for `request`, as sent here or in a message batch."""
         return messages_body(self.model, request)
 
-    async def sdk_call(self, action: Callable[[anthropic.AsyncAnthropic], Awaitable[T]]) -> T:
-        """Any other SDK call (the message batches' create, poll and results), retried and scrubbed."""
+    async def _send(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> Any:
+        return await client.messages.with_raw_response.create(**body)
 
-        async def attempt() -> T:
-            try:
-                return await action(self._client)
-            except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
-                fault = to_fault(exc)
-            raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
+    def _to_response(self, answer: Any, attempts: int) -> ModelResponse:
+        return to_response(answer, attempts)
 
-        return (await with_retries(attempt, policy=self._retry, service=self._service)).value
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections; call it before the event loop that used them ends."""
-        await self._client.close()
-
-    def _count(self) -> None:
-        self.usage_total += Usage(calls=1)
-
-    async def _create(self, body: dict[str, Any]) -> tuple[Message, Mapping[str, str]]:
-        try:
-            raw = await self._client.messages.with_raw_response.create(**body)
-            return raw.parse(), raw.headers
-        except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
-            fault = to_fault(exc)
-        raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
+    def _fault(self, exc: Exception) -> Fault:
+        return to_fault(exc)  # type: ignore[arg-type]
 
 
 def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:

@@ -8,13 +8,12 @@ serves them all. The structured answer comes from `response_format` of type `jso
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from agent.errors import ProviderError
-from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage, with_rate_limits
-from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status, with_retries
+from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.sdk import SDKProvider
+from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status
 
 try:
     import openai
@@ -26,15 +25,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 OPENAI_URL = "https://api.openai.com/v1"
-T = TypeVar("T")
 
 
-class OpenAIProvider:
-    """`Provider` for OpenAI's Chat Completions API and servers that imitate it.
+class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
+    """`Provider` for OpenAI's Chat Completions API and servers that imitate it."""
 
-    `usage_total` is the running total of every attempt this provider made, failed ones and calls
-    that ended in an error included; a `ModelResponse.usage` covers that one call's attempts.
-    """
+    sdk_errors = (openai.APIStatusError, openai.APIConnectionError)
 
     def __init__(
         self,
@@ -46,63 +42,29 @@ class OpenAIProvider:
         *,
         name: str | None = None,
     ) -> None:
-        self.model = model
-        self.name = name or f"openai:{model}"
-        self.usage_total = Usage()
-        self._retry = retry or RetryPolicy()
+        name = name or f"openai:{model}"
         url = (base_url or OPENAI_URL).rstrip("/")
-        self._service = Service(self.name.split(":")[0], url, "OPENAI_API_KEY", api_key)
+        client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
+        super().__init__(model, name, client, Service(name.split(":")[0], url, "OPENAI_API_KEY", api_key), retry)
         # OpenAI's reasoning models reject `max_tokens`, but Ollama and LM Studio only read `max_tokens`
         # (Ollama's `max_completion_tokens` support is still unmerged): pick by who we talk to.
         self._limit_param = "max_completion_tokens" if url == OPENAI_URL else "max_tokens"
-        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
         # The SDK imports its resources on first access (up to a second): do it now, not inside the
         # first call, where it would hold up every concurrent section call behind it.
-        self._client.chat.completions  # noqa: B018
-
-    def __repr__(self) -> str:
-        return f"OpenAIProvider(name={self.name!r}, base_url={self._service.base_url!r})"
-
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        body = self.wire_body(request)
-        done = await with_retries(
-            lambda: self._create(body), policy=self._retry, service=self._service, on_attempt=self._count
-        )
-        completion, headers = done.value
-        response = with_rate_limits(to_response(completion, done.attempts), headers)
-        self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
-        return response
+        client.chat.completions  # noqa: B018
 
     def wire_body(self, request: ModelRequest) -> dict[str, Any]:
         """The Chat Completions body for `request`, as sent here or in a batch API line."""
         return chat_body(self.model, request, self._limit_param)
 
-    async def sdk_call(self, action: Callable[[openai.AsyncOpenAI], Awaitable[T]]) -> T:
-        """Any other SDK call (the batch API's uploads and polls), retried and scrubbed like `complete`."""
+    async def _send(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> Any:
+        return await client.chat.completions.with_raw_response.create(**body)
 
-        async def attempt() -> T:
-            try:
-                return await action(self._client)
-            except (openai.APIStatusError, openai.APIConnectionError) as exc:
-                fault = to_fault(exc)
-            raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
+    def _to_response(self, answer: Any, attempts: int) -> ModelResponse:
+        return to_response(answer, attempts)
 
-        return (await with_retries(attempt, policy=self._retry, service=self._service)).value
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections; call it before the event loop that used them ends."""
-        await self._client.close()
-
-    def _count(self) -> None:
-        self.usage_total += Usage(calls=1)
-
-    async def _create(self, body: dict[str, Any]) -> tuple[ChatCompletion, Mapping[str, str]]:
-        try:
-            raw = await self._client.chat.completions.with_raw_response.create(**body)
-            return raw.parse(), raw.headers
-        except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            fault = to_fault(exc)
-        raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
+    def _fault(self, exc: Exception) -> Fault:
+        return to_fault(exc)  # type: ignore[arg-type]
 
 
 def chat_body(model: str, request: ModelRequest, limit_param: str) -> dict[str, Any]:

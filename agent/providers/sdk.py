@@ -1,0 +1,74 @@
+"""What the two SDK adapters share: one retry policy around every call, every attempt counted, no key in
+any error. Each adapter says only how to build its request, send it, and read the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, Generic, TypeVar
+
+from agent.providers.base import ModelRequest, ModelResponse, Usage, with_rate_limits
+from agent.retry import Fault, RetryPolicy, Service, with_retries
+
+ClientT = TypeVar("ClientT")
+T = TypeVar("T")
+
+
+class SDKProvider(Generic[ClientT]):
+    """`usage_total` is the running total of every attempt this provider made, failed ones and calls
+    that ended in an error included; a `ModelResponse.usage` covers that one call's attempts.
+    """
+
+    sdk_errors: tuple[type[Exception], ...] = ()  # the SDK's HTTP and connection errors
+
+    def __init__(self, model: str, name: str, client: ClientT, service: Service, retry: RetryPolicy | None) -> None:
+        self.model, self.name = model, name
+        self.usage_total = Usage()
+        self._client, self._service = client, service
+        self._retry = retry or RetryPolicy()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, base_url={self._service.base_url!r})"
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        body = self.wire_body(request)
+        done = await with_retries(
+            lambda: self._guarded(lambda client: self._send(client, body)),
+            policy=self._retry, service=self._service, on_attempt=self._count,
+        )
+        raw = done.value  # read through the raw-response path so the rate-limit headers reach the limiter
+        response = with_rate_limits(self._to_response(raw.parse(), done.attempts), raw.headers)
+        self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
+        return response
+
+    async def sdk_call(self, action: Callable[[ClientT], Awaitable[T]]) -> T:
+        """Any other SDK call (the batch APIs' uploads and polls), retried and scrubbed like `complete`."""
+        return (await with_retries(lambda: self._guarded(action), policy=self._retry, service=self._service)).value
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections; call it before the event loop that used them ends."""
+        await self._client.close()  # type: ignore[attr-defined]
+
+    def _count(self) -> None:
+        self.usage_total += Usage(calls=1)
+
+    async def _guarded(self, action: Callable[[ClientT], Awaitable[T]]) -> T:
+        try:
+            return await action(self._client)
+        except self.sdk_errors as exc:
+            fault = self._fault(exc)
+        raise fault  # outside the except block, so the SDK error (and any key it quotes) is not chained
+
+    def wire_body(self, request: ModelRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _send(self, client: ClientT, body: dict[str, Any]) -> Any:
+        """The raw response (with `.parse()` and `.headers`) of sending `body`."""
+        raise NotImplementedError
+
+    def _to_response(self, answer: Any, attempts: int) -> ModelResponse:
+        raise NotImplementedError
+
+    def _fault(self, exc: Exception) -> Fault:
+        raise NotImplementedError
