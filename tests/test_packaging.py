@@ -35,7 +35,7 @@ def test_wheel_holds_the_templates_and_prompts(wheel: Path) -> None:
     assert "agent/templates/compact.md" in names
     assert shipped("templates") <= names
     assert shipped("prompts") <= names
-    assert "agent/cli.py" in names
+    assert "agent/cli/__init__.py" in names
 
 
 def test_installed_wheel_finds_its_builtin_templates(wheel: Path, tmp_path: Path) -> None:

@@ -1,0 +1,75 @@
+"""The `plan` app and what every command shares: one-line errors with exit codes, the output formats."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from agent import __version__
+
+app = typer.Typer(
+    help="Draft implementation plans in your team's own template, then check them.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_FINDINGS = 3
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"plan-agent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Draft implementation plans in your team's own template, then check them."""
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"plan: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Our errors become one line on stderr and their exit code; nothing else is caught."""
+    from agent.errors import PlanError
+
+    try:
+        yield
+    except PlanError as error:
+        fail(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+TemplateOption = Annotated[
+    str | None, typer.Option("--template", "-t", help="Built-in template name or path to a markdown template.")
+]
+
+
+def print_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def main() -> None:
+    run: Callable[[], Any] = app
+    run()

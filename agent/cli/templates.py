@@ -1,0 +1,66 @@
+"""`plan templates` and `plan config`: what templates compile to, and the settings in force."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from agent.cli.base import OutputFormat, app, print_json, user_errors
+
+templates_app = typer.Typer(help="List, inspect and compile plan templates.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("list")
+def templates_list() -> None:
+    """List the built-in templates."""
+    from agent.catalog import builtin_templates, load_template
+
+    with user_errors():
+        for name in builtin_templates():
+            template = load_template(name)
+            typer.echo(f"{name}\t{len(template.units)} sections")
+
+
+@templates_app.command("show")
+def templates_show(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
+    """Show the sections and fields a template compiles to."""
+    from agent.catalog import load_template
+    from agent.outline import describe_template
+
+    with user_errors():
+        typer.echo(describe_template(load_template(name)))
+
+
+@templates_app.command("schema")
+def templates_schema(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
+    """Print the JSON schema of a whole plan for this template (OpenAI strict-mode compatible)."""
+    from agent.catalog import load_template
+    from agent.schema import json_schema, plan_model
+
+    with user_errors():
+        typer.echo(json.dumps(json_schema(plan_model(load_template(name))), indent=2))
+
+
+config_app = typer.Typer(help="Show the settings plan uses and where each comes from.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    repo: Annotated[str, typer.Option("--repo", help="Repository whose .plan.toml / pyproject.toml to read.")] = ".",
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+) -> None:
+    """Print each setting, its value, and where it came from: flag, environment, config file or default."""
+    import os
+
+    from agent.config import config_report, format_config, resolve_settings
+
+    with user_errors():
+        report = config_report(resolve_settings({}, os.environ, repo), os.environ)
+    if output is OutputFormat.json:
+        print_json(report)
+    else:
+        typer.echo(format_config(report))
