@@ -32,6 +32,7 @@ from agent.template import (
 STOP_WORDS = frozenset("the a an and or of to in for on with by is are be this that it as at from we our".split())
 ENUM_DEFAULTS = ("draft", "planning", "medium", "med", "m")
 MAX_FILES = 5
+CONSTRAINT_CUES = re.compile(r"\b(keep|must|without|unchanged|only|never|compatib|no longer|limit|at most)", re.I)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ class OfflineDrafter:
             return f"{listed} (TODO: say what changes in each)" if paths else _todo(topic, "the files to change")
         if spec.kind == "line":
             return self._line(topic)
+        if (judged := self._judgement(topic)) is not None:
+            return " ".join(judged)
         if _names_current_state(topic) and self._current_state():
             return " ".join(self._current_state())
         if topic.about("summary", "overview", "tldr", "problem", "executive", "goal", "purpose", "what"):
@@ -146,6 +149,8 @@ class OfflineDrafter:
             return self._files_to_modify()
         if spec.role == "create":
             return [_todo(topic, "name the new files this needs and what each holds")]
+        if (judged := self._judgement(topic)) is not None:
+            return judged
         if _names_current_state(topic) and self._current_state():
             return self._current_state()
         if topic.about("depend", "librar", "package"):
@@ -157,6 +162,23 @@ class OfflineDrafter:
             return [f"Test: {requirement}" for requirement in self.focus[:4]] or [_todo(topic)]
         found = self._matching_sentences(topic, limit=3)
         return found or [_todo(topic)]
+
+    def _judgement(self, topic: Topic) -> list[str] | None:
+        """Parts a brief rarely answers: grounded where the repository says something, else an explicit TODO."""
+        subject = topic.subject
+        if re.search(r"\bquestion", subject):
+            return [_todo(topic, "the questions this brief leaves open, and who answers each")]
+        if re.search(r"\b(rollback|revert|undo)", subject):
+            files = ", ".join(f"`{file.path}`" for file in self._related()[:3]) or "the changed files"
+            return [f"Revert the commits that change {files}.",
+                    _todo(topic, "how data written by the new code is kept or removed on rollback")]
+        if re.search(r"\b(rollout|deploy|release)", subject):
+            command = self._test_command()
+            merge = f"Merge once `{command}` passes." if command else _todo(topic, "the checks that gate the merge")
+            return [merge, _todo(topic, "how the change reaches users (flag, release, announcement)")]
+        if re.search(r"\bconstraint", subject):
+            return [s for s in self.sentences if CONSTRAINT_CUES.search(s)][:4] or [_todo(topic)]
+        return None
 
     def _code(self, spec: FieldSpec, topic: Topic) -> str | None:
         if topic.about("test", "command", "install") or spec.lang in ("bash", "sh", "shell"):
