@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from draft_support import BRIEF, GOOD, TEMPLATE, TRACKED, UNITS
 
+from agent.compiler import compile_template
 from agent.draft import DraftResult, DraftSettings, draft_plan
 from agent.errors import InputError, ProviderError, RejectedError, TransportError
 from agent.providers.base import ModelRequest, ModelResponse, Usage
@@ -352,3 +353,12 @@ def test_max_cost_with_a_model_that_has_no_price_is_refused_before_any_call() ->
     with pytest.raises(InputError, match="--max-cost needs a price for test:scripted"):
         draft(model, max_cost_usd=1.0, prices={})
     assert model.requests == []
+
+
+def test_a_draft_whose_only_section_failed_reports_it_rather_than_a_template_mismatch() -> None:
+    # Every section here is a repeated block: with no answer, the rendered plan has no heading to align.
+    template = compile_template("# Plan\n\n## Phase 1: [Name]\n\n- [Task]\n\n## Phase 2: [Name]\n\n- [Task]\n")
+    model = ScriptedModel({"phases": [not_json()] * 3})
+    result = asyncio.run(draft_plan(template, BRIEF, model, "", None, DraftSettings(max_rounds=1)))
+    assert not result.complete
+    assert [(f.unit, f.code) for f in result.findings] == [("phases", "invalid-json")]
