@@ -27,6 +27,7 @@ from agent.template import (
 )
 
 STRICT = ConfigDict(extra="forbid")
+MAX_OBJECT_DEPTH = 10  # OpenAI's strict structured outputs nest objects at most this deep
 FORBIDDEN_KEYS = {"allOf", "not", "if", "then", "else", "oneOf", "patternProperties", "$ref", "$defs"}
 
 
@@ -65,16 +66,18 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     return _inline(schema, definitions)  # type: ignore[no-any-return]
 
 
-def strict_problems(schema: dict[str, Any], path: str = "$") -> list[str]:
+def strict_problems(schema: dict[str, Any], path: str = "$", depth: int = 1) -> list[str]:
     """Why `schema` would be rejected as an OpenAI strict structured-output schema (empty when fine)."""
     problems = []
     if path == "$" and schema.get("type") != "object":
         problems.append("$: the root must be an object")
+    if schema.get("type") == "object" and depth > MAX_OBJECT_DEPTH:
+        problems.append(f"{path}: objects nest {depth} deep; strict mode allows {MAX_OBJECT_DEPTH}")
     problems += [f"{path}: uses `{key}`" for key in FORBIDDEN_KEYS & schema.keys()]
     if schema.get("type") == "object":
         problems += _object_problems(schema, path)
     for key, child in _children(schema):
-        problems += strict_problems(child, f"{path}.{key}")
+        problems += strict_problems(child, f"{path}.{key}", depth + (schema.get("type") == "object"))
     return problems
 
 

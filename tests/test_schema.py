@@ -149,3 +149,11 @@ def test_lint_catches_a_non_object_root_and_refs() -> None:
     assert "$: the root must be an object" in problems
     assert "$: uses `$ref`" in problems
     assert "$: uses `$defs`" in problems
+
+
+def test_lint_catches_objects_nested_deeper_than_strict_mode_allows() -> None:
+    leaf: dict[str, Any] = {"type": "string"}
+    for _ in range(11):
+        leaf = {"type": "object", "properties": {"x": leaf}, "required": ["x"], "additionalProperties": False}
+    assert strict_problems(leaf) == ["$.x.x.x.x.x.x.x.x.x.x: objects nest 11 deep; strict mode allows 10"]
+    assert strict_problems(leaf["properties"]["x"]) == []
