@@ -129,6 +129,14 @@ class OfflineDrafter:
             return " ".join(judged)
         if _names_current_state(topic) and self._current_state():
             return " ".join(self._current_state())
+        if re.search(r"\b(success|criteri|acceptance|done)", topic.subject):
+            said = [s for s in self.sentences if re.search(r"\b(success|done when|means)", s, re.I)]
+            return " ".join(said or [f"{r.rstrip('.')}." for r in self.focus]) or _todo(topic)
+        if re.search(r"\b(why|motivation)", topic.subject):
+            return self.sentences[0] if self.sentences else _todo(topic)
+        if re.search(r"\b(architecture|approach)", topic.subject) and self._related():
+            files = ", ".join(f"`{file.path}`" for file in self._related()[:3])
+            return f"The change centres on {files}, the files closest to the brief. {_todo(topic)}"
         if topic.about("summary", "overview", "tldr", "problem", "executive", "goal", "purpose", "what"):
             return " ".join(self.sentences[:2]) or _todo(topic)
         found = self._matching_sentences(topic, limit=3)
