@@ -142,8 +142,9 @@ class BodyCompiler:
         sample = items[first]
         marker = "1." if sample.marker[0].isdigit() else sample.marker
         texts = tuple(item.text for item in items[first : last + 1])
+        label = numbered_label(texts)
         spec = self._field("items", "list", _list_guidance(texts), marker=marker, checkbox=bool(sample.checkbox),
-                           examples=texts)
+                           examples=texts, item_label=label)
         return [FieldBlock(spec, _raw(block, items[:first]), _raw(block, items[last + 1 :]))]
 
     def _key_value_items(self, items: list[ListItem], block: Block) -> list[Node] | None:
@@ -292,6 +293,22 @@ def _top_items(items: list[ListItem]) -> list[ListItem]:
 
 def _raw(block: Block, items: list[ListItem]) -> list[str]:
     return [block.lines[item.line - block.line] for item in items]
+
+
+ITEM_LABEL = re.compile(r"^(?P<head>\*\*[A-Za-z][A-Za-z -]*?\s*)(?P<n>\d+)(?P<tail>\*\*\s*:\s*)")
+
+
+def numbered_label(texts: tuple[str, ...]) -> str:
+    """`**Step 1**: …`, `**Step 2**: …`: items that number themselves keep doing so in the plan."""
+    found = [ITEM_LABEL.match(text) for text in texts]
+    if len(found) < 2 or not all(found):
+        return ""
+    shapes = {(m.group("head"), m.group("tail")) for m in found if m}
+    numbers = [int(m.group("n")) for m in found if m]
+    if len(shapes) != 1 or numbers != list(range(1, len(numbers) + 1)):
+        return ""
+    head, tail = shapes.pop()
+    return f"{head}{{n}}{tail}"
 
 
 def _list_guidance(examples: tuple[str, ...]) -> str:

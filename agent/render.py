@@ -169,15 +169,20 @@ def _list(block: FieldBlock, items: list[Any]) -> str:
     for index, item in enumerate(items, start=1):
         marker = f"{index}." if spec.marker == "1." else spec.marker
         box = "[ ] " if spec.checkbox else ""
-        lines.append(f"{marker} {box}{_item_text(item)}")
+        label = spec.item_label.replace("{n}", str(index))
+        lines.append(f"{marker} {box}{label}{_item_text(item, spec.item_label)}")
     return "\n".join(lines + block.fixed_after)
 
 
-def _item_text(item: Any) -> str:
-    """Models sometimes repeat the list syntax inside the item; the renderer owns it."""
+def _item_text(item: Any, label: str = "") -> str:
+    """Models sometimes repeat the list syntax, or the item's numbered label, inside the item; the renderer
+    owns both."""
     text = _one_line(item)
     text = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", text)
-    return re.sub(r"^\[[ xX]\]\s+", "", text)
+    text = re.sub(r"^\[[ xX]\]\s+", "", text)
+    if label:
+        text = re.sub("^" + re.escape(label).replace(re.escape("{n}"), r"\d+"), "", text)
+    return text
 
 
 def _table(spec: FieldSpec, rows: list[Any]) -> str:

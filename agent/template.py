@@ -36,6 +36,7 @@ class FieldSpec:
     columns: tuple[Column, ...] = ()
     marker: str = "-"  # list item marker: "-", "*" or "1."
     checkbox: bool = False
+    item_label: str = ""  # numbered label each item starts with, e.g. "**Step {n}**: " (`{n}` from 1)
     lang: str = ""
     examples: tuple[str, ...] = ()
     role: FileRole = ""

@@ -157,6 +157,25 @@ def test_model_written_list_syntax_is_not_doubled() -> None:
     assert lines == ["- [ ] log in as admin", "- [ ] open the report"]
 
 
+def test_items_that_number_themselves_keep_their_labels() -> None:
+    step_lines = block_after(rendered("000"), "### Step-by-step checklist")
+    phase_lines = block_after(rendered("004"), "### Phase Rollout")
+
+    assert [line[: len("- [ ] **Step 1**: ")] for line in step_lines] == [
+        f"- [ ] **Step {i}**: " for i in range(1, len(step_lines) + 1)]
+    assert [line[: len("1. **Phase 1**: ")] for line in phase_lines] == [
+        f"{i}. **Phase {i}**: " for i in range(1, len(phase_lines) + 1)]
+
+
+def test_a_numbered_label_the_model_wrote_itself_is_not_doubled() -> None:
+    data = filled(template("000"))
+    data["implementation_steps"]["step_by_step_checklist"]["items"] = ["**Step 1**: add the flag", "write tests"]
+
+    lines = section_lines(render_plan(template("000"), data), "### Step-by-step checklist")
+
+    assert lines[:2] == ["- [ ] **Step 1**: add the flag", "- [ ] **Step 2**: write tests"]
+
+
 def test_code_fence_keeps_its_language_in_seed_000() -> None:
     lines = block_after(rendered("000"), "### Installation commands")
 
