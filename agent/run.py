@@ -77,9 +77,9 @@ def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress 
     paths = plan_paths(request.out, brief.slug, plans_dir=config.out_dir)
     refuse_overwrite(paths, request.force)  # before spending a single token
     model, note = choose_model(config.model, env, request.base_url)
-    if note:
-        progress(note)
     context = context_for_brief(Path(request.repo), brief, config.context_tokens)
+    if note:  # after the repository is known to be there, so a bad --repo is the only message
+        progress(note)
     provider = make_provider(model, request.base_url, env, template, brief, context)
     settings = draft_settings(config)
     result = asyncio.run(draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,

@@ -102,4 +102,4 @@ _FACTORIES: dict[str, Callable[[str, _Settings], Provider]] = {
     "anthropic": _anthropic,
     "ollama": _ollama,
 }
-_KNOWN = ("openai:MODEL", "anthropic:MODEL", "ollama:MODEL")
+_KNOWN = ("openai:MODEL", "anthropic:MODEL", "ollama:MODEL", "offline")  # offline is built by agent.run
