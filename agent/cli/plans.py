@@ -57,15 +57,19 @@ def draft(
                            context_tokens)
     with user_errors():
         outcome = run_draft(request, dict(os.environ), progress=lambda line: typer.echo(line, err=True))
-    result = outcome.result
     if output is PlanFormat.json:
         print_json(draft_report(outcome))
     else:
-        for finding in result.findings:
-            typer.echo(finding.format(str(outcome.plan_path)), err=True)
-        state = "complete" if result.complete else f"{len(result.findings)} finding(s) remain"
+        state = _findings_to_stderr(outcome.result, str(outcome.plan_path))
         typer.echo(f"plan written to {outcome.plan_path} ({state}); report in {outcome.json_path}", err=True)
-    raise typer.Exit(0 if result.complete else EXIT_FINDINGS)
+    raise typer.Exit(0 if outcome.result.complete else EXIT_FINDINGS)
+
+
+def _findings_to_stderr(result: Any, path: str) -> str:
+    """Each finding as an IDE-readable line on stderr; returns the one-word state for the summary."""
+    for finding in result.findings:
+        typer.echo(finding.format(path), err=True)
+    return "complete" if result.complete else f"{len(result.findings)} finding(s) remain"
 
 
 @app.command("validate")
@@ -182,15 +186,12 @@ def revise(
                             max_rounds, concurrency, max_cost, context_tokens)
     with user_errors():
         outcome = run_revise(request, dict(os.environ), progress=lambda line: typer.echo(line, err=True))
-    result = outcome.result
     if output is PlanFormat.json:
         print_json(revise_report(outcome))
     else:
-        for finding in result.findings:
-            typer.echo(finding.format(plan), err=True)
-        state = "complete" if result.complete else f"{len(result.findings)} finding(s) remain"
+        state = _findings_to_stderr(outcome.result, plan)
         typer.echo(f"{plan}: revised {', '.join(outcome.revised) or 'nothing'} ({state})", err=True)
-    raise typer.Exit(0 if result.complete else EXIT_FINDINGS)
+    raise typer.Exit(0 if outcome.result.complete else EXIT_FINDINGS)
 
 
 @app.command("mcp")
