@@ -1,17 +1,22 @@
-"""Read a feature brief: markdown or text, a YAML requirements file, a GitHub issue as JSON, or stdin."""
+"""Read a feature brief: markdown or text, a YAML requirements file, a GitHub issue as JSON, or stdin.
+
+A brief is untrusted text that goes into every request, so it is redacted like repository text before
+anything else sees it: secret-looking values become [REDACTED], and the brief says on which lines.
+"""
 
 from __future__ import annotations
 
-import json
 import re
-import sys
+import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import BriefError
+from agent.inputs import STDIN, clean_text, load_json, load_yaml, read_text
 
 MAX_BRIEF_BYTES = 1_000_000
 YAML_SECTIONS = ("problem", "description", "requirements", "constraints", "success_criteria", "non_goals", "notes")
@@ -25,6 +30,7 @@ class Brief:
     requirements: tuple[str, ...] = field(default=())
     labels: tuple[str, ...] = field(default=())
     number: int | None = None
+    redacted_lines: tuple[int, ...] = field(default=())  # lines of `text` where a secret was replaced
 
     @property
     def slug(self) -> str:
@@ -33,103 +39,147 @@ class Brief:
 
 
 def slugify(title: str) -> str:
-    """A title as a directory name: lower-case words joined by hyphens, at most 60 characters."""
-    words = re.findall(r"[a-z0-9]+", title.lower())
-    return "-".join(words)[:60].strip("-") or "plan"
+    """A title as a directory name: lower-case words joined by hyphens, at most 60 characters. Latin
+    letters lose their accents; a title in another script keeps its words, so two such briefs never
+    share a folder; a title with no word at all gets a short digest of itself."""
+    ascii_words = re.findall(r"[a-z0-9]+", _without_accents(title).lower())
+    words = ascii_words if ascii_words else re.findall(r"\w+", title.lower())
+    slug = "-".join(words)[:60].strip("-")
+    return slug or f"plan-{zlib.crc32(title.encode('utf-8', 'replace')):08x}"
+
+
+def _without_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def read_brief(source: str) -> Brief:
     """The brief at `source` (a path, or `-` for standard input)."""
-    text = _read_source(source)
+    text = read_text(source, "brief", MAX_BRIEF_BYTES, _fail(source))
     if not text.strip():
-        raise BriefError(f"{source}: the brief is empty; write the feature request in it")
+        raise BriefError(f"{_name(source)}: the brief is empty; write the feature request in it")
     suffix = Path(source).suffix.lower()
-    if suffix == ".json" or (source == "-" and text.lstrip().startswith("{")):
-        return _from_issue(_load_json(text, source), source)
+    if suffix == ".json" or (source == STDIN and text.lstrip().startswith("{")):
+        return _from_issue(load_json(text, _name(source), _fail(source)), source)
     if suffix in (".yaml", ".yml"):
-        return _from_yaml(_load_yaml(text, source), source)
+        return _from_yaml(load_yaml(text, _name(source), _fail(source)), source)
     return _from_markdown(text, source)
 
 
-def _read_source(source: str) -> str:
-    if source == "-":
-        return sys.stdin.read(MAX_BRIEF_BYTES + 1)[:MAX_BRIEF_BYTES]
-    path = Path(source)
-    try:
-        if path.stat().st_size > MAX_BRIEF_BYTES:
-            raise BriefError(f"{source}: the brief is over 1 MB; trim it to the feature request")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BriefError(f"{source}: no such file; pass the path of a brief (markdown, YAML or issue JSON)") from None
-    except IsADirectoryError:
-        raise BriefError(f"{source}: is a directory; pass a brief file (use `plan batch` for a folder)") from None
-    except OSError as error:
-        raise BriefError(f"{source}: cannot read the brief: {error.strerror or error}") from None
-    if b"\x00" in data[:8192]:
-        raise BriefError(f"{source}: this is a binary file, not a brief")
-    return data.decode("utf-8", errors="replace")
+def _name(source: str) -> str:
+    return "standard input" if source == STDIN else source
 
 
-def _load_json(text: str, source: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BriefError(f"{source}:{error.lineno}: not valid JSON ({error.msg})") from None
-    if not isinstance(data, dict) or not data.get("title"):
-        raise BriefError(f"{source}: a JSON brief must be a GitHub issue object with at least a `title`")
-    return data
+def _fail(source: str) -> Any:
+    return lambda problem: BriefError(f"{_name(source)}: {problem}")
 
 
-def _load_yaml(text: str, source: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise BriefError(f"{source}{line}: not valid YAML; fix the syntax") from None
+class _Label(BaseModel):
+    name: str
+
+
+class IssueBrief(BaseModel):
+    """A GitHub issue as `gh issue view --json number,title,body,labels` writes it (other keys ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+    title: str = Field(min_length=1)
+    body: str | None = None
+    number: int | None = None
+    labels: list[_Label | str] = Field(default_factory=list)
+
+    def label_names(self) -> tuple[str, ...]:
+        return tuple(label if isinstance(label, str) else label.name for label in self.labels)
+
+
+Scalar = str | int | float | bool
+
+
+class YamlBrief(BaseModel):
+    """A YAML requirements file: a title and text or lists of text under the known keys."""
+
+    model_config = ConfigDict(extra="ignore")
+    feature: Scalar | None = None
+    title: Scalar | None = None
+    name: Scalar | None = None
+    problem: Scalar | list[Scalar] | None = None
+    description: Scalar | list[Scalar] | None = None
+    requirements: Scalar | list[Scalar] | None = None
+    constraints: Scalar | list[Scalar] | None = None
+    success_criteria: Scalar | list[Scalar] | None = None
+    non_goals: Scalar | list[Scalar] | None = None
+    notes: Scalar | list[Scalar] | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _none_for_empty(cls, value: Any) -> Any:
+        return None if value == {} else value
+
+
+def _validated(model: type[BaseModel], data: Any, source: str, shape: str) -> Any:
     if not isinstance(data, dict):
-        raise BriefError(f"{source}: a YAML brief must be a mapping (feature, problem, requirements, ...)")
-    return data
+        raise BriefError(f"{_name(source)}: {shape}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"][:2])
+        raise BriefError(f"{_name(source)}: `{where}`: {problem['msg'].lower()}; {shape}") from None
 
 
-def _from_issue(data: dict[str, Any], source: str) -> Brief:
-    labels = tuple(str(label.get("name", "")) if isinstance(label, dict) else str(label)
-                   for label in data.get("labels") or [])
-    number = data.get("number") if isinstance(data.get("number"), int) else None
-    return brief_from_fields(str(data["title"]), str(data.get("body") or ""), source, labels, number)
+def _from_issue(data: Any, source: str) -> Brief:
+    issue = _validated(IssueBrief, data, source, "a JSON brief is a GitHub issue object: `title` (text), "
+                       "`body` (text), `number` (a whole number), `labels` (names or {\"name\": ...} objects)")
+    if not issue.title.strip():
+        raise BriefError(f"{_name(source)}: `title` is empty; give the issue a title")
+    return brief_from_fields(issue.title, issue.body or "", source, issue.label_names(), issue.number)
 
 
 def brief_from_fields(title: str, body: str, source: str, labels: tuple[str, ...] = (),
                       number: int | None = None) -> Brief:
     """A brief from an issue's or a backlog row's fields: a title heading, its labels, then the body."""
-    title, body = title.strip(), body.strip()
+    title, body = clean_text(title).strip(), clean_text(body).strip()
+    labels = tuple(clean_text(label) for label in labels)
     heading = f"# {title}" + (f" (#{number})" if number is not None else "")
     labels_line = f"\n\nLabels: {', '.join(labels)}" if labels else ""
     text = f"{heading}{labels_line}\n\n{body}".strip()
-    return Brief(title, text, source, requirement_lines(body), labels, number)
+    return redact_brief(Brief(title, text, source, requirement_lines(body), labels, number))
 
 
-def _from_yaml(data: dict[str, Any], source: str) -> Brief:
-    title = str(data.get("feature") or data.get("title") or data.get("name") or Path(source).stem)
+def _from_yaml(data: Any, source: str) -> Brief:
+    brief = _validated(YamlBrief, data, source, "a YAML brief is a mapping: feature, problem, requirements, "
+                       "constraints, success_criteria (text or lists of text)")
+    title = str(brief.feature or brief.title or brief.name or Path(source).stem)
     parts = [f"# {title}"]
     requirements: list[str] = []
     for key in YAML_SECTIONS:
-        value = data.get(key)
-        if not value:
+        value = getattr(brief, key)
+        if value is None or value == "" or value == []:
             continue
         items = [str(item) for item in value] if isinstance(value, list) else [str(value)]
         body = "\n".join(f"- {item}" for item in items) if isinstance(value, list) else items[0]
         parts.append(f"## {key.replace('_', ' ').capitalize()}\n\n{body}")
         if key in ("requirements", "success_criteria", "constraints") and isinstance(value, list):
             requirements += items
-    return Brief(title.strip(), "\n\n".join(parts), source, tuple(requirements))
+    return redact_brief(Brief(title.strip(), "\n\n".join(parts), source, tuple(requirements)))
 
 
 def _from_markdown(text: str, source: str) -> Brief:
     heading = re.search(r"^#{1,6}\s+(.+?)\s*#*\s*$", text, re.M)
     first_line = next(line.strip() for line in text.splitlines() if line.strip())
     title = heading.group(1) if heading else first_line[:80]
-    return Brief(title.strip(), text.strip(), source, requirement_lines(text))
+    return redact_brief(Brief(title.strip(), text.strip(), source, requirement_lines(text)))
+
+
+def redact_brief(brief: Brief) -> Brief:
+    """The brief with every secret-looking value replaced, in each field the model or a file may see."""
+    from agent.context.secrets import redact  # agent.context imports this module
+
+    text = redact(brief.text)
+    changed = tuple(number for number, (before, after)
+                    in enumerate(zip(brief.text.split("\n"), text.split("\n"), strict=True), 1) if before != after)
+    if not changed:
+        return brief
+    return Brief(redact(brief.title), text, brief.source, tuple(redact(item) for item in brief.requirements),
+                 tuple(redact(label) for label in brief.labels), brief.number, changed)
 
 
 def requirement_lines(text: str) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agent.compiler import MAX_TEMPLATE_BYTES, compile_template
 from agent.errors import InputError, TemplateError
+from agent.inputs import read_text
 from agent.template import Template
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -34,10 +35,10 @@ def _locate(name_or_path: str) -> Path:
     if name_or_path in builtins:
         return builtins[name_or_path]
     path = Path(name_or_path).expanduser()
-    if path.is_file():
-        return path
     if path.is_dir():
         raise InputError(f"{name_or_path}: is a directory; pass a template file or a built-in name")
+    if path.exists():  # the reader refuses what is not a regular file, by its type
+        return path
     known = ", ".join(builtins)
     raise InputError(f"template {name_or_path!r} not found: use a built-in ({known}) or a path to a markdown file")
 
@@ -50,22 +51,8 @@ def _compile_file(path: str, _mtime: int) -> Template:
 
 
 def read_text_file(path: str, what: str, limit: int) -> str:
-    """A UTF-8 text file, or a one-line InputError naming the file and what is wrong with it."""
-    try:
-        size = Path(path).stat().st_size
-        if size > limit:
-            raise TemplateError(path, f"the {what} is {size / 1e6:.1f} MB; the limit is {limit / 1e6:g} MB")
-        data = Path(path).read_bytes()
-    except IsADirectoryError:
-        raise TemplateError(path, f"is a directory; pass the {what} file") from None
-    except OSError as error:
-        raise TemplateError(path, f"cannot read the {what}: {error.strerror or error}") from None
-    if b"\x00" in data[:8192]:
-        raise TemplateError(path, f"this is a binary file, not a markdown {what}")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise TemplateError(path, f"the {what} is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    """A UTF-8 text file, or a one-line TemplateError naming the file and what is wrong with it."""
+    return read_text(path, what, limit, lambda problem: TemplateError(path, problem))
 
 
 def prompt_text(name: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from agent.catalog import DEFAULT_TEMPLATE
 from agent.context.model import DEFAULT_CONTEXT_TOKENS
 from agent.errors import InputError
+from agent.inputs import trusted_path
 from agent.output import PLANS_DIR, recorded_template
 from agent.usage import PRICES, Price
 
@@ -101,7 +102,7 @@ def _resolve(name: str, key: Key, flag: Any, env: Mapping[str, str], files: list
         if name in config.values:
             where = f"`{name}` in {config.label}"
             value = _checked(_typed(config.values[name], key, where), key, where)
-            return (_relative(value, config.path.parent) if key.path else value), config.label
+            return (_relative(value, config.path.parent, where) if key.path else value), config.label
     return key.default, DEFAULT
 
 
@@ -132,12 +133,15 @@ def _checked(value: Any, key: Key, where: str) -> Any:
     raise InputError(f"{where} must be {least}")
 
 
-def _relative(value: str, base: Path) -> str:
-    """A relative path in a config file means the file's own directory; built-in template names stay."""
+def _relative(value: str, base: Path, where: str) -> str:
+    """A relative path in a config file means the file's own directory; built-in template names stay.
+    The path must stay inside that directory: a config file can arrive in a pull request, and the
+    template it names is read and sent to the model."""
     path = Path(value).expanduser()
-    if path.is_absolute() or ("/" not in value and not value.endswith(".md")):
+    if "/" not in value and not value.endswith(".md"):
         return value
-    return str(base / path)
+    resolved = str(path if path.is_absolute() else base / path)
+    return trusted_path(resolved, (base,), where, "use a path inside the repository", "the repository")
 
 
 def read_config_files(root: Path) -> list[ConfigFile]:
@@ -241,5 +245,5 @@ def settings_for_plan(plan_path: str, flags: Mapping[str, Any], env: Mapping[str
     """Settings for a command on an existing plan: the template its plan.json records comes right after
     the --template flag, before the environment and config files (a plan follows the template it was
     drafted from)."""
-    template = flags.get("template") or recorded_template(Path(plan_path))
+    template = flags.get("template") or recorded_template(Path(plan_path), root)
     return resolve_settings({**flags, "template": template}, env, root)

@@ -143,13 +143,13 @@ class PlanTools:
     ) -> dict[str, Any]:
         """What plan-agent knows of the repository for this brief: stack facts, files ranked against the brief,
         their outlines, and what was left out; secrets are never read."""
-        from agent.brief import Brief
+        from agent.brief import Brief, redact_brief
         from agent.config import resolve_settings
         from agent.context import context_for_brief, to_json
 
         with _tool_errors():
             tokens = resolve_settings({"context_tokens": context_tokens}, self.env, repo).context_tokens
-            built = context_for_brief(Path(repo), Brief(_title(brief), brief, "-"), tokens)
+            built = context_for_brief(Path(repo), redact_brief(Brief(_title(brief), brief, "-")), tokens)
         return to_json(built)
 
 

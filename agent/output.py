@@ -1,16 +1,30 @@
-"""Where a drafted plan goes, and writing it so that an interrupted run never leaves half a plan."""
+"""The one way out: where a drafted plan goes, checking that it can go there before a token is paid for,
+and writing plan.md and plan.json so that no run, however it ends, loses or mixes them.
+
+- `check_output` runs before any model call: a `.md` path, a directory we can create or write, no file in
+  the way, no plan overwritten without --force, no read-only plan to fail on at the end.
+- `plan_lock` holds a per-plan lock for the whole draft or revision: a second `plan` on the same plan
+  fails at once (exit 2) instead of both finishing and one result silently disappearing.
+- `write_files` writes every file to a temporary beside it first and renames only when all are written,
+  so a full disk leaves the old pair untouched. An existing file keeps its mode, a symlink is written
+  through (the link stays a link), and new files get the usual mode under the umask.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from agent.errors import OutputExistsError, PlanError
+from agent.errors import InputError, OutputExistsError, PlanError, PlanFileError
 
 PLANS_DIR = "implementation-plans"
+MAX_PLAN_JSON_BYTES = 20_000_000
 
 
 def plan_paths(out: str | None, slug: str, base: Path | None = None, plans_dir: str = PLANS_DIR) -> tuple[Path, Path]:
@@ -22,6 +36,8 @@ def plan_paths(out: str | None, slug: str, base: Path | None = None, plans_dir: 
         markdown = Path(out) / "plan.md"
     else:
         markdown = Path(out)
+        if markdown.suffix.lower() != ".md":  # plan.json goes beside it: --out plan.json would overwrite itself
+            raise InputError(f"--out {out}: name a .md file (plan.json is written beside it) or a directory")
     return markdown, markdown.with_suffix(".json")
 
 
@@ -31,39 +47,166 @@ def refuse_overwrite(paths: tuple[Path, ...], force: bool) -> None:
         raise OutputExistsError(f"{existing[0]} already exists; pass --force to overwrite it or --out to write elsewhere")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory, then rename over the target."""
+def check_output(paths: tuple[Path, ...], force: bool | None) -> None:
+    """Everything that would stop the files being written, found before the model is called.
+    `force=None` means the files are meant to exist and be replaced (`plan revise`)."""
+    if force is not None:
+        refuse_overwrite(paths, force)
+    for path in paths:
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, where the plan's file goes; choose another --out")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise InputError(f"{path}: is read-only; make it writable (chmod u+w) or write elsewhere with --out")
+        _check_directory(path.parent)
+
+
+def _check_directory(directory: Path) -> None:
+    """`directory` exists and is writable, or can be created: its nearest existing ancestor is."""
+    probe = directory
+    while not probe.exists():
+        if probe.is_symlink():  # a dangling link: mkdir would fail on it
+            raise InputError(f"{probe}: is a broken symbolic link; fix it or choose another --out")
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"{probe}: is a file, where a directory for the plan is needed; choose another --out")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"{probe}: cannot write here (permission denied); choose another --out")
+
+
+@contextmanager
+def plan_lock(plan_path: Path) -> Iterator[None]:
+    """An exclusive lock on one plan for as long as the block runs; the kernel drops it if we die."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, one run per plan is up to the user
+        yield
+        return
+    created = [folder for folder in (plan_path.parent, *plan_path.parent.parents) if not folder.exists()]
+    plan_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = plan_path.parent / f".{plan_path.name}.lock"
+    while True:
+        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(handle)
+            raise InputError(f"{plan_path}: another `plan` is writing this plan now; wait for it to finish, "
+                             "or write elsewhere with --out") from None
+        # The holder before us may have removed the file as we opened it: then our lock guards nothing.
+        if _same_file(handle, lock_path):
+            break
+        os.close(handle)
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            lock_path.unlink()
+        os.close(handle)
+        for folder in created:  # a draft that wrote nothing leaves no empty folders behind
+            with suppress(OSError):
+                folder.rmdir()
+
+
+def _same_file(handle: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle), os.stat(path))
+    except OSError:
+        return False
+
+
+def write_files(files: dict[Path, str]) -> None:
+    """Write each file's text; either every file is replaced or none is."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            staged.append((_stage(path, text), _target(path)))
+        for temporary, target in staged:
+            os.replace(temporary, target)
     except OSError as error:
-        raise PlanError(f"{path}: cannot write the plan: {error.strerror or error}") from None
+        raise PlanError(f"{next(iter(files))}: cannot write the plan: {error.strerror or error}; "
+                        "nothing was changed") from None
+    finally:
+        for temporary, _ in staged:
+            with suppress(OSError):
+                os.unlink(temporary)
+
+
+def _target(path: Path) -> Path:
+    """Where the bytes go: through a symlink to the file it names, so the link stays a link."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _stage(path: Path, text: str) -> str:
+    target = _target(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        os.chmod(temporary, _mode_for(target))
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return temporary
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory, then rename over the target."""
+    write_files({path: text})
+
+
+def json_text(data: dict[str, Any]) -> str:
+    # ASCII escapes: any string we were given (an unpaired surrogate included) round-trips.
+    return json.dumps(data, indent=2, ensure_ascii=True) + "\n"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json_text(data))
 
 
-def read_plan_json(plan_path: Path) -> dict[str, Any]:
-    """The plan.json `plan draft` wrote beside a plan; empty for a plan written by hand, or one that
-    cannot be read (it is a record of the draft, never needed to read the plan itself)."""
-    try:
-        data = json.loads(plan_path.with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+def read_plan_json(plan_path: Path, strict: bool = False) -> dict[str, Any]:
+    """The plan.json `plan draft` wrote beside a plan; empty for a plan written by hand. One that cannot
+    be read is empty too, unless `strict` (a command that will rewrite it): then it is an error, so the
+    plan is not changed with its record left stale."""
+    from agent.inputs import load_json, read_text
+
+    path = plan_path.with_suffix(".json")
+    if not path.exists() and not path.is_symlink():
         return {}
-    return data if isinstance(data, dict) else {}
+    try:
+        data = load_json(read_text(str(path), "plan.json", MAX_PLAN_JSON_BYTES), str(path))
+    except InputError as error:
+        if not strict:
+            return {}
+        raise PlanFileError(f"{error}; fix or delete {path.name} (it is the draft's record) and run again") from None
+    if not isinstance(data, dict):
+        if strict:
+            raise PlanFileError(f"{path}: is not a plan.json object; fix or delete it and run again")
+        return {}
+    return data
 
 
-def recorded_template(plan_path: Path) -> str | None:
-    """The template a drafted plan was written from, as its plan.json records it."""
+def recorded_template(plan_path: Path, root: Path | str = ".") -> str | None:
+    """The template a drafted plan was written from, as its plan.json records it: a built-in name, or a
+    path that must lie inside the repository or beside the plan (plan.json may come from anyone)."""
     name = read_plan_json(plan_path).get("template")
-    return name if isinstance(name, str) and name else None
+    if not isinstance(name, str) or not name:
+        return None
+    from agent.catalog import builtin_templates
+    from agent.inputs import trusted_path
+
+    if name in builtin_templates():
+        return name
+    return trusted_path(name, (root, plan_path.parent), f"{plan_path.with_suffix('.json')} names the template",
+                        "pass --template to choose it")

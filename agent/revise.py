@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.body import slug
-from agent.brief import Brief, read_brief
-from agent.catalog import load_template, read_text_file
+from agent.brief import Brief, read_brief, redact_brief
+from agent.catalog import load_template
 from agent.config import settings_for_plan
 from agent.context import context_for_brief
 from agent.draft import DraftResult, Progress, Revision, draft_plan
-from agent.errors import InputError
-from agent.output import read_plan_json, write_atomic, write_json
+from agent.errors import InputError, PlanFileError
+from agent.inputs import decode, read_bytes, trusted_path
+from agent.output import check_output, json_text, plan_lock, read_plan_json, write_files
 from agent.prompting import revise_note, unit_label
 from agent.providers.base import Usage
 from agent.render import render_unit
@@ -86,14 +87,21 @@ class Span:
 
 
 def run_revise(request: ReviseRequest, env: Mapping[str, str], progress: Progress = lambda _: None) -> ReviseOutcome:
+    read_plan_file(Path(request.plan))  # a missing or unreadable plan is named before anything else
+    with plan_lock(Path(request.plan)):  # two revisions of one plan would each drop the other's section
+        return _revise_locked(request, env, progress)
+
+
+def _revise_locked(request: ReviseRequest, env: Mapping[str, str], progress: Progress) -> ReviseOutcome:
     plan = read_plan_file(Path(request.plan))
+    check_output((plan.path, plan.json_path) if plan.recorded else (plan.path,), force=None)
     config = settings_for_plan(request.plan, request.flags(), env, request.repo)
     template = load_template(config.template)
     named = [unit_named(template, wanted) for wanted in request.sections]
     if not named and not request.failing:
         raise InputError(f"name the section to revise with --section NAME, or pass --failing; sections: "
                          f"{', '.join(unit_names(template))}")
-    original = _original_brief(request.brief, plan)
+    original = _original_brief(request.brief, plan, request.repo)
     brief = _revision_brief(original, plan)
     context = context_for_brief(Path(request.repo), brief, config.context_tokens)  # the plan file is not ranked
     findings = validate_plan(template, plan.text, str(plan.path), context.tracked_paths)
@@ -111,15 +119,18 @@ def run_revise(request: ReviseRequest, env: Mapping[str, str], progress: Progres
         revision)))
     outcome = ReviseOutcome(result, plan.path, units, model, template)
     if result.plan:  # at least one section came back; the others keep their text
-        write_atomic(plan.path, plan.bom + result.markdown)
-        _record(plan, outcome)
+        files = {plan.path: plan.bom + result.markdown}
+        if plan.recorded:  # plan.json's data kept in step with the file, the revision noted (hand-written plans have none)
+            files[plan.json_path] = json_text(_recorded(plan, outcome))
+        write_files(files)
     return outcome
 
 
 def read_plan_file(path: Path) -> PlanFile:
-    text = read_text_file(str(path), "plan", MAX_PLAN_BYTES)
-    bom = BOM if path.read_bytes()[:3] == BOM.encode() else ""
-    return PlanFile(path, text, bom, read_plan_json(path))
+    fail = lambda problem: PlanFileError(f"{path}: {problem}")  # noqa: E731
+    data = read_bytes(str(path), "plan", MAX_PLAN_BYTES, fail)
+    bom = BOM if data.startswith(BOM.encode()) else ""
+    return PlanFile(path, decode(data, "plan", fail), bom, read_plan_json(path, strict=True))
 
 
 def unit_named(template: Template, wanted: str) -> str:
@@ -138,12 +149,18 @@ def _chosen(template: Template, named: list[str], findings: list[Finding]) -> li
     return [name for name in unit_names(template) if name in wanted]
 
 
-def _original_brief(source: str | None, plan: PlanFile) -> Brief | None:
+def _original_brief(source: str | None, plan: PlanFile, repo: str) -> Brief | None:
     """--brief, else the brief the plan was drafted from when plan.json names a file that still exists."""
     if source:
         return read_brief(source)
-    recorded = plan.recorded.get("report", {}).get("brief")
-    return read_brief(recorded) if isinstance(recorded, str) and Path(recorded).is_file() else None
+    report = plan.recorded.get("report")
+    recorded = report.get("brief") if isinstance(report, dict) else None
+    if not isinstance(recorded, str) or not Path(recorded).is_file():
+        return None
+    # plan.json may come from anyone (a pull request): what it names is read and sent to the model.
+    trusted_path(recorded, (repo, plan.path.parent), f"{plan.json_path} names the brief",
+                 "pass --brief to choose the brief")
+    return read_brief(recorded)
 
 
 def _revision_brief(original: Brief | None, plan: PlanFile) -> Brief:
@@ -151,7 +168,7 @@ def _revision_brief(original: Brief | None, plan: PlanFile) -> Brief:
     head = original.text if original else "(The original brief is not available; the plan below restates it.)"
     text = f"{head}\n\n## The plan as it stands (being revised)\n\n{plan.text}"
     title = original.title if original else plan.path.stem
-    return Brief(title, text, str(plan.path), original.requirements if original else ())
+    return redact_brief(Brief(title, text, str(plan.path), original.requirements if original else ()))
 
 
 def _notes(template: Template, plan: PlanFile, units: list[str], findings: list[Finding], note: str) -> dict[str, str]:
@@ -229,14 +246,13 @@ def _unchanged(plan: PlanFile, findings: list[Finding]) -> DraftResult:
     return DraftResult({}, plan.text, findings, 0, Usage(), 0.0, timings)
 
 
-def _record(plan: PlanFile, outcome: ReviseOutcome) -> None:
-    """Keep plan.json's data in step with the file, and note the revision in it (plans by hand have none)."""
-    if not plan.recorded:
-        return
+def _recorded(plan: PlanFile, outcome: ReviseOutcome) -> dict[str, Any]:
     data = dict(plan.recorded)
-    data["plan"] = {**(data.get("plan") or {}), **outcome.result.plan}
-    data["revisions"] = [*data.get("revisions", []), revise_report(outcome)]
-    write_json(plan.json_path, data)
+    recorded_plan = data.get("plan")
+    data["plan"] = {**(recorded_plan if isinstance(recorded_plan, dict) else {}), **outcome.result.plan}
+    revisions = data.get("revisions")
+    data["revisions"] = [*(revisions if isinstance(revisions, list) else []), revise_report(outcome)]
+    return data
 
 
 def revise_report(outcome: ReviseOutcome) -> dict[str, Any]:

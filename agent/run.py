@@ -16,7 +16,7 @@ from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, Progress, draft_plan
 from agent.errors import InputError
 from agent.offline import OfflineDrafter
-from agent.output import plan_paths, refuse_overwrite, write_atomic, write_json
+from agent.output import check_output, json_text, plan_lock, plan_paths, write_files
 from agent.providers import resolve_provider
 from agent.providers.base import Provider
 from agent.render import plan_json
@@ -58,6 +58,7 @@ class DraftOutcome:
     template: Template
     context: RepoContext
     brief: str = ""  # where the brief came from, so `plan revise` can find it again
+    redacted_lines: tuple[int, ...] = ()  # lines of the brief where a secret-looking value was replaced
 
 
 def choose_model(model: str | None, env: Mapping[str, str], base_url: str | None = None) -> tuple[str, str | None]:
@@ -75,24 +76,34 @@ def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress 
     brief = read_brief(request.brief)
     template = load_template(config.template)
     paths = plan_paths(request.out, brief.slug, plans_dir=config.out_dir)
-    refuse_overwrite(paths, request.force)  # before spending a single token
+    check_output(paths, request.force)  # before spending a single token
     model, note = choose_model(config.model, env, request.base_url)
     context = context_for_brief(Path(request.repo), brief, config.context_tokens)
     if note:  # after the repository is known to be there, so a bad --repo is the only message
         progress(note)
+    if brief.redacted_lines:
+        progress(f"{brief.source}: secret-looking values on line(s) {_lines(brief.redacted_lines)} of the brief "
+                 "were replaced with [REDACTED]; nothing redacted is sent or written")
     provider = make_provider(model, request.base_url, env, template, brief, context)
     settings = draft_settings(config)
-    result = asyncio.run(draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
-                                                               context.tracked_paths, settings, progress)))
-    outcome = DraftOutcome(result, paths[0], paths[1], model, template, context, brief.source)
-    write_outcome(outcome)
+    with plan_lock(paths[0]):
+        check_output(paths, request.force)  # again: another run may have written it while we waited
+        result = asyncio.run(draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
+                                                                   context.tracked_paths, settings, progress)))
+        outcome = DraftOutcome(result, paths[0], paths[1], model, template, context, brief.source,
+                               brief.redacted_lines)
+        write_outcome(outcome)
     return outcome
 
 
+def _lines(numbers: tuple[int, ...]) -> str:
+    return ", ".join(str(number) for number in numbers)
+
+
 def write_outcome(outcome: DraftOutcome) -> None:
-    """plan.md, then plan.json with the plan's data and the report, each written atomically."""
-    write_atomic(outcome.plan_path, outcome.result.markdown)
-    write_json(outcome.json_path, {**plan_json(outcome.template, outcome.result.plan), "report": draft_report(outcome)})
+    """plan.md and plan.json (the plan's data and the report), both replaced or neither."""
+    record = {**plan_json(outcome.template, outcome.result.plan), "report": draft_report(outcome)}
+    write_files({outcome.plan_path: outcome.result.markdown, outcome.json_path: json_text(record)})
 
 
 def draft_settings(config: Settings) -> DraftSettings:
@@ -129,6 +140,7 @@ def draft_report(outcome: DraftOutcome) -> dict[str, Any]:
         "model": outcome.model,
         "template": outcome.template.name,
         "brief": outcome.brief,
+        "brief_redacted_lines": list(outcome.redacted_lines),
         "findings": [finding.as_dict() for finding in result.findings],
         "usage": usage_json(result),
         "timings": result.timings,

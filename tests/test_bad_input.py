@@ -87,7 +87,7 @@ def test_binary_template(tmp_path: Path) -> None:
     result = show(path)
 
     assert result.exit_code == 2
-    assert one_error_line(result) == f"{path}: this is a binary file, not a markdown template"
+    assert one_error_line(result) == f"{path}: this is a binary file, not a template"
 
 
 def test_non_utf8_template(tmp_path: Path) -> None:
@@ -95,7 +95,8 @@ def test_non_utf8_template(tmp_path: Path) -> None:
 
     error = one_error_line(show(path))
 
-    assert error.startswith(f"{path}: the template is not UTF-8 text")
+    assert error.startswith(f"{path}: the template is not UTF-8 (byte ")
+    assert "Latin-1" in error and "iconv" in error
 
 
 def test_directory_as_template(tmp_path: Path) -> None:
@@ -107,14 +108,14 @@ def test_directory_as_template(tmp_path: Path) -> None:
 
 def test_unreadable_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "secret.md", GOOD_TEMPLATE)
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def refuse(self: Path) -> bytes:  # the OS refusing, as chmod 000 does for anyone but root
-        if self == Path(path):
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def refuse(name: str, flags: int, *args: int) -> int:  # the OS refusing, as chmod 000 does for anyone but root
+        if str(name) == path:
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, flags, *args)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(os, "open", refuse)
 
     result = show(path)
 
@@ -142,7 +143,7 @@ def test_five_megabyte_template(tmp_path: Path) -> None:
     error = one_error_line(show(path))
 
     assert error.startswith(f"{path}: the template is 5.")
-    assert "the limit is 1 MB" in error
+    assert "over the 1 MB (1,000,000 bytes) limit" in error
 
 
 def test_five_megabyte_template_text_is_refused_by_the_compiler() -> None:
@@ -188,7 +189,7 @@ def test_plan_file_missing(tmp_path: Path) -> None:
     result = run("validate", plan, "-t", "compact")
 
     assert result.exit_code == 2
-    assert one_error_line(result) == f"{plan}: cannot read the plan: No such file or directory"
+    assert one_error_line(result) == f"{plan}: no such file; pass the path of the plan"
 
 
 def test_plan_is_a_directory(tmp_path: Path) -> None:
@@ -204,7 +205,7 @@ def test_binary_plan(tmp_path: Path) -> None:
     result = run("validate", plan, "-t", "compact")
 
     assert result.exit_code == 2
-    assert one_error_line(result) == f"{plan}: this is a binary file, not a markdown plan"
+    assert one_error_line(result) == f"{plan}: this is a binary file, not a plan"
 
 
 def test_plan_over_the_size_limit(tmp_path: Path) -> None:
