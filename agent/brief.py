@@ -6,6 +6,7 @@ anything else sees it: secret-looking values become [REDACTED], and the brief sa
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 import zlib
@@ -120,9 +121,9 @@ def _validated(model: type[BaseModel], data: Any, source: str, shape: str) -> An
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"][:2])
-        raise BriefError(f"{_name(source)}: `{where}`: {problem['msg'].lower()}; {shape}") from None
+        problem = error.errors()[0]  # the key's name; a union's branch names would only confuse
+        raise BriefError(f"{_name(source)}: `{problem['loc'][0]}` has the wrong type "
+                         f"({problem['msg'].lower()}); {shape}") from None
 
 
 def _from_issue(data: Any, source: str) -> Brief:
@@ -174,10 +175,12 @@ def redact_brief(brief: Brief) -> Brief:
     from agent.context.secrets import redact  # agent.context imports this module
 
     text = redact(brief.text)
-    changed = tuple(number for number, (before, after)
-                    in enumerate(zip(brief.text.split("\n"), text.split("\n"), strict=True), 1) if before != after)
-    if not changed:
+    if text == brief.text:
         return brief
+    # A private key block shrinks to one line, so compare the lines as sequences, not pairwise.
+    lines = difflib.SequenceMatcher(None, brief.text.split("\n"), text.split("\n"), autojunk=False)
+    changed = tuple(number + 1 for tag, start, end, _, _ in lines.get_opcodes() if tag != "equal"
+                    for number in range(start, end))
     return Brief(redact(brief.title), text, brief.source, tuple(redact(item) for item in brief.requirements),
                  tuple(redact(label) for label in brief.labels), brief.number, changed)
 

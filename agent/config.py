@@ -17,11 +17,12 @@ from typing import Any
 from agent.catalog import DEFAULT_TEMPLATE
 from agent.context.model import DEFAULT_CONTEXT_TOKENS
 from agent.errors import InputError
-from agent.inputs import trusted_path
+from agent.inputs import read_text, trusted_path
 from agent.output import PLANS_DIR, recorded_template
 from agent.usage import PRICES, Price
 
 CONFIG_FILES = (".plan.toml", "pyproject.toml")  # the first one to set a key wins
+MAX_CONFIG_BYTES = 1_000_000
 DEFAULT_MODELS = {"OPENAI_API_KEY": "openai:gpt-4.1-mini", "ANTHROPIC_API_KEY": "anthropic:claude-sonnet-4-5"}
 DEFAULT = "default"
 
@@ -149,7 +150,7 @@ def read_config_files(root: Path) -> list[ConfigFile]:
     found = []
     for name in CONFIG_FILES:
         path = root / name
-        if path.is_file():
+        if path.exists():  # anything that is not a regular file is refused by the reader, not skipped
             values = _load(path)
             if values is not None:
                 found.append(ConfigFile(path, _known(values, path)))
@@ -157,10 +158,11 @@ def read_config_files(root: Path) -> list[ConfigFile]:
 
 
 def _load(path: Path) -> dict[str, Any] | None:
+    text = read_text(str(path), "config file", MAX_CONFIG_BYTES)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read the config file: {error}") from None
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise InputError(f"{path}: the TOML is nested too deeply; fix the file") from None
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{path}: not valid TOML ({error}); fix the file") from None
     if path.name != "pyproject.toml":

@@ -1,0 +1,65 @@
+"""What every hostile-input and fault test checks: the command ended, in time, with its documented exit
+code and one `plan: error:` line (or none), and no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agent.cli import app
+
+PLAN = [sys.executable, "-c", "from agent.cli import main; main()"]
+# No key, no base URL, no PLAN_ setting from the machine running the tests.
+CLEAN_ENV = {name: value for name, value in os.environ.items()
+             if not name.startswith(("PLAN_", "OPENAI_", "ANTHROPIC_"))}
+
+
+@dataclass
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+    def error(self) -> str:
+        """The one error line, without its `plan: error: ` prefix."""
+        lines = [line for line in self.stderr.strip().splitlines() if not line.startswith("plan: warning:")]
+        assert len(lines) == 1, self.stderr
+        assert lines[0].startswith("plan: error: "), self.stderr
+        return lines[0].removeprefix("plan: error: ")
+
+
+def plan(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Ran:
+    """`plan ARGS` in-process; our errors must end as exit codes, never as an exception."""
+    result = CliRunner().invoke(app, list(args), env={**_unset(), **(env or {})}, input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    ran = Ran(result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in ran.stdout + ran.stderr
+    return ran
+
+
+def _unset() -> dict[str, str | None]:
+    # CliRunner's env only adds; a None value removes the variable for the run.
+    return {name: None for name in os.environ if name.startswith(("PLAN_", "OPENAI_", "ANTHROPIC_"))}  # type: ignore[misc]
+
+
+def plan_process(*args: str, env: dict[str, str] | None = None, timeout: float = 30, cwd: Path | None = None,
+                 stdin: int | bytes | None = None) -> Ran:
+    """`plan ARGS` as its own process, for what would hang or kill a test run in-process (a FIFO, a
+    closed descriptor); `timeout` bounds it, and a hang fails the test instead of stalling the suite."""
+    data = stdin if isinstance(stdin, bytes) else None
+    done = subprocess.run([*PLAN, *args], env={**CLEAN_ENV, **(env or {})}, cwd=cwd, timeout=timeout,
+                          capture_output=True, input=data,
+                          stdin=None if data is not None else (stdin if stdin is not None else subprocess.DEVNULL))
+    ran = Ran(done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
+    assert "Traceback" not in ran.stdout + ran.stderr, ran.stderr
+    return ran
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` and its bytes, to show that a failed command changed nothing."""
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}

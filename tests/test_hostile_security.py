@@ -1,0 +1,155 @@
+"""Trust boundaries: a secret in a brief reaches no request, plan, report or output; what plan.json or a
+config file names is read only when it lies inside the repository (or beside the plan) and is not a
+credentials file, because those files can arrive in anybody's pull request."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fake_llm_server import FakeLLMServer
+from hostile_support import plan, tree
+from test_context_secrets import AWS_KEY_ID, AWS_SECRET, GITHUB_TOKEN, PRIVATE_KEY, STRIPE_KEY
+
+BRIEF_CANARIES = (AWS_KEY_ID, AWS_SECRET, GITHUB_TOKEN, STRIPE_KEY)
+SECRET_BRIEF = f"""# Rotate the payment credentials
+
+The old key `{STRIPE_KEY}` leaked in a support ticket; the deploy user still uses
+AWS_ACCESS_KEY_ID={AWS_KEY_ID} and aws_secret_access_key = "{AWS_SECRET}".
+
+- Replace the GitHub token {GITHUB_TOKEN} in the release workflow
+- Move the settings in `shop/settings.py` to the environment
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "repo"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "settings.py").write_text('REGION = "eu-west-1"\n')
+    monkeypatch.chdir(root)
+    return root
+
+
+def wire_env(server: FakeLLMServer, wire: str) -> tuple[list[str], dict[str, str]]:
+    if wire == "openai":
+        return ["--model", "openai:test", "--base-url", server.openai_base_url], {"OPENAI_API_KEY": "sk-test"}
+    return (["--model", "anthropic:test", "--base-url", server.anthropic_base_url],
+            {"ANTHROPIC_API_KEY": "test-key-not-a-secret"})
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+@pytest.mark.parametrize("kind", ["markdown", "issue-json", "yaml"])
+def test_a_secret_in_the_brief_reaches_no_request_and_no_output(
+        repo: Path, fake_llm_server: FakeLLMServer, wire: str, kind: str) -> None:
+    brief = {"markdown": ("brief.md", SECRET_BRIEF),
+             "issue-json": ("issue.json", json.dumps({"title": "Rotate keys", "body": SECRET_BRIEF, "number": 9})),
+             "yaml": ("brief.yaml", "feature: Rotate keys\nproblem: |\n"
+                      + "".join(f"  {line}\n" for line in SECRET_BRIEF.splitlines()))}[kind]
+    (repo / brief[0]).write_text(brief[1])
+    flags, env = wire_env(fake_llm_server, wire)
+
+    ran = plan("draft", brief[0], *flags, "--out", "out/plan.md", "--format", "json", env=env)
+
+    assert ran.code in (0, 3), ran.stderr
+    bodies = [json.dumps(request.body) for request in fake_llm_server.requests]
+    assert bodies and any("Rotate" in body for body in bodies)  # the brief itself was sent, redacted
+    written = (repo / "out/plan.md").read_text() + (repo / "out/plan.json").read_text() + ran.stdout + ran.stderr
+    for canary in BRIEF_CANARIES:
+        assert all(canary not in body for body in bodies), canary
+        assert canary not in written, canary
+    assert json.loads(ran.stdout)["brief_redacted_lines"], "the report says the brief was redacted"
+    assert "[REDACTED]" in " ".join(bodies)
+
+
+def test_the_offline_drafter_copies_no_secret_from_the_brief(repo: Path) -> None:
+    (repo / "brief.md").write_text(SECRET_BRIEF + f"\n{PRIVATE_KEY}\n")
+
+    ran = plan("draft", "brief.md", "--model", "offline", "--format", "json")
+
+    assert ran.code == 3
+    everything = ran.stdout + ran.stderr + "".join(text.decode() for text in tree(repo).values() if text)
+    plans = [path for path in tree(repo) if path.endswith("plan.md")]
+    assert plans
+    for canary in BRIEF_CANARIES:
+        assert canary not in everything.replace(SECRET_BRIEF, ""), canary
+    assert "line(s)" in ran.stderr and "[REDACTED]" in ran.stderr
+
+
+def draft_plan_with_record(repo: Path, brief: str) -> Path:
+    """A plan and a plan.json as `plan draft` writes them, with the recorded brief replaced by `brief`."""
+    (repo / "brief.md").write_text("# Invoice export\n\n- Export invoices as CSV\n")
+    assert plan("draft", "brief.md", "--model", "offline", "--template", "compact", "--out", "plan.md").code == 3
+    record = json.loads((repo / "plan.json").read_text())
+    record["report"]["brief"] = brief
+    (repo / "plan.json").write_text(json.dumps(record))
+    return repo / "plan.md"
+
+
+@pytest.mark.parametrize("where", ["outside", "credentials", "ssh-key"])
+def test_revise_refuses_a_brief_plan_json_names_outside_the_repository_or_a_credentials_file(
+        repo: Path, tmp_path: Path, fake_llm_server: FakeLLMServer, where: str) -> None:
+    secret = {"outside": tmp_path / "teammate" / "credentials.txt",
+              "credentials": repo / ".env",
+              "ssh-key": repo / ".ssh" / "notes.md"}[where]
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text(f"STRIPE={STRIPE_KEY}\n")
+    draft_plan_with_record(repo, str(secret))
+    before = tree(repo)
+    flags, env = wire_env(fake_llm_server, "openai")
+
+    ran = plan("revise", "plan.md", "--section", "goal", *flags, env=env)
+
+    assert ran.code == 2
+    assert "plan.json names the brief" in ran.error() and "--brief" in ran.error()
+    assert fake_llm_server.requests == []
+    assert tree(repo) == before
+
+
+def test_revise_reads_a_recorded_brief_inside_the_repository(repo: Path, fake_llm_server: FakeLLMServer) -> None:
+    (repo / "docs").mkdir()
+    (repo / "docs" / "brief.md").write_text("# Invoice export\n\n- Export invoices as CSV for finance audits\n")
+    draft_plan_with_record(repo, "docs/brief.md")
+    flags, env = wire_env(fake_llm_server, "openai")
+
+    ran = plan("revise", "plan.md", "--section", "goal", *flags, env=env)
+
+    assert ran.code in (0, 3), ran.stderr
+    assert any("finance audits" in json.dumps(request.body) for request in fake_llm_server.requests)
+
+
+def test_a_template_plan_json_names_outside_the_repository_is_refused(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text("# Plan\n\n## Goal\n\n{The goal}\n")
+    (repo / "plan.md").write_text("# Plan\n\n## Goal\n\nShip.\n")
+    (repo / "plan.json").write_text(json.dumps({"schema_version": 1, "template": str(outside)}))
+
+    ran = plan("validate", "plan.md")
+
+    assert ran.code == 2
+    assert "names the template" in ran.error() and "--template" in ran.error()
+
+
+@pytest.mark.parametrize("value", ["../outside.md", "/etc/hostname", ".ssh/template.md"])
+def test_a_config_file_cannot_point_the_template_outside_the_repository(repo: Path, value: str) -> None:
+    (repo.parent / "outside.md").write_text("# Plan\n\n## Goal\n\n{The goal}\n")
+    (repo / ".ssh").mkdir()
+    (repo / ".ssh" / "template.md").write_text("# Plan\n\n## Goal\n\n{The goal}\n")
+    (repo / ".plan.toml").write_text(f'template = "{value}"\n')
+
+    ran = plan("config", "show")
+
+    assert ran.code == 2
+    assert "`template` in" in ran.error() and value in ran.error()
+
+
+def test_a_config_template_inside_the_repository_is_used(repo: Path) -> None:
+    (repo / "docs").mkdir()
+    (repo / "docs" / "team.md").write_text("# Plan\n\n## Goal\n\n{The goal}\n")
+    (repo / ".plan.toml").write_text('template = "docs/team.md"\n')
+
+    ran = plan("config", "show", "--format", "json")
+
+    assert ran.code == 0
+    assert json.loads(ran.stdout)["settings"]["template"]["value"].endswith("docs/team.md")
