@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agent.catalog import DEFAULT_TEMPLATE
 from agent.context.model import DEFAULT_CONTEXT_TOKENS
 from agent.errors import InputError
 from agent.inputs import read_text, trusted_path
 from agent.output import PLANS_DIR, recorded_template
+from agent.template.catalog import DEFAULT_TEMPLATE
 from agent.usage import PRICES, Price
 
 CONFIG_FILES = (".plan.toml", "pyproject.toml")  # the first one to set a key wins

@@ -17,15 +17,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.brief import Brief
+from agent.check.validate import Finding, validate_plan
 from agent.context.budget import estimate_tokens
 from agent.errors import BudgetError, PlanFileError, ProviderError, RejectedError, TransportError
 from agent.prompting import prefix_parts, reask_prompt, section_prompt, system_prompt
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
-from agent.render import render_plan
-from agent.schema import json_schema, unit_model, unit_names
-from agent.template import HEADER, Template
+from agent.template.model import HEADER, Template
+from agent.template.render import render_plan
+from agent.template.schema import json_schema, unit_model, unit_names
 from agent.usage import CostCap, Price, cost_usd
-from agent.validate import Finding, validate_plan
 
 Progress = Callable[[str], None]
 # Below this many prompt tokens, Anthropic caches nothing (1,024 for Sonnet and Opus): no warm-up then.

@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from agent import __version__
+from agent.check.validate import Finding
 from agent.errors import PlanError
-from agent.validate import Finding
 
 try:
     from mcp.server.mcpserver import MCPServer
@@ -113,9 +113,9 @@ class PlanTools:
     ) -> ValidatedPlan:
         """Check a plan against its template: leftover placeholders, empty or missing sections, headings out of
         order, values outside the template's choices, and with repo, files that do (not) exist."""
-        from agent.catalog import load_template
+        from agent.check.validate import validate_file
         from agent.config import settings_for_plan
-        from agent.validate import validate_file
+        from agent.template.catalog import load_template
 
         with _tool_errors():
             compiled = load_template(settings_for_plan(plan_path, {"template": template}, self.env, repo or ".").template)
@@ -126,8 +126,8 @@ class PlanTools:
 
     def list_templates(self) -> TemplateList:
         """The built-in plan templates, with how many sections each drafts, and the default template."""
-        from agent.catalog import builtin_templates, load_template
         from agent.config import resolve_settings
+        from agent.template.catalog import builtin_templates, load_template
 
         with _tool_errors():
             names = list(builtin_templates())

@@ -17,7 +17,7 @@ from typing import Any
 from agent.brief import Brief
 from agent.context.model import RankedFile, RepoContext
 from agent.providers.base import ModelRequest, ModelResponse, Usage
-from agent.template import (
+from agent.template.model import (
     HEADER,
     FieldSpec,
     Repeat,

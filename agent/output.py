@@ -203,7 +203,7 @@ def recorded_template(plan_path: Path, root: Path | str = ".") -> str | None:
     name = read_plan_json(plan_path).get("template")
     if not isinstance(name, str) or not name:
         return None
-    from agent.catalog import builtin_templates
+    from agent.template.catalog import builtin_templates
     from agent.inputs import trusted_path
 
     if name in builtin_templates():

@@ -13,9 +13,9 @@ from string import Template as Text
 from typing import Any
 
 from agent.brief import Brief
-from agent.catalog import prompt_text
-from agent.schema import unit_names
-from agent.template import HEADER, Repeat, Section, Template
+from agent.template.catalog import prompt_text
+from agent.template.model import HEADER, Repeat, Section, Template
+from agent.template.schema import unit_names
 
 MAX_PREVIOUS_CHARS = 12_000
 

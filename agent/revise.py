@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.body import slug
 from agent.brief import Brief, read_brief, redact_brief
-from agent.catalog import load_template
+from agent.check.validate import Finding, plan_sections, validate_plan
 from agent.config import settings_for_plan
 from agent.context import context_for_brief
 from agent.draft import DraftResult, Progress, Revision, draft_plan
@@ -20,11 +19,12 @@ from agent.inputs import decode, read_bytes, trusted_path
 from agent.output import check_output, json_text, plan_lock, read_plan_json, write_files
 from agent.prompting import revise_note, unit_label
 from agent.providers.base import Usage
-from agent.render import render_unit
 from agent.run import choose_model, draft_and_close, draft_settings, make_provider, usage_json
-from agent.schema import unit_names
-from agent.template import HEADER, Template
-from agent.validate import Finding, plan_sections, validate_plan
+from agent.template.catalog import load_template
+from agent.template.classify import slug
+from agent.template.model import HEADER, Template
+from agent.template.render import render_unit
+from agent.template.schema import unit_names
 
 MAX_PLAN_BYTES = 5_000_000
 BOM = "\ufeff"

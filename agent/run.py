@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from agent.brief import read_brief
-from agent.catalog import load_template
 from agent.config import DEFAULT_MODELS, Settings, default_model, resolve_settings
 from agent.context import context_for_brief
 from agent.context.model import RepoContext
@@ -19,8 +18,9 @@ from agent.offline import OfflineDrafter
 from agent.output import check_output, json_text, plan_lock, plan_paths, write_files
 from agent.providers import resolve_provider
 from agent.providers.base import Provider
-from agent.render import plan_json
-from agent.template import Template
+from agent.template.catalog import load_template
+from agent.template.model import Template
+from agent.template.render import plan_json
 
 __all__ = ["DEFAULT_MODELS", "DraftOutcome", "DraftRequest", "choose_model", "draft_report", "run_draft"]
 OFFLINE_NOTE = ("no model configured: drafting with the offline skeleton drafter; set OPENAI_API_KEY or "

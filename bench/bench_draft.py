@@ -25,13 +25,13 @@ from fake_llm_filler import PATHS
 from fake_llm_server import FakeLLMServer
 
 from agent.brief import Brief, read_brief
-from agent.catalog import load_template
 from agent.context import build_context
 from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, draft_plan
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
-from agent.template import Template
+from agent.template.catalog import load_template
+from agent.template.model import Template
 from agent.usage import PRICES
 
 BRIEF = """# Rate limiting for the public API

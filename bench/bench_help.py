@@ -38,7 +38,7 @@ if __name__ == "__main__":
 '''
 PLAN_HELP = "import sys; sys.argv = ['plan', '--help']; from agent.cli import main; main()"
 HEAVY = ("openai", "anthropic", "pydantic", "httpx", "tenacity", "yaml", "rich", "bm25s", "numpy", "agent.draft",
-         "agent.compiler", "agent.context")
+         "agent.template.compile", "agent.context")
 SHOWN_IMPORTS = 12
 # Typer's defaults load rich for help and tracebacks; `plan` turns both off, so compare with both.
 BASELINES = {"typer defaults": "", "rich off like plan": "rich_markup_mode=None, pretty_exceptions_enable=False"}

@@ -19,11 +19,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from schema_filler import fill  # noqa: E402
 
-from agent.catalog import builtin_templates  # noqa: E402
-from agent.compiler import compile_template  # noqa: E402
-from agent.render import render_plan  # noqa: E402
-from agent.schema import json_schema, plan_model  # noqa: E402
-from agent.validate import has_errors, validate_plan  # noqa: E402
+from agent.check.validate import has_errors, validate_plan  # noqa: E402
+from agent.template.catalog import builtin_templates  # noqa: E402
+from agent.template.compile import compile_template  # noqa: E402
+from agent.template.render import render_plan  # noqa: E402
+from agent.template.schema import json_schema, plan_model  # noqa: E402
 
 COMPILE_TARGET_MS = 20.0
 VALIDATE_TARGET_MS = 50.0

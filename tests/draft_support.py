@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.brief import Brief
-from agent.catalog import load_template
+from agent.template.catalog import load_template
 
 TEMPLATE = load_template("compact")
 BRIEF = Brief("Export invoices as CSV", "# Export invoices as CSV\n\nFinance wants a CSV download.", "brief.md")

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from schema_filler import fill
 
-from agent.catalog import load_template
-from agent.compiler import compile_template
-from agent.render import render_plan
-from agent.schema import json_schema, plan_model
-from agent.template import Template
+from agent.template.catalog import load_template
+from agent.template.compile import compile_template
+from agent.template.model import Template
+from agent.template.render import render_plan
+from agent.template.schema import json_schema, plan_model
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 SEEDS = ("000", "001", "002", "003", "004")

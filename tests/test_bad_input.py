@@ -11,8 +11,8 @@ from template_support import rendered, seed_path
 from typer.testing import CliRunner, Result
 
 from agent.cli import app
-from agent.compiler import compile_template
 from agent.errors import PlanError, TemplateError
+from agent.template.compile import compile_template
 
 GOOD_TEMPLATE = "# Plan\n\n## Goal\n\n{The goal}\n\n## Steps\n\n- {Step one}\n"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from agent import __version__
 from agent.cli import app
-from agent.schema import strict_problems
+from agent.template.schema import strict_problems
 
 FINDING_LINE = re.compile(r"^.+:\d+:\d+: (error|warning): .+")
 

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from template_support import BUILTINS, SEEDS, seed_text, template
 
-from agent.catalog import builtin_templates
-from agent.compiler import compile_template
 from agent.errors import TemplateError
-from agent.placeholders import find_placeholders
-from agent.render import render_plan
-from agent.schema import json_schema, plan_model
-from agent.template import Repeat, Section
+from agent.template.catalog import builtin_templates
+from agent.template.compile import compile_template
+from agent.template.model import Repeat, Section
+from agent.template.placeholders import find_placeholders
+from agent.template.render import render_plan
+from agent.template.schema import json_schema, plan_model
 
 
 def schema_of(name: str) -> dict[str, Any]:

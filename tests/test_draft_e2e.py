@@ -11,9 +11,9 @@ from fake_llm_filler import PATHS
 from fake_llm_server import FakeLLMServer
 from typer.testing import CliRunner
 
-from agent.catalog import builtin_templates, load_template
 from agent.cli import app
-from agent.schema import unit_names
+from agent.template.catalog import builtin_templates, load_template
+from agent.template.schema import unit_names
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 REFERENCE = sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else []

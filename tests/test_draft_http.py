@@ -20,7 +20,7 @@ from agent.errors import TransportError
 from agent.providers.anthropic import ANTHROPIC_URL, AnthropicProvider
 from agent.providers.base import Provider
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
-from agent.schema import json_schema, unit_model
+from agent.template.schema import json_schema, unit_model
 
 CHAT = f"{OPENAI_URL}/chat/completions"
 MESSAGES = f"{ANTHROPIC_URL}/v1/messages"

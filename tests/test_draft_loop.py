@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from draft_support import BRIEF, GOOD, TEMPLATE, TRACKED, UNITS
 
-from agent.compiler import compile_template
 from agent.draft import DraftResult, DraftSettings, draft_plan
 from agent.errors import InputError, ProviderError, RejectedError, TransportError
 from agent.providers.base import ModelRequest, ModelResponse, Usage
+from agent.template.compile import compile_template
 from agent.usage import Price
 
 CALL_USAGE = Usage(calls=1, input_tokens=1000, output_tokens=200, cache_read_tokens=800)

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from agent.brief import Brief, requirement_lines
-from agent.catalog import load_template
+from agent.check.validate import Finding
 from agent.draft import DraftResult
 from agent.evals.cases import Expectations
 from agent.evals.graders import Attempt, Grade, grade
 from agent.providers.base import ModelResponse, Usage
-from agent.validate import Finding
+from agent.template.catalog import load_template
 
 TEMPLATE = load_template("compact")
 BRIEF_TEXT = """# Export invoices as CSV

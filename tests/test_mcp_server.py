@@ -12,7 +12,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from agent.catalog import builtin_templates
+from agent.template.catalog import builtin_templates
 
 PLAN_EXECUTABLE = Path(sys.executable).parent / "plan"
 TIMEOUT_S = 60  # the whole session; a hung server fails the test instead of hanging the suite

@@ -44,7 +44,7 @@ def test_installed_wheel_finds_its_builtin_templates(wheel: Path, tmp_path: Path
     subprocess.run(install, check=True, capture_output=True)
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import agent; from agent.catalog import builtin_templates, load_template;"
+        "import agent; from agent.template.catalog import builtin_templates, load_template;"
         "print(agent.__file__); print(sorted(builtin_templates())); print(len(load_template('default').units))"
     )
 

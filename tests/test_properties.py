@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from template_support import ALL_TEMPLATES, filled, rendered, template
 
-from agent.compiler import compile_template
+from agent.check.validate import validate_plan
 from agent.errors import PlanError
-from agent.render import render_plan
-from agent.schema import json_schema, plan_model, strict_problems, unit_names
-from agent.validate import validate_plan
+from agent.template.compile import compile_template
+from agent.template.render import render_plan
+from agent.template.schema import json_schema, plan_model, strict_problems, unit_names
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

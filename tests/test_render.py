@@ -17,9 +17,9 @@ from template_support import (
     template,
 )
 
-from agent.markdown import split_row
-from agent.placeholders import find_placeholders
-from agent.render import NOT_APPLICABLE, render_plan
+from agent.template.parse import split_row
+from agent.template.placeholders import find_placeholders
+from agent.template.render import NOT_APPLICABLE, render_plan
 
 
 def body_of(markdown: str) -> str:

@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 from template_support import ALL_TEMPLATES, filled, template
 
-from agent.schema import json_schema, plan_model, strict_problems, unit_model, unit_names
-from agent.template import HEADER
+from agent.template.model import HEADER
+from agent.template.schema import json_schema, plan_model, strict_problems, unit_model, unit_names
 
 
 @pytest.mark.parametrize("name", ALL_TEMPLATES)

@@ -20,9 +20,9 @@ from template_support import (
     template,
 )
 
-from agent.compiler import compile_template
+from agent.check.validate import Finding, has_errors, validate_plan
 from agent.errors import PlanFileError
-from agent.validate import Finding, has_errors, validate_plan
+from agent.template.compile import compile_template
 
 
 def errors(findings: list[Finding]) -> list[Finding]:

@@ -18,7 +18,6 @@ from agent.batch.limiter import RateLimiter
 from agent.batch.manifest import UNFINISHED, ItemRecord, Manifest, remove_stale_temporaries
 from agent.batch.report import BatchPlan, BatchSummary, ItemOutcome, Observer, Via
 from agent.batch.sources import BacklogItem, read_backlog
-from agent.catalog import load_template
 from agent.config import Settings, resolve_settings
 from agent.context import context_for_backlog
 from agent.context.model import RepoContext
@@ -30,7 +29,8 @@ from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.retry import RetryPolicy
 from agent.run import DraftOutcome, choose_model, write_outcome
-from agent.template import Template
+from agent.template.catalog import load_template
+from agent.template.model import Template
 from agent.usage import CostCap, Price, cost_usd, request_tokens
 
 FAILED_CODES = frozenset({"transport", "rejected", "budget"})  # a section never drafted: the item is failed

@@ -88,9 +88,9 @@ def validate(
     """
     import os
 
-    from agent.catalog import load_template
+    from agent.check.validate import has_errors, validate_file
     from agent.config import settings_for_plan
-    from agent.validate import has_errors, validate_file
+    from agent.template.catalog import load_template
 
     with user_errors():
         compiled = load_template(settings_for_plan(plan, {"template": template}, os.environ, repo or ".").template)

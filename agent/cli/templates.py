@@ -16,7 +16,7 @@ app.add_typer(templates_app, name="templates")
 @templates_app.command("list")
 def templates_list() -> None:
     """List the built-in templates."""
-    from agent.catalog import builtin_templates, load_template
+    from agent.template.catalog import builtin_templates, load_template
 
     with user_errors():
         for name in builtin_templates():
@@ -27,8 +27,8 @@ def templates_list() -> None:
 @templates_app.command("show")
 def templates_show(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
     """Show the sections and fields a template compiles to."""
-    from agent.catalog import load_template
-    from agent.outline import describe_template
+    from agent.template.catalog import load_template
+    from agent.template.describe import describe_template
 
     with user_errors():
         typer.echo(describe_template(load_template(name)))
@@ -37,8 +37,8 @@ def templates_show(name: Annotated[str, typer.Argument(help="Built-in template n
 @templates_app.command("schema")
 def templates_schema(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
     """Print the JSON schema of a whole plan for this template (OpenAI strict-mode compatible)."""
-    from agent.catalog import load_template
-    from agent.schema import json_schema, plan_model
+    from agent.template.catalog import load_template
+    from agent.template.schema import json_schema, plan_model
 
     with user_errors():
         typer.echo(json.dumps(json_schema(plan_model(load_template(name))), indent=2))

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from agent.catalog import builtin_templates
 from agent.errors import InputError
 from agent.evals.generate import generate_files
+from agent.template.catalog import builtin_templates
 
 KNOWN_KEYS = frozenset({"title", "template", "tags", "git", "generate", "must_change", "must_not_change",
                         "must_not_say", "requirements", "max_words"})

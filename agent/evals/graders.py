@@ -22,14 +22,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.brief import Brief
+from agent.check.validate import Finding, validate_plan
 from agent.draft import DraftResult
 from agent.errors import PlanFileError
 from agent.evals.cases import Expectations
 from agent.evals.plan_files import PlanFiles, PlanLine, exists, has_file_sections
 from agent.providers.base import ModelResponse
-from agent.schema import unit_model, unit_names
-from agent.template import Template
-from agent.validate import Finding, validate_plan
+from agent.template.model import Template
+from agent.template.schema import unit_model, unit_names
 
 UNIT_PROBLEMS = frozenset({"schema", "invalid-json", "truncated", "refusal", "transport", "budget"})
 INCOMPLETE = frozenset({"placeholder", "guidance", "empty", "missing-heading", "front-matter"})

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from agent.brief import Brief
-from agent.catalog import prompt_text
 from agent.evals.graders import Grade
 from agent.providers.base import ModelRequest, Provider
+from agent.template.catalog import prompt_text
 from agent.usage import cost_usd
 
 SECTION = "rubric"

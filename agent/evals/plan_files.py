@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from agent.check.files import CREATE_WORDS, paths_in_line
+from agent.check.validate import validate_plan
 from agent.errors import PlanFileError
-from agent.file_refs import CREATE_WORDS, paths_in_line
-from agent.markdown import heading_label, parse_document
-from agent.template import FieldBlock, Line, Slot, Template, walk
-from agent.validate import validate_plan
+from agent.template.model import FieldBlock, Line, Slot, Template, walk
+from agent.template.parse import heading_label, parse_document
 
 CHANGES = re.compile(r"\bfiles?\b|\bchanges\b", re.I)
 KEY_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*(?P<bold>[^*]+)\*\*|^(?P<plain>[^|`#-][^:]{0,60}):\s*$")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from agent.brief import read_brief
-from agent.catalog import load_template
 from agent.context import build_context
 from agent.context.model import DEFAULT_CONTEXT_TOKENS
 from agent.draft import DraftSettings, draft_plan
@@ -24,7 +23,8 @@ from agent.offline import OfflineDrafter
 from agent.output import write_atomic
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider
-from agent.template import Template
+from agent.template.catalog import load_template
+from agent.template.model import Template
 
 Progress = Callable[[str], None]
 SECRET_NAMES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")

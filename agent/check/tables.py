@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent import placeholders as ph
-from agent.markdown import Block, split_row
-from agent.template import FieldSpec
+from agent.template import placeholders as ph
+from agent.template.model import FieldSpec
+from agent.template.parse import Block, split_row
 
 Problem = tuple[str, str, str, int]
 

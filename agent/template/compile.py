@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from agent import placeholders as ph
-from agent.body import BodyCompiler, file_role, slug
 from agent.errors import TemplateError
-from agent.markdown import Block, FrontMatterError, RawSection, heading_label, heading_tree, parse_document
-from agent.template import (
+from agent.template import placeholders as ph
+from agent.template.classify import BodyCompiler, file_role, slug
+from agent.template.model import (
     FieldBlock,
     FieldSpec,
     FrontMatterKey,
@@ -29,6 +28,14 @@ from agent.template import (
     header_fields,
     local_fields,
     walk,
+)
+from agent.template.parse import (
+    Block,
+    FrontMatterError,
+    RawSection,
+    heading_label,
+    heading_tree,
+    parse_document,
 )
 
 MAX_TEMPLATE_BYTES = 1_000_000

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from agent.template import FieldBlock, FieldSpec, Line, LiteralText, Node, Repeat, Section, Slot, Template
+from agent.template.model import (
+    FieldBlock,
+    FieldSpec,
+    Line,
+    LiteralText,
+    Node,
+    Repeat,
+    Section,
+    Slot,
+    Template,
+)
 
 
 def describe_template(template: Template) -> str:

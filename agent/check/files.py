@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.markdown import Block
+from agent.template.parse import Block
 
 Problem = tuple[str, str, str, int]
 FILE_EXTENSIONS = frozenset(

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from agent.template import (
+from agent.template.model import (
     HEADER,
     FieldBlock,
     FieldSpec,

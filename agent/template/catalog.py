@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from agent.compiler import MAX_TEMPLATE_BYTES, compile_template
 from agent.errors import InputError, TemplateError
 from agent.inputs import read_text
-from agent.template import Template
+from agent.template.compile import MAX_TEMPLATE_BYTES, compile_template
+from agent.template.model import Template
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = "default"
 
 

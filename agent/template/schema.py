@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from agent.template import (
+from agent.template.model import (
     HEADER,
     FieldSpec,
     Repeat,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
-from agent.body import slug
-from agent.compiler import NUMBERED, OPTIONAL_MARK
+from agent.check.findings import Context, Finding, has_errors
+from agent.check.sections import check_blocks, check_empty, check_front_matter, cross_section_findings
 from agent.errors import PlanFileError
-from agent.findings import Context, Finding, has_errors
-from agent.markdown import FrontMatterError, RawSection, heading_label, heading_tree, parse_document
-from agent.section_checks import check_blocks, check_empty, check_front_matter, cross_section_findings
-from agent.template import Line, Repeat, Section, Slot, Template
+from agent.template.classify import slug
+from agent.template.compile import NUMBERED, OPTIONAL_MARK
+from agent.template.model import Line, Repeat, Section, Slot, Template
+from agent.template.parse import FrontMatterError, RawSection, heading_label, heading_tree, parse_document
 
 
 def validate_plan(
@@ -177,7 +177,7 @@ def _check_repeat_title(context: Context, node: Repeat, raw: RawSection) -> None
 
 def validate_file(plan_path: str, template: Template, repo: str | None = None) -> list[Finding]:
     """Read and check a plan file; with `repo`, also check the files it names against that repository."""
-    from agent.catalog import read_text_file
+    from agent.template.catalog import read_text_file
 
     text = read_text_file(plan_path, "plan", 5_000_000)
     return validate_plan(template, text, plan_path, tracked_paths(repo) if repo else None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from agent import placeholders as ph
-from agent.markdown import KEY_VALUE, Block, ListItem, list_items, table_rows
-from agent.template import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
+from agent.template import placeholders as ph
+from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
+from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, table_rows
 
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from agent.template import HEADER, Template
+from agent.template.model import HEADER, Template
 
 Severity = Literal["error", "warning"]
 

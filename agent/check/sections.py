@@ -1,6 +1,6 @@
 """Checks on the content under one heading of a plan: placeholders, guidance, choices, tables, files.
 
-`agent.validate` aligns a plan's headings with its template and calls these on each section it matched.
+`agent.check.validate` aligns a plan's headings with its template and calls these on each section it matched.
 """
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent import placeholders as ph
-from agent.body import slug
-from agent.compiler import OPTIONAL_MARK
-from agent.file_refs import file_checks, paths_in_line
-from agent.findings import Context, Finding
-from agent.markdown import Block, RawSection, heading_label
-from agent.tables import table_findings
-from agent.template import FieldBlock, FieldSpec, Line, Repeat, Section, Slot, Template, local_fields
+from agent.check.files import file_checks, paths_in_line
+from agent.check.findings import Context, Finding
+from agent.check.tables import table_findings
+from agent.template import placeholders as ph
+from agent.template.classify import slug
+from agent.template.compile import OPTIONAL_MARK
+from agent.template.model import FieldBlock, FieldSpec, Line, Repeat, Section, Slot, Template, local_fields
+from agent.template.parse import Block, RawSection, heading_label
 
 
 def check_front_matter(context: Context, data: dict[str, object] | None, lines: list[str]) -> None:
@@ -128,7 +128,7 @@ def cross_section_findings(context: Context) -> list[Finding]:
 
 
 def _has_file_sections(template: Template) -> bool:
-    from agent.template import walk
+    from agent.template.model import walk
 
     return any(isinstance(node, FieldBlock) and node.field.role in ("modify", "create", "mixed")
                for node in walk(list(template.units)))

@@ -1,0 +1,13 @@
+"""The template layer: a team's markdown template in, a compiled `Template` out, and plans rendered back.
+
+Data flows through the modules in this order:
+
+- `parse`: markdown text → blocks and a heading tree, with line numbers (plans are read the same way).
+- `placeholders`: the placeholder and guidance syntaxes a template may use.
+- `classify`: one section's blocks → literal text and fields.
+- `compile`: markdown template → `model.Template` (sections, units, fields).
+- `schema`: `Template` → pydantic models and strict JSON schemas the model fills.
+- `render`: filled plan data → markdown in the template's own shape.
+- `describe`: `Template` → the outline `plan templates show` prints.
+- `catalog`: where templates and prompts come from (built-ins or a path).
+"""
