@@ -203,8 +203,8 @@ def recorded_template(plan_path: Path, root: Path | str = ".") -> str | None:
     name = read_plan_json(plan_path).get("template")
     if not isinstance(name, str) or not name:
         return None
-    from agent.template.catalog import builtin_templates
     from agent.inputs import trusted_path
+    from agent.template.catalog import builtin_templates
 
     if name in builtin_templates():
         return name

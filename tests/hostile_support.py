@@ -26,11 +26,12 @@ class Ran:
     stderr: str
 
     def error(self) -> str:
-        """The one error line, without its `plan: error: ` prefix."""
-        lines = [line for line in self.stderr.strip().splitlines() if not line.startswith("plan: warning:")]
-        assert len(lines) == 1, self.stderr
-        assert lines[0].startswith("plan: error: "), self.stderr
-        return lines[0].removeprefix("plan: error: ")
+        """The one error line, without its `plan: error: ` prefix: the last thing the command said (progress
+        lines may come before it)."""
+        lines = self.stderr.strip().splitlines()
+        errors = [line for line in lines if line.startswith("plan: error: ")]
+        assert len(errors) == 1 and lines[-1] == errors[0], self.stderr
+        return errors[0].removeprefix("plan: error: ")
 
 
 def plan(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Ran:
