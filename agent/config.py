@@ -37,6 +37,7 @@ class Key:
     env: str
     minimum: float | None = None
     path: bool = False  # a path in a config file is relative to that file's directory
+    unit: str = ""  # what a number counts, for messages
 
 
 KEYS: dict[str, Key] = {
@@ -46,7 +47,11 @@ KEYS: dict[str, Key] = {
     "context_tokens": Key(int, DEFAULT_CONTEXT_TOKENS, "--context-tokens", "PLAN_CONTEXT_TOKENS", minimum=1),
     "concurrency": Key(int, 8, "--concurrency", "PLAN_CONCURRENCY", minimum=1),
     "max_rounds": Key(int, 2, "--max-rounds", "PLAN_MAX_ROUNDS", minimum=0),
-    "max_cost": Key(float, None, "--max-cost", "PLAN_MAX_COST", minimum=0),
+    "max_cost": Key(float, None, "--max-cost", "PLAN_MAX_COST", minimum=0, unit="US dollars"),
+    # Without an answer after `timeout` seconds a call is abandoned (and retried while the deadline allows);
+    # a draft, or one item of a batch, that has not ended after `deadline` seconds stops with an error.
+    "timeout": Key(float, 120.0, "--timeout", "PLAN_TIMEOUT", minimum=1, unit="seconds"),
+    "deadline": Key(float, 900.0, "--deadline", "PLAN_DEADLINE", minimum=1, unit="seconds"),
     "rpm": Key(int, None, "--rpm", "PLAN_RPM", minimum=1),
     "tpm": Key(int, None, "--tpm", "PLAN_TPM", minimum=1),
 }
@@ -66,6 +71,8 @@ class Settings:
     concurrency: int = KEYS["concurrency"].default
     max_rounds: int = KEYS["max_rounds"].default
     max_cost: float | None = KEYS["max_cost"].default  # US dollars
+    timeout: float = KEYS["timeout"].default  # seconds per model call
+    deadline: float = KEYS["deadline"].default  # seconds per draft
     rpm: int | None = KEYS["rpm"].default  # requests per minute, for `plan batch`
     tpm: int | None = KEYS["tpm"].default  # tokens per minute, for `plan batch`
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(PRICES), compare=False, repr=False)
@@ -130,7 +137,10 @@ def _typed(value: Any, key: Key, where: str) -> Any:
 def _checked(value: Any, key: Key, where: str) -> Any:
     if key.minimum is None or (value >= key.minimum and (key.kind is not float or value > 0)):
         return value
-    least = "a positive amount in US dollars" if key.kind is float else f"{key.minimum:g} or more"
+    if key.kind is float and key.minimum == 0:
+        least = f"a positive amount in {key.unit}"
+    else:
+        least = f"{key.minimum:g} {key.unit} or more".replace("  ", " ")
     raise InputError(f"{where} must be {least}")
 
 

@@ -36,6 +36,7 @@ DETAIL_CHARS = 200
 # Per attempt. Long enough for a slow local model to write a long section; passing any explicit
 # timeout also stops the anthropic SDK refusing a large non-streaming `max_tokens` up front.
 DEFAULT_TIMEOUT_S = 600.0
+CONNECT_TIMEOUT_S = 10.0  # a server that does not accept the connection in this long is not there
 
 
 class Fault(Exception):
@@ -232,7 +233,8 @@ def give_up(fault: Fault, attempts: int, service: Service) -> ProviderError:
 def _exhausted(fault: Fault, attempts: int, service: Service) -> str:
     tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
     if fault.kind == "timeout":
-        return f"{service.name}: request timed out {tries}; try again later or use --model offline"
+        return (f"{service.name}: no answer within the call timeout {tries}; try again later, raise --timeout, "
+                "or use --model offline")
     if fault.kind == "connection":
         return (
             f"{service.name}: could not connect to {service.base_url} {tries}; "

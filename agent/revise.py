@@ -48,11 +48,13 @@ class ReviseRequest:
     concurrency: int | None = None
     max_cost_usd: float | None = None
     context_tokens: int | None = None
+    timeout: float | None = None
+    deadline: float | None = None
 
     def flags(self) -> dict[str, Any]:
         return {"template": self.template, "model": self.model,
                 "max_rounds": self.max_rounds, "concurrency": self.concurrency, "max_cost": self.max_cost_usd,
-                "context_tokens": self.context_tokens}
+                "context_tokens": self.context_tokens, "timeout": self.timeout, "deadline": self.deadline}
 
 
 @dataclass
@@ -113,10 +115,10 @@ def _revise_locked(request: ReviseRequest, env: Mapping[str, str], progress: Pro
     if note:
         progress(note)
     revision = Revision(_notes(template, plan, units, findings, request.note), splicer(template, plan, units))
-    provider = make_provider(model, request.base_url, env, template, original or brief, context)
+    provider = make_provider(model, request.base_url, env, template, original or brief, context, config)
     result = asyncio.run(draft_and_close(provider, draft_plan(
         template, brief, provider, context.prompt_text, context.tracked_paths, draft_settings(config), progress,
-        revision)))
+        revision), config))
     outcome = ReviseOutcome(result, plan.path, units, model, template)
     if result.plan:  # at least one section came back; the others keep their text
         files = {plan.path: plan.bom + result.markdown}

@@ -13,7 +13,7 @@ from agent.config import DEFAULT_MODELS, Settings, default_model, resolve_settin
 from agent.context import context_for_brief
 from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, Progress, draft_plan
-from agent.errors import InputError
+from agent.errors import InputError, TransportError
 from agent.offline import OfflineDrafter
 from agent.output import check_output, json_text, plan_lock, plan_paths, write_files
 from agent.providers import resolve_provider
@@ -43,10 +43,13 @@ class DraftRequest:
     max_cost_usd: float | None = None
     force: bool = False
     context_tokens: int | None = None
+    timeout: float | None = None
+    deadline: float | None = None
 
     def flags(self) -> dict[str, Any]:
         return {"template": self.template, "model": self.model, "max_rounds": self.max_rounds,
-                "concurrency": self.concurrency, "max_cost": self.max_cost_usd, "context_tokens": self.context_tokens}
+                "concurrency": self.concurrency, "max_cost": self.max_cost_usd, "context_tokens": self.context_tokens,
+                "timeout": self.timeout, "deadline": self.deadline}
 
 
 @dataclass
@@ -84,12 +87,13 @@ def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress 
     if brief.redacted_lines:
         progress(f"{brief.source}: secret-looking values on line(s) {_lines(brief.redacted_lines)} of the brief "
                  "were replaced with [REDACTED]; nothing redacted is sent or written")
-    provider = make_provider(model, request.base_url, env, template, brief, context)
+    provider = make_provider(model, request.base_url, env, template, brief, context, config)
     settings = draft_settings(config)
     with plan_lock(paths[0]):
         check_output(paths, request.force)  # again: another run may have written it while we waited
         result = asyncio.run(draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
-                                                                   context.tracked_paths, settings, progress)))
+                                                                   context.tracked_paths, settings, progress),
+                                             config))
         outcome = DraftOutcome(result, paths[0], paths[1], model, template, context, brief.source,
                                brief.redacted_lines)
         write_outcome(outcome)
@@ -110,22 +114,32 @@ def draft_settings(config: Settings) -> DraftSettings:
     return DraftSettings(config.max_rounds, config.concurrency, config.max_cost, prices=config.prices)
 
 
-async def draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, DraftResult]) -> DraftResult:
-    """Run the draft, then close the provider's connections while their event loop is still running
-    (closed later, by the garbage collector, they print "Event loop is closed" tracebacks)."""
+async def draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, DraftResult],
+                          config: Settings) -> DraftResult:
+    """Run the draft within its deadline, then close the provider's connections while their event loop is
+    still running (closed later, by the garbage collector, they print "Event loop is closed" tracebacks)."""
     try:
-        return await drafting
+        async with asyncio.timeout(config.deadline):
+            return await drafting
+    except TimeoutError:
+        raise TransportError(deadline_message(config)) from None
     finally:
         close = getattr(provider, "aclose", None)  # the offline drafter holds no connections
         if close is not None:
             await close()
 
 
+def deadline_message(config: Settings) -> str:
+    source = config.sources.get("deadline", "default")
+    return (f"the draft did not end within its {config.deadline:g} s deadline ({source}); nothing was written. "
+            "The provider may be down or slow: try again later, or raise --deadline / --timeout")
+
+
 def make_provider(model: str, base_url: str | None, env: Mapping[str, str], template: Template, brief: Any,
-                  context: RepoContext) -> Provider:
+                  context: RepoContext, config: Settings) -> Provider:
     if model == "offline":
         return OfflineDrafter(template, brief, context)
-    return resolve_provider(model, base_url=base_url, env=env)
+    return resolve_provider(model, base_url=base_url, env=env, timeout=config.timeout)
 
 
 def draft_report(outcome: DraftOutcome) -> dict[str, Any]:

@@ -234,7 +234,7 @@ def test_when_every_call_times_out_the_draft_fails(kind: str) -> None:
     wire = Wire(kind, {unit: [httpx.ReadTimeout("slow")] * 2 for unit in UNITS})
     mount(kind, wire)
     target, _ = provider(kind, attempts=2)
-    with pytest.raises(TransportError, match="request timed out after 2 attempts"):
+    with pytest.raises(TransportError, match="no answer within the call timeout after 2 attempts"):
         draft(target)
 
 

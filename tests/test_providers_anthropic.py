@@ -179,7 +179,7 @@ def test_overloaded_then_exhaustion() -> None:
 def test_timeout() -> None:
     respx.post(MESSAGES).mock(side_effect=httpx.ReadTimeout("slow"))
     target, waits = provider(attempts=3)
-    with pytest.raises(TransportError, match="anthropic: request timed out after 3 attempts"):
+    with pytest.raises(TransportError, match="anthropic: no answer within the call timeout after 3 attempts"):
         complete(target)
     assert len(waits) == 2
 

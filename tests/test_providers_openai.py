@@ -188,7 +188,7 @@ def test_timeout_is_retried_and_reported() -> None:
     assert complete(target).data == ANSWER
 
     route.side_effect = httpx.ReadTimeout("slow")
-    with pytest.raises(TransportError, match="openai: request timed out after 4 attempts"):
+    with pytest.raises(TransportError, match="openai: no answer within the call timeout after 4 attempts"):
         complete(target)
 
 

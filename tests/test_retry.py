@@ -140,7 +140,7 @@ def test_rate_limit_exhaustion_says_to_wait() -> None:
 
 def test_timeout_and_connection_messages() -> None:
     policy, _ = fast_policy(attempts=2)
-    with pytest.raises(TransportError, match="timed out after 2 attempts"):
+    with pytest.raises(TransportError, match="no answer within the call timeout after 2 attempts"):
         run(failing_then([Fault("timeout")] * 2), policy)
     with pytest.raises(TransportError, match=r"could not connect to https://api\.openai\.com/v1"):
         run(failing_then([Fault("connection")] * 2), policy)

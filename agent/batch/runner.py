@@ -56,11 +56,13 @@ class BatchRequest:
     via: Via = "direct"
     max_rounds: int | None = None
     context_tokens: int | None = None
+    timeout: float | None = None
+    deadline: float | None = None  # per item
 
     def flags(self) -> dict[str, Any]:
         return {"template": self.template, "model": self.model, "max_rounds": self.max_rounds,
                 "max_cost": self.max_cost_usd, "context_tokens": self.context_tokens, "rpm": self.rpm,
-                "tpm": self.tpm}
+                "tpm": self.tpm, "timeout": self.timeout, "deadline": self.deadline}
 
 
 def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer) -> BatchSummary:
@@ -115,6 +117,7 @@ class BatchRun:
         self.workers = request.concurrency or config.concurrency
         self.cap = CostCap(config.max_cost, prices, spent_before=manifest.spent_usd)
         self.limiter = RateLimiter(config.rpm, config.tpm) if request.via == "direct" else None
+        self.timeout, self.deadline = config.timeout, config.deadline
         self.shared = None if model == "offline" else self._shared_provider(env)
         self.stopped: str | None = None
         self.streak: tuple[str, int] = ("", 0)
@@ -125,11 +128,12 @@ class BatchRun:
         if self.limiter is None:
             from agent.batch.batched import batched_provider
 
-            inner = resolve_provider(self.model, base_url=self.request.base_url, env=env)
+            inner = resolve_provider(self.model, base_url=self.request.base_url, env=env, timeout=self.timeout)
             return batched_provider(inner, self.manifest, self.observer.note)
         # One worker's 429 slows them all, and retries wait their turn like any other call.
         retry = RetryPolicy(on_fault=self.limiter.on_fault, before_retry=self.limiter.before_retry)
-        return resolve_provider(self.model, base_url=self.request.base_url, env=env, retry=retry)
+        return resolve_provider(self.model, base_url=self.request.base_url, env=env, retry=retry,
+                                timeout=self.timeout)
 
     async def run(self, todo: list[BacklogItem], context: RepoContext) -> None:
         self.context = context  # one for the whole batch, so every item's prompt shares its first part
@@ -162,8 +166,14 @@ class BatchRun:
         plan_path = self.manifest.out / record.dir / "plan.md"
         started = time.perf_counter()
         try:
-            result = await draft_plan(self.template, item.brief, provider, self.context.prompt_text,
-                                      self.context.tracked_paths, self.settings)
+            # A batch API job can take hours, so its items wait for it; a direct item has the draft's deadline.
+            async with asyncio.timeout(self.deadline if self.request.via == "direct" else None):
+                result = await draft_plan(self.template, item.brief, provider, self.context.prompt_text,
+                                          self.context.tracked_paths, self.settings)
+        except TimeoutError:
+            self._end(item, plan_path, started, _failed(f"not drafted within the {self.deadline:g} s deadline "
+                                                        "(--deadline); run again to retry it", provider.usage_total))
+            return
         except ProviderError as error:  # no section could be drafted, or the provider refused the request
             self._end(item, plan_path, started, _failed(str(error), provider.usage_total))
             return

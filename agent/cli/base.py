@@ -48,6 +48,14 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `finally` runs: locks released, temporary files removed."""
+
+
+def _terminate(_signal: int, _frame: object) -> None:
+    raise Terminated()
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Our errors become one line on stderr and their exit code; nothing else is caught."""
@@ -57,12 +65,22 @@ def user_errors() -> Iterator[None]:
         yield
     except PlanError as error:
         fail(str(error), error.exit_code)
+    except Terminated:
+        fail("terminated; nothing half-written was left behind", 143)
     except KeyboardInterrupt:
-        fail("interrupted", 130)
+        fail("interrupted; nothing half-written was left behind", 130)
 
 
 TemplateOption = Annotated[
     str | None, typer.Option("--template", "-t", help="Built-in template name or path to a markdown template.")
+]
+
+
+TimeoutOption = Annotated[
+    float | None, typer.Option("--timeout", help="Seconds to wait for one model call before retrying it [120].")
+]
+DeadlineOption = Annotated[
+    float | None, typer.Option("--deadline", help="Seconds a whole draft may take before it stops with an error [900].")
 ]
 
 
@@ -71,5 +89,8 @@ def print_json(data: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     run: Callable[[], Any] = app
     run()

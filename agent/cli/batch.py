@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.base import OutputFormat, TemplateOption, app, user_errors
+from agent.cli.base import OutputFormat, TemplateOption, TimeoutOption, app, user_errors
 
 
 class BatchVia(StrEnum):
@@ -48,6 +48,10 @@ def batch(
     context_tokens: Annotated[
         int | None, typer.Option("--context-tokens", help="Budget for repository context, in tokens [12000].")
     ] = None,
+    timeout: TimeoutOption = None,
+    deadline: Annotated[
+        float | None, typer.Option("--deadline", help="Seconds one item may take before it is marked failed [900].")
+    ] = None,
 ) -> None:
     """Draft a plan for every item of a backlog, as `plan draft` would, resumably and within rate limits.
 
@@ -59,8 +63,10 @@ def batch(
     from agent.batch.display import JsonLinesDisplay, TextDisplay
     from agent.batch.runner import BatchRequest, run_batch
 
-    request = BatchRequest(source, template, repo, model, base_url, out, concurrency, rpm, tpm, max_cost,
-                           retry_failed, via.value, max_rounds, context_tokens)
+    request = BatchRequest(source, template=template, repo=repo, model=model, base_url=base_url, out=out,
+                           concurrency=concurrency, rpm=rpm, tpm=tpm, max_cost_usd=max_cost, retry_failed=retry_failed,
+                           via=via.value, max_rounds=max_rounds, context_tokens=context_tokens, timeout=timeout,
+                           deadline=deadline)
     display = JsonLinesDisplay() if output is OutputFormat.json else TextDisplay()
     with user_errors(), display:
         summary = run_batch(request, dict(os.environ), display)

@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.cli.base import EXIT_FINDINGS, OutputFormat, TemplateOption, app, print_json, user_errors
+from agent.cli.base import (
+    EXIT_FINDINGS,
+    DeadlineOption,
+    OutputFormat,
+    TemplateOption,
+    TimeoutOption,
+    app,
+    print_json,
+    user_errors,
+)
 
 
 class PlanFormat(StrEnum):
@@ -43,6 +52,8 @@ def draft(
         int | None, typer.Option("--context-tokens", help="Budget for repository context, in tokens [12000].")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing plan.")] = False,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
 ) -> None:
     """Draft a plan for BRIEF in the template's shape, section by section, and check it.
 
@@ -53,8 +64,9 @@ def draft(
 
     from agent.run import DraftRequest, draft_report, run_draft
 
-    request = DraftRequest(brief, template, repo, model, base_url, out, max_rounds, concurrency, max_cost, force,
-                           context_tokens)
+    request = DraftRequest(brief, template=template, repo=repo, model=model, base_url=base_url, out=out,
+                           max_rounds=max_rounds, concurrency=concurrency, max_cost_usd=max_cost, force=force,
+                           context_tokens=context_tokens, timeout=timeout, deadline=deadline)
     with user_errors():
         outcome = run_draft(request, dict(os.environ), progress=lambda line: typer.echo(line, err=True))
     if output is PlanFormat.json:
@@ -173,6 +185,8 @@ def revise(
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="Section calls in flight [8].")] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="US dollar cap for this revision.")] = None,
     context_tokens: Annotated[int | None, typer.Option("--context-tokens", help="Context budget [12000].")] = None,
+    timeout: TimeoutOption = None,
+    deadline: DeadlineOption = None,
 ) -> None:
     """Draft one section of an existing plan again (or each failing one), keep every other byte, re-check it.
 
@@ -182,8 +196,10 @@ def revise(
 
     from agent.revise import ReviseRequest, revise_report, run_revise
 
-    request = ReviseRequest(plan, tuple(section or ()), failing, note, template, repo, brief, model, base_url,
-                            max_rounds, concurrency, max_cost, context_tokens)
+    request = ReviseRequest(plan, tuple(section or ()), failing, note, template=template, repo=repo, brief=brief,
+                            model=model, base_url=base_url, max_rounds=max_rounds, concurrency=concurrency,
+                            max_cost_usd=max_cost, context_tokens=context_tokens, timeout=timeout,
+                            deadline=deadline)
     with user_errors():
         outcome = run_revise(request, dict(os.environ), progress=lambda line: typer.echo(line, err=True))
     if output is PlanFormat.json:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 from agent.errors import ProviderError
 from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
 from agent.providers.sdk import SDKProvider
-from agent.retry import DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status
+from agent.retry import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status
 
 try:
     import openai
@@ -44,7 +46,7 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
     ) -> None:
         name = name or f"openai:{model}"
         url = (base_url or OPENAI_URL).rstrip("/")
-        client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=timeout)
+        client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout))
         super().__init__(model, name, client, Service(name.split(":")[0], url, "OPENAI_API_KEY", api_key), retry)
         # OpenAI's reasoning models reject `max_tokens`, but Ollama and LM Studio only read `max_tokens`
         # (Ollama's `max_completion_tokens` support is still unmerged): pick by who we talk to.
@@ -136,3 +138,9 @@ def to_fault(exc: openai.APIStatusError | openai.APIConnectionError) -> Fault:
     if isinstance(exc, openai.APIStatusError):
         return fault_from_status(exc.status_code, exc.response.headers, exc.body)
     return Fault("timeout" if isinstance(exc, openai.APITimeoutError) else "connection")
+
+
+def _timeouts(seconds: float) -> httpx.Timeout:
+    """`seconds` without an answer ends an attempt; a server that does not even accept the connection is
+    given up on sooner."""
+    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT_S))
