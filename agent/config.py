@@ -220,6 +220,17 @@ def _amount(value: Any, where: str) -> float:
     return float(value)
 
 
+def origin(settings: Settings, name: str) -> str:
+    """Where a setting's value came from, as a user would type it: `--max-cost`, `PLAN_MAX_COST`, or
+    "`max_cost` in .plan.toml", so a message about a bad value sends them to the right place."""
+    key, source = KEYS[name], settings.sources.get(name, DEFAULT)
+    if source.startswith("env "):
+        return key.env
+    if source == DEFAULT or source.startswith("flag "):
+        return key.flag or name
+    return f"`{name}` in {source}"
+
+
 def default_model(env: Mapping[str, str]) -> tuple[str, str]:
     """The model used when none is set, and why: the first provider whose API key is set, else offline."""
     for variable, model in DEFAULT_MODELS.items():

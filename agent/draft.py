@@ -39,6 +39,7 @@ class DraftSettings:
     max_cost_usd: float | None = None
     max_output_tokens: int = 4096
     prices: Mapping[str, Price] | None = None
+    max_cost_origin: str = "--max-cost"  # where the cap was set, for messages
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class DraftLoop:
                       for name in names if revision is None or name in revision.notes}
         self.system = system_prompt()
         self.common_prefix_chars = 0  # of the prefix, what other drafts share too (see ModelRequest)
-        self.cost_cap = CostCap(settings.max_cost_usd, settings.prices)
+        self.cost_cap = CostCap(settings.max_cost_usd, settings.prices, origin=settings.max_cost_origin)
         self.call_seconds: list[float] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
         self.warmed = False

@@ -193,4 +193,34 @@ def serve() -> None:
     """Run the server on standard input and output until the client closes them."""
     import os
 
-    build_server(os.environ).run("stdio")
+    import anyio
+
+    anyio.run(_serve_stdio, build_server(os.environ))
+
+
+async def _serve_stdio(server: MCPServer) -> None:
+    """`server.run("stdio")`, except that a line that is not a JSON-RPC message gets the parse error
+    JSON-RPC 2.0 prescribes (code -32700, id null) instead of being dropped without a word, so a client
+    that sent it is not left waiting."""
+    import anyio
+    from mcp.server.stdio import stdio_server
+    from mcp.shared.message import SessionMessage
+    from mcp.types import PARSE_ERROR, ErrorData, JSONRPCError
+
+    lowlevel = server._lowlevel_server  # the run loop `MCPServer.run_stdio_async` drives, fed through our screen
+    async with stdio_server() as (read_stream, write_stream):
+        screened_send, screened = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+        async def screen() -> None:
+            async with screened_send:
+                async for item in read_stream:
+                    if isinstance(item, Exception):
+                        error = ErrorData(code=PARSE_ERROR, message="Parse error: each line must be one JSON-RPC "
+                                          "2.0 message in JSON")
+                        await write_stream.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
+                    else:
+                        await screened_send.send(item)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(screen)
+            await lowlevel.run(screened, write_stream, lowlevel.create_initialization_options())

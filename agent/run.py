@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.brief import read_brief
-from agent.config import DEFAULT_MODELS, Settings, default_model, resolve_settings
+from agent.config import DEFAULT_MODELS, Settings, default_model, origin, resolve_settings
 from agent.context import context_for_brief
 from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, Progress, draft_plan
@@ -111,7 +111,8 @@ def write_outcome(outcome: DraftOutcome) -> None:
 
 
 def draft_settings(config: Settings) -> DraftSettings:
-    return DraftSettings(config.max_rounds, config.concurrency, config.max_cost, prices=config.prices)
+    return DraftSettings(config.max_rounds, config.concurrency, config.max_cost, prices=config.prices,
+                         max_cost_origin=origin(config, "max_cost"))
 
 
 async def draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, DraftResult],
@@ -139,7 +140,7 @@ def make_provider(model: str, base_url: str | None, env: Mapping[str, str], temp
                   context: RepoContext, config: Settings) -> Provider:
     if model == "offline":
         return OfflineDrafter(template, brief, context)
-    return resolve_provider(model, base_url=base_url, env=env, timeout=config.timeout)
+    return resolve_provider(model, base_url=base_url, env=env, timeout=config.timeout, origin=origin(config, "model"))
 
 
 def draft_report(outcome: DraftOutcome) -> dict[str, Any]:

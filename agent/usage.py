@@ -107,8 +107,9 @@ class CostCap:
     """
 
     def __init__(self, cap_usd: float | None, prices: Mapping[str, Price] | None = None,
-                 spent_before: float = 0.0) -> None:
+                 spent_before: float = 0.0, origin: str = "--max-cost") -> None:
         self.cap_usd, self.prices, self.spent_before = cap_usd, prices, spent_before
+        self.origin = origin  # where the cap was set, for messages: the flag, PLAN_MAX_COST or a config file
         self.reserved_usd = 0.0
         self.reached = False
 
@@ -118,13 +119,13 @@ class CostCap:
             return 0.0
         estimate = estimate_cost_usd(provider.name, request_tokens(request), request.max_output_tokens, self.prices)
         if estimate is None:  # a cap we cannot check is worse than no cap: say so before the first call
-            raise InputError(f"--max-cost needs a price for {provider.name}: add it under `prices` in [tool.plan] "
-                             "or .plan.toml (USD per million tokens), or drop --max-cost")
+            raise InputError(f"{self.origin} needs a price for {provider.name}: add it under `prices` in "
+                             f"[tool.plan] or .plan.toml (USD per million tokens), or drop {self.origin}")
         spent = self.spent(provider)
         if spent + self.reserved_usd + estimate > self.cap_usd:
             self.reached = True
-            raise BudgetError(f"not drafted: the next call could cost ${estimate:.4f} and pass --max-cost "
-                              f"${self.cap_usd:.2f} (spent ${spent:.4f}); raise --max-cost to finish")
+            raise BudgetError(f"not drafted: the next call could cost ${estimate:.4f} and pass {self.origin} "
+                              f"${self.cap_usd:.2f} (spent ${spent:.4f}); raise {self.origin} to finish")
         self.reserved_usd += estimate
         return estimate
 

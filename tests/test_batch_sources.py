@@ -57,8 +57,6 @@ def test_directory_of_briefs_in_name_order(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [
-    ("b.jsonl", '{"id": 1, "title": "ok"}\n{"id": 2}\n', "b.jsonl:2: an item needs an `id` (or `number`) and a `title`"),
-    ("b.jsonl", '{"id": 1, "title": "ok"}\nnot json\n', "b.jsonl:2: not valid JSON"),
     ("b.jsonl", '{"id": 1, "title": "a"}\n{"id": 1, "title": "b"}\n', "b.jsonl:2: id '1' is also used by"),
     ("b.jsonl", '{"id": "x y", "title": "a"}\n{"id": "x-y", "title": "a"}\n', "directory x-y-a is also used by"),
     ("b.csv", "name,body\nx,y\n", "b.csv:1: the CSV header needs `id` and `title` columns"),
@@ -71,6 +69,18 @@ def test_bad_backlogs_name_the_place(tmp_path: Path, name: str, text: str, messa
     with pytest.raises(BriefError, match="^" + str(tmp_path).replace("\\", "\\\\")) as caught:
         read_backlog(str(tmp_path / name))
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "item_id", "message"), [
+    ('{"id": 1, "title": "ok"}\n{"id": 2}\n', "2", "b.jsonl:2: an item needs an `id` (or `number`) and a `title`"),
+    ('{"id": 1, "title": "ok"}\nnot json\n', "line-2", "b.jsonl:2:1: not valid JSON"),
+    ('{"id": 1, "title": "ok"}\n{"id": 3, "title": "x", "body": ["a"]}\n', "3", "`body` must be text"),
+])
+def test_a_bad_row_fails_alone_and_names_its_place(tmp_path: Path, text: str, item_id: str, message: str) -> None:
+    (tmp_path / "b.jsonl").write_text(text)
+    items = read_backlog(str(tmp_path / "b.jsonl"))
+    assert next(item.error for item in items) is None
+    assert items[1].id == item_id and message in (items[1].error or "")
 
 
 def test_missing_source(tmp_path: Path) -> None:

@@ -150,8 +150,9 @@ class Manifest:
         self._changed()
 
     def charge(self, cost_usd: float | None) -> None:
-        """Money an attempt spent, kept across runs so that --max-cost caps the whole batch."""
+        """Money a call spent, kept across runs so that --max-cost caps the whole batch."""
         self.spent_usd += cost_usd or 0.0
+        self._changed()
 
     def add_job(self, job: BatchJob, custom_ids: list[str]) -> None:
         """Record a submitted job (its request list first, then the manifest naming it)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,8 @@ from agent.config import Settings, resolve_settings
 from agent.context import context_for_backlog
 from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, draft_plan
-from agent.errors import InputError, ProviderError
+from agent.errors import InputError, OutputExistsError, ProviderError
 from agent.offline import OfflineDrafter
-from agent.output import refuse_overwrite
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.retry import RetryPolicy
@@ -80,10 +79,14 @@ def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer)
         _refuse_unrecorded_plans(manifest, items)
         manifest.register({item.id: (item.dir_name, item.brief.title) for item in items})
         records = [manifest.items[item.id] for item in items]
-        todo = [item for item in items if _wanted(manifest.items[item.id], request.retry_failed)]
+        unreadable = [item for item in items if item.error]
+        todo = [item for item in items if not item.error and _wanted(manifest.items[item.id], request.retry_failed)]
         run = BatchRun(request, config, env, model, template, manifest, observer) if todo else None  # a missing key stops here
         observer.started(BatchPlan(len(items), len(todo), sum(r.state == "done" for r in records),
                                    0 if request.retry_failed else sum(r.state == "failed" for r in records)))
+        for item in unreadable:  # each fails alone, with what was wrong with it; the others go on
+            manifest.update(item.id, **_failed(item.error or "", Usage()))
+            observer.finished(ItemOutcome(item.id, manifest.items[item.id], out / item.dir_name / "plan.md", 0.0, ()))
         if run is not None:
             if note:
                 observer.note(note)
@@ -100,8 +103,10 @@ def _wanted(record: ItemRecord, retry_failed: bool) -> bool:
 def _refuse_unrecorded_plans(manifest: Manifest, items: list[BacklogItem]) -> None:
     """A plan in --out that no manifest records was written by someone else: never overwrite it."""
     for item in items:
-        if item.id not in manifest.items:
-            refuse_overwrite((manifest.out / item.dir_name / "plan.md",), force=False)
+        plan = manifest.out / item.dir_name / "plan.md"
+        if item.id not in manifest.items and plan.exists():  # batch has no --force: it never overwrites
+            raise OutputExistsError(f"{plan} already exists and {manifest.path.name} does not record it; move it "
+                                    "away, or choose another --out for this backlog")
 
 
 class BatchRun:
@@ -188,11 +193,13 @@ class BatchRun:
     def _item_provider(self, item: BacklogItem) -> Provider:
         if self.shared is None:
             return OfflineDrafter(self.template, item.brief, self.context)
-        return ItemProvider(self.shared, self.cap, self.limiter)
+        return ItemProvider(self.shared, self.cap, self.limiter, self._spent)
+
+    def _spent(self, usage: Usage) -> None:
+        self.manifest.charge(cost_usd(self.model, usage, self.settings.prices))
 
     def _end(self, item: BacklogItem, plan_path: Path, started: float, changes: dict[str, Any],
              findings: tuple[dict[str, Any], ...] = ()) -> None:
-        self.manifest.charge(changes["cost_usd"])
         self.manifest.update(item.id, model=self.model, **changes)
         self._watch_streak(changes)
         self.observer.finished(ItemOutcome(item.id, self.manifest.items[item.id], plan_path,
@@ -221,8 +228,9 @@ class ItemProvider:
     """One item's view of the batch's shared provider: its own usage total (for its report), the batch's
     --max-cost across every item in flight, and the batch's rate limiter."""
 
-    def __init__(self, shared: Provider, cap: CostCap, limiter: RateLimiter | None) -> None:
-        self.shared, self.cap, self.limiter = shared, cap, limiter
+    def __init__(self, shared: Provider, cap: CostCap, limiter: RateLimiter | None,
+                 spent: Callable[[Usage], None] = lambda _: None) -> None:
+        self.shared, self.cap, self.limiter, self.spent = shared, cap, limiter, spent
         self.name, self.model = shared.name, shared.model
         self.warm_cache_first = getattr(shared, "warm_cache_first", False)  # as the draft loop asks the provider
         self.usage_total = Usage()
@@ -234,6 +242,7 @@ class ItemProvider:
             if self.limiter is not None:
                 await self.limiter.acquire(tokens)
             response = await self.shared.complete(request)
+            self.spent(response.usage)  # recorded as it is spent: an interrupted run cannot forget it
         finally:
             self.cap.release(estimate)
             if self.limiter is not None:

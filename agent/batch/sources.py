@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.brief import Brief, brief_from_fields, read_brief, slugify
-from agent.errors import BriefError
+from agent.batch.manifest import MANIFEST_NAME
+from agent.brief import MAX_BRIEF_BYTES, Brief, brief_from_fields, read_brief, slugify
+from agent.errors import BriefError, InputError
+from agent.inputs import load_json, read_text
 
 BRIEF_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".yaml", ".yml", ".json"})
 ID_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_ID_CHARS = 40
+MAX_BACKLOG_BYTES = 100_000_000
 FORMATS = "a directory of briefs, a .jsonl or .csv backlog (id, title, body, labels), or a GitHub issues export (.json)"
 
 
@@ -31,6 +33,7 @@ class BacklogItem:
     id: str
     brief: Brief
     where: str  # file and line, for messages
+    error: str | None = None  # why the item could not be read: it fails alone, the batch goes on
 
     @property
     def dir_name(self) -> str:
@@ -61,8 +64,19 @@ def read_backlog(source: str) -> list[BacklogItem]:
 
 def _directory(path: Path) -> Iterator[BacklogItem]:
     for file in sorted(path.iterdir()):
-        if file.is_file() and not file.name.startswith(".") and file.suffix.lower() in BRIEF_SUFFIXES:
+        # A batch whose --out is this folder writes its manifest here: never read our own record as a brief.
+        if file.name.startswith(".") or file.name == MANIFEST_NAME or file.suffix.lower() not in BRIEF_SUFFIXES:
+            continue
+        if file.is_dir():
+            continue
+        try:
             yield BacklogItem(file.stem, read_brief(str(file)), str(file))
+        except InputError as error:  # one unreadable brief (binary, a FIFO, bad YAML) fails alone
+            yield _unreadable(file.stem, str(file), str(error))
+
+
+def _unreadable(item_id: str, where: str, message: str) -> BacklogItem:
+    return BacklogItem(item_id, Brief(item_id, "", where), where, message)
 
 
 def _jsonl(path: Path) -> Iterator[BacklogItem]:
@@ -71,32 +85,48 @@ def _jsonl(path: Path) -> Iterator[BacklogItem]:
             continue
         where = f"{path}:{number}"
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise BriefError(f"{where}: not valid JSON ({error.msg}); each line is one item") from None
-        yield _item(row, where, str(path))
+            row = load_json(line, where)
+        except InputError as error:
+            yield _unreadable(f"line-{number}", where, f"{error}; each line is one item")
+            continue
+        yield _guarded(row, where, str(path), f"line-{number}")
 
 
 def _csv(path: Path) -> Iterator[BacklogItem]:
+    csv.field_size_limit(MAX_BRIEF_BYTES)  # the default, 128 KB, is smaller than a brief may be
     reader = csv.DictReader(io.StringIO(_text(path), newline=""))  # keeps line breaks inside quoted bodies
     columns = {name.strip().lower() for name in reader.fieldnames or []}
     if not {"id", "title"} <= columns:
         raise BriefError(f"{path}:1: the CSV header needs `id` and `title` columns (and `body`, `labels`)")
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a field over the size limit, a stray quote: the rest cannot be trusted
+            raise BriefError(f"{path}:{reader.line_num}: {error}; fix the CSV (fields up to 1 MB)") from None
         fields = {key.strip().lower(): value for key, value in row.items() if key}
-        yield _item(fields, f"{path}:{reader.line_num}", str(path))
+        yield _guarded(fields, f"{path}:{reader.line_num}", str(path), f"line-{reader.line_num}")
 
 
 def _issues_export(path: Path) -> Iterator[BacklogItem]:
-    try:
-        data = json.loads(_text(path))
-    except json.JSONDecodeError as error:
-        raise BriefError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    data = load_json(_text(path), str(path))
     if not isinstance(data, list):
         raise BriefError(f"{path}: expected a JSON array of issues (`gh issue list --json number,title,body,labels`); "
                          "use `plan draft` for a single issue")
     for index, issue in enumerate(data):
-        yield _item(issue, f"{path}[{index}]", str(path))
+        yield _guarded(issue, f"{path}[{index}]", str(path), f"item-{index}")
+
+
+def _guarded(row: Any, where: str, source: str, fallback_id: str) -> BacklogItem:
+    """The row's item, or, when the row is wrong, an item that fails alone with the message saying why."""
+    try:
+        return _item(row, where, source)
+    except BriefError as error:
+        raw_id = row.get("id", row.get("number")) if isinstance(row, dict) else None
+        item_id = str(raw_id).strip() if isinstance(raw_id, str | int) and str(raw_id).strip() else fallback_id
+        return _unreadable(item_id, where, str(error))
 
 
 def _item(row: Any, where: str, source: str) -> BacklogItem:
@@ -107,7 +137,10 @@ def _item(row: Any, where: str, source: str) -> BacklogItem:
     if item_id is None or str(item_id).strip() == "" or not isinstance(title, str) or not title.strip():
         raise BriefError(f"{where}: an item needs an `id` (or `number`) and a `title`")
     number = item_id if isinstance(item_id, int) and not isinstance(item_id, bool) else None
-    brief = brief_from_fields(title, str(row.get("body") or ""), source, _labels(row.get("labels")), number)
+    body = row.get("body")
+    if body is not None and not isinstance(body, str):
+        raise BriefError(f"{where}: `body` must be text")
+    brief = brief_from_fields(title, body or "", source, _labels(row.get("labels")), number)
     return BacklogItem(str(item_id).strip(), brief, where)
 
 
@@ -121,12 +154,7 @@ def _labels(value: Any) -> tuple[str, ...]:
 
 
 def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise BriefError(f"{path}: not UTF-8 text; save the backlog as UTF-8") from None
-    except OSError as error:
-        raise BriefError(f"{path}: cannot read the backlog: {error.strerror or error}") from None
+    return read_text(str(path), "backlog", MAX_BACKLOG_BYTES, lambda problem: BriefError(f"{path}: {problem}"))
 
 
 def _refuse_duplicates(items: list[BacklogItem]) -> None:

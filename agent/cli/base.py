@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
@@ -41,6 +41,24 @@ def main_options(
     ] = False,
 ) -> None:
     """Draft implementation plans in your team's own template, then check them."""
+    _warn_unknown_settings()
+
+
+def _warn_unknown_settings() -> None:
+    """A misspelled PLAN_ variable would otherwise be ignored without a word (its value is not echoed)."""
+    import difflib
+    import os
+
+    given = [name for name in os.environ if name.startswith("PLAN_")]
+    if not given:
+        return
+    from agent.config import KEYS
+
+    known = [key.env for key in KEYS.values()]
+    for name in sorted(set(given) - set(known)):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}? " if close else f"known: {', '.join(known)}; "
+        typer.echo(f"plan: warning: {name} is not a plan setting ({hint}it is ignored)", err=True)
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -86,6 +104,7 @@ DeadlineOption = Annotated[
 
 def print_json(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()  # now, so a full or closed stdout is an error we report, not a warning at exit
 
 
 def main() -> None:
@@ -93,4 +112,17 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _terminate)
     run: Callable[[], Any] = app
-    run()
+    try:
+        run()
+    except OSError as error:  # stdout closed or full while we printed (click handles a broken pipe itself)
+        _drop_stdout()
+        typer.echo(f"plan: error: cannot write the output: {error.strerror or error}", err=True)
+        sys.exit(1)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush at exit cannot fail again."""
+    import os
+
+    with suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

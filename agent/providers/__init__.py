@@ -46,6 +46,7 @@ def resolve_provider(
     env: Mapping[str, str],
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
+    origin: str = "--model",
 ) -> Provider:
     """The provider for `spec`. `base_url` wins over `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` in `env`;
     `retry` and `timeout` (seconds per attempt) default to the providers' own.
@@ -57,18 +58,32 @@ def resolve_provider(
     if factory is None and kind == "offline":
         raise InputError("The offline drafter is not available yet; use openai:MODEL or anthropic:MODEL")
     if factory is None:
-        raise InputError(f"Unknown provider in --model {spec!r}; use one of: {', '.join(_KNOWN)}")
+        raise InputError(f"Unknown provider in {origin} {spec!r}; use one of: {', '.join(_KNOWN)}")
+    if not model:
+        raise InputError(f"No model named in {origin} {spec!r}; write it as {kind}:MODEL")
+    if base_url is not None:
+        check_base_url(base_url, "--base-url")
     return factory(model, _Settings(base_url, env, retry, timeout))
 
 
-def _need_model(kind: str, model: str) -> None:
-    if not model:
-        raise InputError(f"No model named in --model {kind!r}; write it as {kind}:MODEL")
+def check_base_url(url: str, origin: str) -> None:
+    """An http(s) URL with a host, checked before any call: a typo should not cost 14 s of retries."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{origin} {url!r} is not a URL; write it as http://HOST:PORT/v1 or https://HOST/v1")
+
+
+def _env_url(env: Mapping[str, str], variable: str) -> str | None:
+    url = env.get(variable) or None
+    if url is not None:
+        check_base_url(url, variable)
+    return url
 
 
 def _openai(model: str, settings: _Settings) -> Provider:
-    _need_model("openai", model)
-    url = settings.base_url or settings.env.get("OPENAI_BASE_URL") or None
+    url = settings.base_url or _env_url(settings.env, "OPENAI_BASE_URL")
     key = settings.env.get("OPENAI_API_KEY") or (PLACEHOLDER_KEY if url else None)
     if not key:
         raise MissingKeyError("No key for openai: set OPENAI_API_KEY, or use --model offline")
@@ -78,18 +93,16 @@ def _openai(model: str, settings: _Settings) -> Provider:
 
 
 def _anthropic(model: str, settings: _Settings) -> Provider:
-    _need_model("anthropic", model)
     key = settings.env.get("ANTHROPIC_API_KEY")
     if not key:
         raise MissingKeyError("No key for anthropic: set ANTHROPIC_API_KEY, or use --model offline")
-    url = settings.base_url or settings.env.get("ANTHROPIC_BASE_URL") or None
+    url = settings.base_url or _env_url(settings.env, "ANTHROPIC_BASE_URL")
     from agent.providers.anthropic import AnthropicProvider
 
     return AnthropicProvider(model, key, url, **settings.client_options())
 
 
 def _ollama(model: str, settings: _Settings) -> Provider:
-    _need_model("ollama", model)
     from agent.providers.openai import OpenAIProvider
 
     url = settings.base_url or OLLAMA_URL
