@@ -108,6 +108,7 @@ class DraftLoop:
         self.call_seconds: list[float] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
         self.warmed = False
+        self.unreachable: TransportError | None = None  # once a call gave up on the provider, others don't wait
         self.schemas = {name: json_schema(unit_model(template, name)) for name in names}
         self.toolbox = tuple(self.schemas.items())  # every unit's, so a revision shares the draft's cached prefix
 
@@ -150,6 +151,8 @@ class DraftLoop:
             return False
         except (TransportError, RejectedError) as error:  # this section failed; the others may not
             code = "transport" if isinstance(error, TransportError) else "rejected"
+            if isinstance(error, TransportError):
+                self.unreachable = error
             state.problems = [self._problem(name, code, str(error))]
             return error
         return self._accept(state, response)
@@ -186,6 +189,8 @@ class DraftLoop:
 
     async def _call(self, state: UnitState, request: ModelRequest) -> ModelResponse:
         async with self.semaphore:
+            if self.unreachable is not None:  # it stayed unreachable through another section's retries
+                raise self.unreachable
             response = await self._timed(request)
             grown = state.max_output_tokens > self.settings.max_output_tokens
             if response.stop == "truncated" and not grown:  # same budget would truncate again: double it, once
