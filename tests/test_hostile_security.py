@@ -153,3 +153,18 @@ def test_a_config_template_inside_the_repository_is_used(repo: Path) -> None:
 
     assert ran.code == 0
     assert json.loads(ran.stdout)["settings"]["template"]["value"].endswith("docs/team.md")
+
+
+@pytest.mark.parametrize("line", [
+    'api_key_env = "STRIPE_API_KEY"',
+    "Revert commit 3f64e6aa0f484198d94826fb370b89c4eeed0123 which broke exports.",
+    "The order id 550e8400-e29b-41d4-a716-446655440000 fails.",
+    'secret_key = os.environ["SECRET_KEY"]',
+    "Set password_reset_timeout = 3600 in settings.",
+])
+def test_what_only_looks_like_a_secret_reaches_the_model_intact(repo: Path, line: str) -> None:
+    from agent.brief import read_brief
+
+    (repo / "brief.md").write_text(f"# Keys\n\n{line}\n")
+    brief = read_brief("brief.md")
+    assert line in brief.text and brief.redacted_lines == ()

@@ -30,6 +30,7 @@ _PEM_BLOCK = re.compile(
 )
 # Some detectors report only a prefix of the secret (a regex group), so a hit grows to its whole token.
 _TOKEN_CHARS = r"[A-Za-z0-9_\-+/.~]"
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+")
 # Public IP addresses are not secrets, and hiding them would make plans wrong.
 _NOT_SECRETS = frozenset({"IPPublicDetector"})
 
@@ -66,8 +67,11 @@ def _redacted_line(line: str, filename: str) -> str:
     if len(line) < 8:  # every detector needs more than this
         return line
     found = {hit.secret_value or "" for plugin in _plugins() for hit in plugin.analyze_line(filename=filename, line=line)}
-    # A hit of a couple of characters would erase half the line; no real secret is that short.
-    for value in sorted((value for value in found if len(value) >= 3), key=len, reverse=True):
+    # A hit of a couple of characters would erase half the line; no real secret is that short. A value that
+    # is the name of an environment variable (`api_key_env = "STRIPE_API_KEY"`) says where a secret lives,
+    # which a plan needs to say too.
+    kept = (value for value in found if len(value) >= 3 and not _ENV_NAME.fullmatch(value))
+    for value in sorted(kept, key=len, reverse=True):
         line = re.sub(f"{_TOKEN_CHARS}*{re.escape(value)}{_TOKEN_CHARS}*=*", REDACTED, line)
     return line
 
