@@ -38,6 +38,8 @@ class RankedFile:
     size_bytes: int
     named_in_brief: bool = False
     outline: tuple[OutlineEntry, ...] = ()
+    role: str = "source"  # source, test, docs, config, vendored, fixture or other
+    tests: tuple[str, ...] = ()  # the test files that exercise this one, found by name
 
 
 @dataclass(frozen=True)
