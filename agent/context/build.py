@@ -37,9 +37,7 @@ from agent.errors import InputError
 
 MIN_CONTEXT_TOKENS = 256
 RANKED_FILES = 30  # reported in RankedFile; the prompt takes as many as the budget allows
-# The order files are offered in: the best few in depth (outline and excerpt), then the outlines of the
-# reported ranking, then excerpts down to SECOND_EXCERPTS, then everything else outline first.
-FIRST_EXCERPTS, SECOND_EXCERPTS = 3, 10
+FIRST_OUTLINES, FIRST_EXCERPTS, SECOND_EXCERPTS = 5, 3, 10  # see _offering_order
 FILE_KINDS = ("outline", "excerpt")
 EXCERPT_TOKENS = 1_500
 MIN_EXCERPT_TOKENS = 120  # fewer lines than this say too little to be worth their header
@@ -147,10 +145,13 @@ def _ranked_files(ranking: Ranking, outlines: _Outlines) -> tuple[RankedFile, ..
 
 
 def _offering_order(count: int) -> Iterator[tuple[str, int]]:
-    """(kind, rank) pairs in the order they are offered; the same for every budget."""
-    for index in range(min(FIRST_EXCERPTS, count)):
-        yield from (("outline", index), ("excerpt", index))
-    yield from (("outline", index) for index in range(FIRST_EXCERPTS, min(RANKED_FILES, count)))
+    """(kind, rank) pairs in the order they are offered, the same for every budget: the best file in depth,
+    the outlines of the next few, their excerpts, the outlines of the rest of the reported ranking, excerpts
+    down to SECOND_EXCERPTS, then everything else outline first."""
+    yield from (("outline", 0), ("excerpt", 0))
+    yield from (("outline", index) for index in range(1, min(FIRST_OUTLINES, count)))
+    yield from (("excerpt", index) for index in range(1, min(FIRST_EXCERPTS, count)))
+    yield from (("outline", index) for index in range(FIRST_OUTLINES, min(RANKED_FILES, count)))
     yield from (("excerpt", index) for index in range(FIRST_EXCERPTS, min(SECOND_EXCERPTS, count)))
     yield from (("outline", index) for index in range(RANKED_FILES, count))
     yield from (("excerpt", index) for index in range(SECOND_EXCERPTS, count))

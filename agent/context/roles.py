@@ -6,6 +6,7 @@ copies and fixture projects give way to it unless the brief is about them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -100,9 +101,11 @@ def _under(directory: str, names: frozenset[str]) -> bool:
 
 
 def weights_for(brief_words: Iterable[str]) -> dict[str, float]:
-    """Each role's weight for this brief: full weight for the roles the brief is about."""
+    """Each role's weight for this brief: more for the roles the brief is about."""
     words = {word.lower() for word in brief_words}
-    return {role: 1.0 if words & ABOUT.get(role, frozenset()) else weight for role, weight in WEIGHTS.items()}
+    # Halfway up, not all the way: "and tests" in a brief about code must not put every test above the code.
+    return {role: math.sqrt(weight) if words & ABOUT.get(role, frozenset()) else weight
+            for role, weight in WEIGHTS.items()}
 
 
 def subject_of_test(path: str) -> str:
