@@ -75,8 +75,10 @@ class BriefSignals:
         # A URL says where an issue was filed, not where the code is: its words would match .gitmodules.
         brief = _URL.sub(lambda url: " ".join(_BLOB_PATH.findall(url.group())), brief)
         mentions = _path_mentions(brief)
+        # "see docs/refunds.md" names a file; it does not make the brief about documentation.
+        prose = [word for word in brief.split() if not _path_mentions(word)]
         return cls(brief_terms(brief), named_paths(brief, paths), _under_directories(mentions, paths),
-                   named_identifiers(brief), weights_for(_WORD.findall(brief)))
+                   named_identifiers(brief), weights_for(_WORD.findall(" ".join(prose))))
 
 
 def rank_files(root: Path, brief: str, paths: Sequence[str]) -> Ranking:
@@ -211,16 +213,19 @@ def _shortlist(paths: Sequence[str], scores: Sequence[float], signals: BriefSign
 
 def _combined_scores(sources: Sequence[SourceFile], by_path: dict[str, float], signals: BriefSignals,
                      roles: Roles) -> list[float]:
-    """Path and content BM25, each scaled to the best shortlisted file, and named symbols, weighed by role;
+    """Path and content BM25, each scaled to the best shortlisted source file, and named symbols, weighed by role;
     plus what the brief names outright."""
     content = _bm25_scores([terms(s.path) + terms(s.text[:CONTENT_CHARS]) for s in sources], signals.query)
     path_scores = [by_path.get(source.path, 0.0) for source in sources]
     defines = _definition_counter(signals.identifiers)
-    top_path, top_content = max(path_scores, default=0.0) or 1.0, max(content, default=0.0) or 1.0
+    file_roles = [roles.role(source.path) for source in sources]
+    # Scaled to the best source file, so a page that repeats the brief's words cannot push the code down.
+    code = [index for index, role in enumerate(file_roles) if role == SOURCE] or range(len(sources))
+    top_path = max((path_scores[i] for i in code), default=0.0) or 1.0
+    top_content = max((content[i] for i in code), default=0.0) or 1.0
     scores = []
-    for s, p, c in zip(sources, path_scores, content, strict=True):
-        role = roles.role(s.path)
-        matched = 0.4 * p / top_path + 0.6 * c / top_content + 0.5 * min(defines(s.text), 2)
+    for s, p, c, role in zip(sources, path_scores, content, file_roles, strict=True):
+        matched = 0.4 * min(p / top_path, 1.0) + 0.6 * min(c / top_content, 1.0) + 0.5 * min(defines(s.text), 2)
         scores.append(matched * signals.weights[role] + _named_bonus(s.path, role, signals))
     return scores
 

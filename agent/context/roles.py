@@ -68,9 +68,8 @@ class Roles:
         for directory, names in files_by_directory.items():
             if not directory:
                 continue
-            parent = directory.rpartition("/")[0]
-            # A package with its own licence inside another Python package is a bundled copy (requests' urllib3).
-            if any(_LICENSE.match(name) for name in names) and "__init__.py" in files_by_directory.get(parent, ()):
+            # A package with its own licence inside a Python package is a bundled copy (requests' urllib3).
+            if any(_LICENSE.match(name) for name in names) and _inside_package(directory, files_by_directory):
                 vendored.append(directory + "/")
             # A project of its own under a test or example folder is test data, whatever its files are.
             elif any(is_manifest(name) for name in names) and _under(directory, DATA_HOLDERS):
@@ -94,6 +93,15 @@ class Roles:
         if extension in CODE_EXTENSIONS:
             return SOURCE
         return CONFIG if extension in CONFIG_EXTENSIONS else OTHER
+
+
+def _inside_package(directory: str, files_by_directory: dict[str, set[str]]) -> bool:
+    parent = directory.rpartition("/")[0]
+    while parent:
+        if "__init__.py" in files_by_directory.get(parent, ()):
+            return True
+        parent = parent.rpartition("/")[0]
+    return False
 
 
 def _under(directory: str, names: frozenset[str]) -> bool:
