@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -95,7 +96,7 @@ def test_a_larger_budget_sends_every_file_a_smaller_one_does(tmp_path: Path) -> 
     repo = many_modules(tmp_path / "repo")
     sent = [sent_files(build_context(repo, "Change how an invoice total is computed", budget_tokens=budget))
             for budget in (600, 1_000, 2_000, 4_000, 8_000, 12_000, 20_000, 30_000)]
-    for smaller, larger in zip(sent, sent[1:], strict=False):
+    for smaller, larger in itertools.pairwise(sent):
         assert smaller <= larger
     assert len(sent[0]) < len(sent[-1])
 

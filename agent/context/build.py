@@ -148,7 +148,8 @@ def _offering_order(count: int) -> Iterator[tuple[str, int]]:
     """(kind, rank) pairs in the order they are offered, the same for every budget: the best file in depth,
     the outlines of the next few, their excerpts, the outlines of the rest of the reported ranking, excerpts
     down to SECOND_EXCERPTS, then everything else outline first."""
-    yield from (("outline", 0), ("excerpt", 0))
+    if count:
+        yield from (("outline", 0), ("excerpt", 0))
     yield from (("outline", index) for index in range(1, min(FIRST_OUTLINES, count)))
     yield from (("excerpt", index) for index in range(1, min(FIRST_EXCERPTS, count)))
     yield from (("outline", index) for index in range(FIRST_OUTLINES, min(RANKED_FILES, count)))

@@ -90,14 +90,16 @@ def rank_files(root: Path, brief: str, paths: Sequence[str]) -> Ranking:
     read = [read_source(root, path) for path in _shortlist(paths, weighted, signals)]
     sources = [item for item in read if isinstance(item, SourceFile)]
     by_path = dict(zip(paths, path_scores, strict=True))  # the role weighs the whole score below
-    scores = _combined_scores(sources, by_path, signals, roles)
-    graph = ImportGraph(paths)
+    documents: dict[str, list[str]] = {}
+    scores = _combined_scores(sources, by_path, signals, roles, documents)
     best = [s for _, s in sorted(zip(scores, sources, strict=True), key=lambda pair: (-pair[0], pair[1].path))]
-    hops = _one_hop(best[:HOP_FROM], sources, graph)
+    hops = _one_hop(best[:HOP_FROM], sources, ImportGraph(paths))
     missing = [read_source(root, path) for path in sorted(hops - {s.path for s in sources})]
-    sources += [item for item in missing if isinstance(item, SourceFile)]
-    scores = [score + (HOP_BOOST * signals.weights[roles.role(s.path)] if s.path in hops else 0.0)
-              for s, score in zip(sources, _combined_scores(sources, by_path, signals, roles), strict=True)]
+    if any(isinstance(item, SourceFile) for item in missing):
+        sources += [item for item in missing if isinstance(item, SourceFile)]
+        scores = _combined_scores(sources, by_path, signals, roles, documents)
+    scores = [score + HOP_BOOST * signals.weights[roles.role(s.path)] * (s.path in hops)
+              for s, score in zip(sources, scores, strict=True)]
     candidates = [Candidate(s, round(score, 4), s.path in signals.named, roles.role(s.path))
                   for s, score in zip(sources, scores, strict=True)]
     candidates.sort(key=lambda candidate: (-candidate.score, candidate.source.path))
@@ -212,10 +214,13 @@ def _shortlist(paths: Sequence[str], scores: Sequence[float], signals: BriefSign
 
 
 def _combined_scores(sources: Sequence[SourceFile], by_path: dict[str, float], signals: BriefSignals,
-                     roles: Roles) -> list[float]:
+                     roles: Roles, documents: dict[str, list[str]]) -> list[float]:
     """Path and content BM25, each scaled to the best shortlisted source file, and named symbols, weighed by role;
     plus what the brief names outright."""
-    content = _bm25_scores([terms(s.path) + terms(s.text[:CONTENT_CHARS]) for s in sources], signals.query)
+    for source in sources:
+        if source.path not in documents:  # kept between the two scorings, before and after the hop
+            documents[source.path] = terms(source.path) + terms(source.text[:CONTENT_CHARS])
+    content = _bm25_scores([documents[source.path] for source in sources], signals.query)
     path_scores = [by_path.get(source.path, 0.0) for source in sources]
     defines = _definition_counter(signals.identifiers)
     file_roles = [roles.role(source.path) for source in sources]
