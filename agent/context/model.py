@@ -68,6 +68,10 @@ class ContextManifest:
     # Whole classes of paths left out before ranking (vendored, lock file, binary...), counted, not listed.
     skipped: Mapping[str, int] = field(default_factory=dict)
 
+    def included_names(self) -> tuple[str, ...]:
+        """What was sent, each file once (its outline and excerpt are one name); stack and tree by kind."""
+        return tuple(dict.fromkeys(item.path or item.kind for item in self.included))
+
 
 @dataclass(frozen=True)
 class RepoContext:
