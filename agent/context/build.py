@@ -31,6 +31,7 @@ from agent.context.render import (
     stack_section,
     tree_section,
 )
+from agent.context.roles import SOURCE, TEST
 from agent.context.stack import detect_stack
 from agent.context.walk import RepoListing, list_files
 from agent.errors import InputError
@@ -40,6 +41,8 @@ RANKED_FILES = 30  # reported in RankedFile; the prompt takes as many as the bud
 FIRST_OUTLINES, FIRST_EXCERPTS, SECOND_EXCERPTS = 5, 3, 10  # see _offering_order
 FILE_KINDS = ("outline", "excerpt")
 EXCERPT_TOKENS = 1_500
+OTHER_EXCERPT_TOKENS = 500  # docs, config, fixtures, vendored copies: a glimpse, the budget goes to code
+CODE_ROLES = (SOURCE, TEST)
 MIN_EXCERPT_TOKENS = 120  # fewer lines than this say too little to be worth their header
 EXCERPT_FRAME_TOKENS = 40  # the header and fences around an excerpt's lines
 TREE_SHARE = 6  # the file list takes at most a sixth of the budget
@@ -198,7 +201,8 @@ def _file_section(kind: str, candidate: Candidate, ranking: Ranking, outlines: _
         return section if room is None or section.tokens <= room else None
     if kind == "excerpt" and not entries:
         return None  # already shown in its outline's place
-    tokens = EXCERPT_TOKENS if room is None else min(EXCERPT_TOKENS, room)
+    allowance = EXCERPT_TOKENS if candidate.role in CODE_ROLES else OTHER_EXCERPT_TOKENS
+    tokens = allowance if room is None else min(allowance, room)
     if tokens < MIN_EXCERPT_TOKENS:
         return None
     spans = chosen_spans(source.text, entries, ranking.query, ranking.identifiers, tokens - EXCERPT_FRAME_TOKENS)

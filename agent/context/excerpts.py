@@ -27,12 +27,14 @@ class Chunk:
 
 def chosen_spans(text: str, entries: Sequence[OutlineEntry], query: Sequence[str], identifiers: Sequence[str],
                  max_tokens: int) -> list[tuple[int, int]]:
-    """Line spans (0-based, end exclusive, in file order) of the best chunks that fit in `max_tokens`;
-    the head of the file when nothing in it matches the brief."""
+    """Line spans (0-based, end exclusive, in file order): the whole file if it fits in `max_tokens`, else the
+    best chunks that fit, or the head of the file when nothing in it matches the brief."""
     lines = text.splitlines()
+    room = max_tokens * CHARS_PER_TOKEN
+    if _chars(lines, 0, len(lines)) <= room:
+        return [(0, len(lines))] if lines else []  # a file that fits is shown whole: nothing to choose
     chunks = _chunks(len(lines), entries)
     scores = _scores(chunks, lines, set(query), set(identifiers))
-    room = max_tokens * CHARS_PER_TOKEN
     spans: list[tuple[int, int]] = []
     for index in sorted(range(len(chunks)), key=lambda i: (-scores[i], i)):
         if scores[index] <= 0 or room <= 0:
