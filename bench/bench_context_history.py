@@ -34,7 +34,7 @@ CODE_EXTENSIONS = frozenset(
     "py pyi js jsx mjs cjs ts tsx go rs java kt scala rb php cs swift c h cc cpp hpp ex exs sql sh tf".split()
 )
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? ", re.MULTILINE)
-_EXCERPT_HEADER = re.compile(r"^## (.+?) — lines ([\d ,\-]+) of \d+$", re.MULTILINE)
+_EXCERPT_HEADER = re.compile(r"^## (.+?) — lines ([\d ,\-]+) of (\d+)$", re.MULTILINE)
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Result:
     at5: float
     at10: float
     overlaps: list[bool]  # one per gold file that got an excerpt in the 12k context
+    partial_overlaps: list[bool]  # the same, for excerpts that show only part of their file
     baseline_recall: dict[int, float]
     baseline_at5: float
     baseline_at10: float
@@ -130,12 +131,15 @@ def sent_files(ctx: object) -> set[str]:
     return {item.path for item in items if item.path and item.kind in ("outline", "excerpt", "readme")}
 
 
-def excerpt_ranges(prompt_text: str) -> dict[str, list[tuple[int, int]]]:
-    found: dict[str, list[tuple[int, int]]] = {}
-    for path, spans in _EXCERPT_HEADER.findall(prompt_text):
+def excerpt_ranges(prompt_text: str) -> dict[str, tuple[list[tuple[int, int]], bool]]:
+    """Each excerpted file's line ranges, and whether they are only part of the file."""
+    found: dict[str, tuple[list[tuple[int, int]], bool]] = {}
+    for path, spans, total in _EXCERPT_HEADER.findall(prompt_text):
+        ranges = []
         for span in spans.split(","):
             first, _, last = span.strip().partition("-")
-            found.setdefault(path, []).append((int(first), int(last or first)))
+            ranges.append((int(first), int(last or first)))
+        found[path] = (ranges, sum(b - a + 1 for a, b in ranges) < int(total))
     return found
 
 
@@ -187,13 +191,14 @@ def measure(case: Case, repo: Path) -> Result:
     contexts = {budget: build_context(repo, case.brief, budget) for budget in BUDGETS}
     ranked = [file.path for file in contexts[12_000].ranked]
     excerpts = excerpt_ranges(contexts[12_000].prompt_text)
-    overlap = [overlaps(excerpts[path], case.edited[path]) for path in case.gold
-               if path in excerpts and case.edited.get(path)]
+    shown = [(path, *excerpts[path]) for path in case.gold if path in excerpts and case.edited.get(path)]
+    overlap = [overlaps(ranges, case.edited[path]) for path, ranges, _ in shown]
+    partial = [overlaps(ranges, case.edited[path]) for path, ranges, part in shown if part]
     baseline = Baseline(repo)
     base_ranked = baseline.ranked(case.brief)
     return Result(
         {budget: recall(case.gold, sent_files(ctx)) for budget, ctx in contexts.items()},
-        recall(case.gold, ranked[:5]), recall(case.gold, ranked[:10]), overlap,
+        recall(case.gold, ranked[:5]), recall(case.gold, ranked[:10]), overlap, partial,
         {budget: recall(case.gold, baseline.within(base_ranked, budget)) for budget in BASELINE_BUDGETS},
         recall(case.gold, base_ranked[:5]), recall(case.gold, base_ranked[:10]),
     )
@@ -248,8 +253,9 @@ def summary(label: str, results: list[Result]) -> dict[str, float]:
           + f"  @5 {figures['recall@5']:.3f}  @10 {figures['recall@10']:.3f}")
     print("  bm25     " + "  ".join(f"{b // 1000}k {figures[f'bm25 recall {b // 1000}k']:.3f}" for b in BASELINE_BUDGETS)
           + f"  @5 {figures['bm25 recall@5']:.3f}  @10 {figures['bm25 recall@10']:.3f}")
+    partial = [hit for result in results for hit in result.partial_overlaps]
     print(f"  excerpts of gold files that overlap the edited lines (12k): {sum(excerpts)} of {len(excerpts)}"
-          f" ({figures['excerpt overlap']:.0%})")
+          f" ({figures['excerpt overlap']:.0%}); of those showing part of a file: {sum(partial)} of {len(partial)}")
     return figures
 
 
