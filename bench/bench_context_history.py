@@ -9,7 +9,7 @@ recall within the budget at 4k, 12k and 30k tokens (the share of gold files whos
 sent), recall@5 and @10 of the ranked list, and the share of gold files' excerpts that overlap the lines
 the commit edited. The baseline's context at a budget is whole files, best first, while they fit.
 
-Usage: python bench/bench_context_history.py [--rev HEAD] [--limit N] [--no-evals] [--verbose]
+Usage: python bench/bench_context_history.py [--repo GIT_DIR] [--rev HEAD] [--limit N] [--no-evals] [--verbose]
 """
 
 from __future__ import annotations
@@ -57,8 +57,11 @@ class Result:
     baseline_at10: float
 
 
+REPO = ROOT  # the repository whose history is walked; --repo changes it
+
+
 def git(*args: str) -> str:
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout
 
 
 def is_source(path: str) -> bool:
@@ -110,7 +113,7 @@ def edited_lines(diff: str) -> list[tuple[int, int]]:
 
 
 def checkout(commit: str, target: Path) -> Path:
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], capture_output=True, check=True).stdout
     target.mkdir(parents=True)
     with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
@@ -272,11 +275,14 @@ def verdicts(figures: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repo", type=Path, default=ROOT, help="another git repository's history (no eval cases)")
     parser.add_argument("--rev", default="HEAD", help="the history to walk back from (default HEAD)")
     parser.add_argument("--limit", type=int, help="at most this many history cases, newest first")
     parser.add_argument("--no-evals", action="store_true", help="history cases only")
     parser.add_argument("--verbose", action="store_true", help="one line per case")
     args = parser.parse_args()
+    global REPO
+    REPO = args.repo
     started = time.perf_counter()
     try:
         cases = history_cases(args.rev, args.limit)
@@ -286,7 +292,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
         history = run_history(cases, rev_of, Path(tmp), args.verbose)
         evals = []
-        if not args.no_evals:
+        if not args.no_evals and REPO == ROOT:
             for case, repo in eval_cases(Path(tmp)):
                 evals.append(measure(case, repo))
                 if args.verbose:

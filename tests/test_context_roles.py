@@ -111,3 +111,13 @@ def test_relative_imports_in_scripts_count_as_a_hop(tmp_path: Path) -> None:
     ranked = ranked_paths(git_repo(tmp_path / "web", files), "Checkout basket should refuse an empty basket")
     assert ranked[0] == "src/checkout.ts"
     assert ranked.index("src/money/sum.ts") < ranked.index("src/profile.ts")
+
+
+def test_bundled_copies_inside_a_python_package_are_vendored() -> None:
+    paths = ["requests/__init__.py", "requests/models.py", "requests/packages/__init__.py",
+             "requests/packages/urllib3/__init__.py", "requests/packages/urllib3/response.py",
+             "pkg/__init__.py", "pkg/lib/six/setup.py", "pkg/lib/six/six.py", "packages/web/src/index.ts"]
+    roles = Roles.of(paths)
+    assert roles.role("requests/packages/urllib3/response.py") == "vendored"
+    assert roles.role("pkg/lib/six/six.py") == "vendored"
+    assert roles.role("requests/models.py") == roles.role("packages/web/src/index.ts") == "source"

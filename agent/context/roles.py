@@ -47,7 +47,7 @@ _TEST_NAME = re.compile(
     r"^(test_.*\.py|.*_test\.(py|go|rb|exs?)|conftest\.py|.*\.(test|spec)\.[cm]?[jt]sx?|.*Tests?\.(java|kt|cs|swift)"
     r"|.*_spec\.rb|.*Test\.php)$"
 )
-_LICENSE = re.compile(r"^(license|licence|copying)(\.|$)", re.IGNORECASE)
+_OWN_PROJECT = re.compile(r"^(license|licence|copying)(\.|$)|^(setup\.py|setup\.cfg|pyproject\.toml)$", re.IGNORECASE)
 _TEST_AFFIX = re.compile(r"^tests?_|_tests?$|\.(test|spec)$|Tests?$|_spec$")
 
 
@@ -68,8 +68,11 @@ class Roles:
         for directory, names in files_by_directory.items():
             if not directory:
                 continue
-            # A package with its own licence inside a Python package is a bundled copy (requests' urllib3).
-            if any(_LICENSE.match(name) for name in names) and _inside_package(directory, files_by_directory):
+            # Inside a Python package, a folder with its own licence or setup file, or one called `packages`,
+            # holds bundled copies of other projects (requests/packages/urllib3, pip/_vendor).
+            if _inside_package(directory, files_by_directory) and (
+                directory.rpartition("/")[2] == "packages" or any(_OWN_PROJECT.match(name) for name in names)
+            ):
                 vendored.append(directory + "/")
             # A project of its own under a test or example folder is test data, whatever its files are.
             elif any(is_manifest(name) for name in names) and _under(directory, DATA_HOLDERS):
