@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.context.manifests import is_manifest
 
@@ -57,6 +57,7 @@ class Roles:
 
     vendored_roots: tuple[str, ...]  # "pkg/packages/urllib3/": copies of other projects inside this one
     fixture_roots: tuple[str, ...]  # "tests/data/app/": whole projects kept as test data
+    _by_directory: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, paths: Sequence[str]) -> Roles:
@@ -81,21 +82,39 @@ class Roles:
 
     def role(self, path: str) -> str:
         directory, _, name = path.rpartition("/")
-        parts = set(directory.split("/")) if directory else set()
-        if parts & VENDORED_DIRECTORIES or path.startswith(self.vendored_roots):
-            return VENDORED
-        if parts & FIXTURE_DIRECTORIES or path.startswith(self.fixture_roots):
-            return FIXTURE
-        if _TEST_NAME.match(name) or parts & TEST_DIRECTORIES:
+        by_directory = self._directory_role(directory)
+        if by_directory in (VENDORED, FIXTURE):
+            return by_directory
+        if by_directory == TEST or _TEST_NAME.match(name):
             return TEST
         extension = name.rpartition(".")[2].lower() if "." in name else ""
-        if parts & CI_DIRECTORIES or name.startswith(".") or is_manifest(name) or name in ("Makefile", "Dockerfile"):
+        if by_directory == CONFIG or name.startswith(".") or is_manifest(name) or name in ("Makefile", "Dockerfile"):
             return CONFIG
-        if DOC_NAMES.match(name) or extension in DOC_EXTENSIONS or parts & DOC_DIRECTORIES:
+        if by_directory == DOCS or DOC_NAMES.match(name) or extension in DOC_EXTENSIONS:
             return DOCS
         if extension in CODE_EXTENSIONS:
             return SOURCE
         return CONFIG if extension in CONFIG_EXTENSIONS else OTHER
+
+    def _directory_role(self, directory: str) -> str | None:
+        """What a folder alone says, worked out once per folder: 50,000 paths share a few thousand."""
+        if directory in self._by_directory:
+            return self._by_directory[directory]
+        parts = set(directory.split("/")) if directory else set()
+        prefix = directory + "/"
+        found = None
+        if parts & VENDORED_DIRECTORIES or prefix.startswith(self.vendored_roots):
+            found = VENDORED
+        elif parts & FIXTURE_DIRECTORIES or prefix.startswith(self.fixture_roots):
+            found = FIXTURE
+        elif parts & TEST_DIRECTORIES:
+            found = TEST
+        elif parts & CI_DIRECTORIES:
+            found = CONFIG
+        elif parts & DOC_DIRECTORIES:
+            found = DOCS
+        self._by_directory[directory] = found
+        return found
 
 
 def _inside_package(directory: str, files_by_directory: dict[str, set[str]]) -> bool:
