@@ -160,7 +160,7 @@ def draft_report(outcome: DraftOutcome) -> dict[str, Any]:
         "usage": usage_json(result),
         "timings": result.timings,
         "context": {"tokens_used": outcome.context.tokens_used, "budget_tokens": outcome.context.budget_tokens,
-                    "included": [item.path or item.kind for item in outcome.context.manifest.included]},
+                    "included": list(outcome.context.manifest.included_names())},
     }
 
 

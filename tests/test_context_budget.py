@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from context_support import PYTHON_REPO, git_repo
 
-from agent.context import build_context, estimate_tokens
+from agent.context import RepoContext, build_context, estimate_tokens
 from agent.errors import InputError
 
 
@@ -68,3 +69,41 @@ def test_importing_the_package_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def many_modules(root: Path, count: int = 40) -> Path:
+    modules = {
+        f"shop/invoices/step_{i:02}.py": "\n".join(f"def invoice_total_{i}_{j}(value: int) -> int:\n    return value + {j}\n"
+                                                 for j in range(25))
+        for i in range(count)
+    }
+    return git_repo(root, {**PYTHON_REPO, **modules})
+
+
+def sent_files(ctx: RepoContext) -> set[str]:
+    return {item.path for item in ctx.manifest.included if item.kind in ("outline", "excerpt") and item.path}
+
+
+def test_no_fixed_file_cap_the_budget_decides(tmp_path: Path) -> None:
+    repo = many_modules(tmp_path / "repo")
+    small = build_context(repo, "Change how an invoice total is computed", budget_tokens=4_000)
+    large = build_context(repo, "Change how an invoice total is computed", budget_tokens=30_000)
+    assert len(sent_files(large)) > 30 > len(sent_files(small))  # more than the 20 outlines there once were
+    assert large.budget_tokens - large.tokens_used < 500 or len(sent_files(large)) == len(large.tracked_paths) - 2
+
+
+def test_a_larger_budget_sends_every_file_a_smaller_one_does(tmp_path: Path) -> None:
+    repo = many_modules(tmp_path / "repo")
+    sent = [sent_files(build_context(repo, "Change how an invoice total is computed", budget_tokens=budget))
+            for budget in (600, 1_000, 2_000, 4_000, 8_000, 12_000, 20_000, 30_000)]
+    for smaller, larger in itertools.pairwise(sent):
+        assert smaller <= larger
+    assert len(sent[0]) < len(sent[-1])
+
+
+def test_the_section_that_does_not_fit_goes_in_shortened_and_the_rest_is_listed_as_cut(tmp_path: Path) -> None:
+    ctx = build_context(many_modules(tmp_path / "repo"), "Change how an invoice total is computed", budget_tokens=2_000)
+    assert ctx.budget_tokens - ctx.tokens_used < 150  # the budget is spent, not left over
+    last = ctx.manifest.included[-1]
+    cut = {(item.kind, item.path) for item in ctx.manifest.cut if item.reason == "over budget"}
+    assert cut and (last.kind, last.path) not in cut

@@ -41,3 +41,16 @@ def test_appendix_is_a_collapsed_markdown_table(tmp_path: Path) -> None:
     assert appendix.startswith("<details>\n<summary>Repository context sent:")
     assert "| readme | README.md |" in appendix
     assert appendix.rstrip().endswith("</details>")
+
+
+def test_each_sent_file_is_named_once_and_ranked_files_carry_their_role_and_tests(tmp_path: Path) -> None:
+    ctx = build_context(git_repo(tmp_path / "repo", PYTHON_REPO), "Create invoices for a customer")
+    names = ctx.manifest.included_names()
+    kinds = [(item.kind, item.path) for item in ctx.manifest.included]
+    assert ("outline", "shop/billing/invoices.py") in kinds and ("excerpt", "shop/billing/invoices.py") in kinds
+    assert names.count("shop/billing/invoices.py") == 1 and len(names) == len(set(names))
+    assert names[:3] == ("README.md", "stack", "tree")
+    report = json.loads(json.dumps(to_json(ctx)))
+    invoices = next(file for file in report["ranked"] if file["path"] == "shop/billing/invoices.py")
+    assert invoices["role"] == "source" and invoices["tests"] == ["tests/test_invoices.py"]
+    assert "shop/billing/invoices.py  score" in format_text(ctx) and "tests: tests/test_invoices.py" in format_text(ctx)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agent.brief import Brief
 from agent.context.budget import Budget, Section, estimate_tokens
+from agent.context.excerpts import chosen_spans
 from agent.context.model import (
     DEFAULT_CONTEXT_TOKENS,
     ContextManifest,
@@ -17,11 +18,10 @@ from agent.context.model import (
 )
 from agent.context.outline import outline
 from agent.context.paths import triage
-from agent.context.rank import Candidate, Ranking, excerpt_start, rank_files
+from agent.context.rank import Candidate, Ranking, rank_files
 from agent.context.read import SourceFile, read_source
 from agent.context.render import (
     CLOSING,
-    EXCERPT_LINES,
     OPENING,
     README_TOKENS,
     excerpt_section,
@@ -31,17 +31,21 @@ from agent.context.render import (
     stack_section,
     tree_section,
 )
+from agent.context.roles import SOURCE, TEST
 from agent.context.stack import detect_stack
 from agent.context.walk import RepoListing, list_files
 from agent.errors import InputError
 
 MIN_CONTEXT_TOKENS = 256
 RANKED_FILES = 30  # reported in RankedFile; the prompt takes as many as the budget allows
-OUTLINED_FILES = 20
-FIRST_EXCERPTS = 3  # the best files get an excerpt before the outlines of the rest
+FIRST_OUTLINES, FIRST_EXCERPTS, SECOND_EXCERPTS = 5, 3, 10  # see _offering_order
 FILE_KINDS = ("outline", "excerpt")
 EXCERPT_TOKENS = 1_500
+OTHER_EXCERPT_TOKENS = 500  # docs, config, fixtures, vendored copies: a glimpse, the budget goes to code
+CODE_ROLES = (SOURCE, TEST)
 MIN_EXCERPT_TOKENS = 120  # fewer lines than this say too little to be worth their header
+EXCERPT_FRAME_TOKENS = 40  # the header and fences around an excerpt's lines
+TREE_SHARE = 6  # the file list takes at most a sixth of the budget
 BACKLOG_CHARS_PER_BRIEF = 2_000  # a backlog's context is ranked against the start of each brief
 BACKLOG_QUERY_CHARS = 400_000
 README_NAMES = ("README.md", "README.rst", "README.txt", "README", "readme.md", "Readme.md")
@@ -67,11 +71,12 @@ def build_context(
     # `exclude`: the brief's own file, when it lives in the repository, would rank first and say nothing new.
     candidates = [p for p in paths.readable if p not in exclude and (readme is None or p != readme.path)]
     ranking = rank_files(root, brief, candidates)
-    ranked = _ranked_files(ranking.candidates[:RANKED_FILES])
+    outlines = _Outlines()
+    ranked = _ranked_files(ranking, outlines)
     budget = Budget(budget_tokens - estimate_tokens(OPENING + CLOSING))
     for section in _fixed_sections(stack_section(stack), readme, listing.paths, budget_tokens):
         budget.offer(section)
-    _offer_files(budget, ranking, ranked)
+    _offer_files(budget, ranking, outlines)
     # Each section's estimate is rounded up, so the whole never costs more than its parts: within budget.
     prompt_text = OPENING + "".join(section.text for section in budget.included) + CLOSING
     secrets = tuple(CutItem("file", path, "secret file") for path in paths.secret_files)
@@ -112,42 +117,101 @@ def _fixed_sections(
     if readme is not None:  # a long README must not crowd out the code under a small budget
         yield readme_section(readme, min(README_TOKENS, budget_tokens // 8))
     yield stack
-    yield tree_section(paths)
+    yield tree_section(paths, budget_tokens // TREE_SHARE)
 
 
-def _ranked_files(candidates: Sequence[Candidate]) -> tuple[RankedFile, ...]:
+class _Outlines:
+    """Each file's scrubbed outline, worked out the first time it is asked for."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, tuple[OutlineEntry, ...]] = {}
+
+    def __call__(self, source: SourceFile) -> tuple[OutlineEntry, ...]:
+        if source.path not in self._found:
+            self._found[source.path] = scrub_outline(outline(source.path, source.text), source.path)
+        return self._found[source.path]
+
+
+def _ranked_files(ranking: Ranking, outlines: _Outlines) -> tuple[RankedFile, ...]:
     return tuple(
         RankedFile(
             path=c.source.path,
             score=c.score,
             size_bytes=c.source.size_bytes,
             named_in_brief=c.named_in_brief,
-            outline=_outline(c.source) if index < OUTLINED_FILES else (),
+            outline=outlines(c.source),
+            role=c.role,
+            tests=ranking.tests.get(c.source.path, ()),
         )
-        for index, c in enumerate(candidates)
+        for c in ranking.candidates[:RANKED_FILES]
     )
 
 
-def _outline(source: SourceFile) -> tuple[OutlineEntry, ...]:
-    return scrub_outline(outline(source.path, source.text), source.path)
+def _offering_order(count: int) -> Iterator[tuple[str, int]]:
+    """(kind, rank) pairs in the order they are offered, the same for every budget: the best file in depth,
+    the outlines of the next few, their excerpts, the outlines of the rest of the reported ranking, excerpts
+    down to SECOND_EXCERPTS, then everything else outline first."""
+    if count:
+        yield from (("outline", 0), ("excerpt", 0))
+    yield from (("outline", index) for index in range(1, min(FIRST_OUTLINES, count)))
+    yield from (("excerpt", index) for index in range(1, min(FIRST_EXCERPTS, count)))
+    yield from (("outline", index) for index in range(FIRST_OUTLINES, min(RANKED_FILES, count)))
+    yield from (("excerpt", index) for index in range(FIRST_EXCERPTS, min(SECOND_EXCERPTS, count)))
+    yield from (("outline", index) for index in range(RANKED_FILES, count))
+    yield from (("excerpt", index) for index in range(SECOND_EXCERPTS, count))
 
 
-def _offer_files(budget: Budget, ranking: Ranking, ranked: Sequence[RankedFile]) -> None:
-    """Breadth, then depth: every outline and the best few excerpts, then excerpts down the ranking."""
-    files = list(zip(ranking.candidates, ranked[:OUTLINED_FILES], strict=False))
-    for index, (candidate, file) in enumerate(files):
-        if file.outline:
-            budget.offer(outline_section(file.path, file.outline, len(candidate.source.text.splitlines())))
-        if index < FIRST_EXCERPTS:
-            _offer_excerpt(budget, candidate.source, ranking.query)
-    for candidate, _ in files[FIRST_EXCERPTS:]:
-        _offer_excerpt(budget, candidate.source, ranking.query)
-    _put_in_reading_order(budget.included, ranked)
+def _offer_files(budget: Budget, ranking: Ranking, outlines: _Outlines) -> None:
+    """In one fixed order until the budget is spent: the section that does not fit goes in shortened, and
+    everything after it is left out. So a larger budget sends everything a smaller one does, and more."""
+    candidates = ranking.candidates
+    order = list(_offering_order(len(candidates)))
+    for position, (kind, index) in enumerate(order):
+        candidate = candidates[index]
+        section = _file_section(kind, candidate, ranking, outlines, None)
+        if section is None:
+            continue  # a file without an outline shows its excerpt in the outline's place
+        if section.tokens <= budget.remaining:
+            budget.offer(section)
+            continue
+        shortened = _file_section(kind, candidate, ranking, outlines, budget.remaining)
+        if shortened is not None:
+            budget.offer(shortened)
+        else:
+            budget.cut.append(CutItem(kind, candidate.source.path, "over budget", section.tokens))
+        later = order[position + 1:]
+        budget.cut += [CutItem(k, candidates[i].source.path, "over budget") for k, i in later if i < RANKED_FILES]
+        break
+    _put_in_reading_order(budget.included, candidates)
 
 
-def _put_in_reading_order(sections: list[Section], ranked: Sequence[RankedFile]) -> None:
+def _file_section(kind: str, candidate: Candidate, ranking: Ranking, outlines: _Outlines,
+                  room: int | None) -> Section | None:
+    """The outline or excerpt of one file, whole when `room` is None, else shortened to fit it (or None)."""
+    source = candidate.source
+    entries = outlines(source)
+    if kind == "outline" and entries:
+        tests = ranking.tests.get(source.path, ())
+        lines = len(source.text.splitlines())
+        count = len(entries)
+        section = outline_section(source.path, entries, lines, tests)
+        while room is not None and section.tokens > room and count > 1:
+            count -= max(1, count * (section.tokens - room) // section.tokens)  # in proportion to the overshoot
+            section = outline_section(source.path, entries[:count], lines, tests, shortened=True)
+        return section if room is None or section.tokens <= room else None
+    if kind == "excerpt" and not entries:
+        return None  # already shown in its outline's place
+    allowance = EXCERPT_TOKENS if candidate.role in CODE_ROLES else OTHER_EXCERPT_TOKENS
+    tokens = allowance if room is None else min(allowance, room)
+    if tokens < MIN_EXCERPT_TOKENS:
+        return None
+    spans = chosen_spans(source.text, entries, ranking.query, ranking.identifiers, tokens - EXCERPT_FRAME_TOKENS)
+    return excerpt_section(source, spans, tokens)
+
+
+def _put_in_reading_order(sections: list[Section], candidates: Sequence[Candidate]) -> None:
     """File by file, outline before excerpt, whatever order they were chosen in; fixed sections stay first."""
-    rank = {file.path: index for index, file in enumerate(ranked)}
+    rank = {candidate.source.path: index for index, candidate in enumerate(candidates)}
 
     def position(section: Section) -> tuple[int, bool]:
         if section.kind not in FILE_KINDS:
@@ -155,17 +219,6 @@ def _put_in_reading_order(sections: list[Section], ranked: Sequence[RankedFile])
         return (rank[section.path or ""], section.kind == "excerpt")
 
     sections.sort(key=position)
-
-
-def _offer_excerpt(budget: Budget, source: SourceFile, query: Sequence[str]) -> None:
-    room = min(EXCERPT_TOKENS, budget.remaining)
-    section = None
-    if room >= MIN_EXCERPT_TOKENS:
-        section = excerpt_section(source, excerpt_start(source.text, query, EXCERPT_LINES), room)
-    if section is None:
-        budget.cut.append(CutItem("excerpt", source.path, "over budget"))
-    else:
-        budget.offer(section)
 
 
 def context_for_brief(repo: Path, brief: Brief, budget_tokens: int = DEFAULT_CONTEXT_TOKENS) -> RepoContext:

@@ -38,6 +38,8 @@ class RankedFile:
     size_bytes: int
     named_in_brief: bool = False
     outline: tuple[OutlineEntry, ...] = ()
+    role: str = "source"  # source, test, docs, config, vendored, fixture or other
+    tests: tuple[str, ...] = ()  # the test files that exercise this one, found by name
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ class ContextManifest:
     cut: tuple[CutItem, ...] = ()
     # Whole classes of paths left out before ranking (vendored, lock file, binary...), counted, not listed.
     skipped: Mapping[str, int] = field(default_factory=dict)
+
+    def included_names(self) -> tuple[str, ...]:
+        """What was sent, each file once (its outline and excerpt are one name); stack and tree by kind."""
+        return tuple(dict.fromkeys(item.path or item.kind for item in self.included))
 
 
 @dataclass(frozen=True)

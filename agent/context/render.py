@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from agent.context.budget import Section
 from agent.context.model import OutlineEntry, StackFacts
+from agent.context.paths import GENERATED_DIRECTORIES, VENDORED_DIRECTORIES
 from agent.context.read import SourceFile
 from agent.context.secrets import redact, strip_private_keys
 
@@ -19,10 +20,10 @@ OPENING = (
 )
 CLOSING = "</repository_context>\n"
 README_TOKENS = 800
-EXCERPT_LINES = 80
+GAP = "⋮"  # between two stretches of one file
+UNREAD_DIRECTORIES = VENDORED_DIRECTORIES | GENERATED_DIRECTORIES
 MAX_LINE_CHARS = 240
 MAX_DEPENDENCIES = 60
-TREE_DIRECTORIES, TREE_SUBDIRECTORIES, TREE_ROOT_FILES = 30, 5, 20
 _DELIMITER = re.compile(r"<(/?)(repository_context)", re.IGNORECASE)
 _LITERAL = re.compile(r"[\"'`=<]")
 
@@ -57,18 +58,34 @@ def readme_section(readme: SourceFile, max_tokens: int = README_TOKENS) -> Secti
     return Section("readme", readme.path, scrub(f"## {title}\n") + "\n".join(body) + "\n\n")
 
 
-def tree_section(paths: Sequence[str]) -> Section:
-    top = Counter(path.split("/", 1)[0] for path in paths if "/" in path)
-    second = Counter("/".join(path.split("/", 2)[:2]) for path in paths if path.count("/") >= 2)
-    lines = [f"## Tree ({len(paths):,} files)"]
-    for directory in sorted(top)[:TREE_DIRECTORIES]:
-        lines.append(f"{directory}/  {top[directory]} files")
-        children = [(-count, name) for name, count in second.items() if name.startswith(directory + "/")]
-        lines += [f"  {name}/  {-count}" for count, name in sorted(children)[:TREE_SUBDIRECTORIES]]
-    if len(top) > TREE_DIRECTORIES:
-        lines.append(f"… {len(top) - TREE_DIRECTORIES} more directories")
-    root_files = sorted(path for path in paths if "/" not in path)
-    lines += root_files[:TREE_ROOT_FILES]
+def tree_section(paths: Sequence[str], max_tokens: int) -> Section:
+    """Every tracked path, one line per directory: its path, then its files' names. Folders that are never
+    read (node_modules, build output) are one count each. Shallow directories come first, and when the
+    whole list is over max_tokens the lines that do not fit are counted at the end instead."""
+    by_directory: dict[str, list[str]] = {}
+    for path in paths:
+        directory, _, name = path.rpartition("/")
+        by_directory.setdefault(directory, []).append(name)
+    unread: Counter[str] = Counter()
+    for directory in list(by_directory):
+        parts = directory.split("/")
+        skipped = next((i for i, part in enumerate(parts) if part in UNREAD_DIRECTORIES), None)
+        if skipped is not None:
+            unread["/".join(parts[: skipped + 1])] += len(by_directory.pop(directory))
+    listed = [(f"{d + '/' if d else './'}  {' '.join(names)}", len(names))
+              for d, names in sorted(by_directory.items(), key=lambda item: (item[0].count("/") + bool(item[0]), item[0]))]
+    listed += [(f"{directory}/  ({count:,} files, not read)", count) for directory, count in sorted(unread.items())]
+    lines = [f"## Files ({len(paths):,})"]
+    room = max_tokens * 4 - 120
+    left_files = left_directories = 0
+    for line, count in listed:
+        if len(line) + 1 > room:
+            left_files, left_directories = left_files + count, left_directories + 1
+        else:
+            lines.append(line)
+            room -= len(line) + 1
+    if left_files:
+        lines.append(f"… {left_files:,} more files in {left_directories:,} directories not listed")
     return Section("tree", None, scrub("\n".join(lines) + "\n\n"))
 
 
@@ -84,9 +101,11 @@ def scrub_outline(entries: Sequence[OutlineEntry], path: str) -> tuple[OutlineEn
     return tuple(replace(e, detail=changed[i]) if i in changed else e for i, e in enumerate(entries))
 
 
-def outline_section(path: str, entries: Sequence[OutlineEntry], line_count: int) -> Section:
+def outline_section(path: str, entries: Sequence[OutlineEntry], line_count: int, tests: Sequence[str] = (),
+                    shortened: bool = False) -> Section:
     """Entries must come from scrub_outline; names are identifiers, so only the delimiter is defused."""
-    lines = [f"## {scrub(path)} — outline ({line_count} lines)"]
+    tested = f"; tests: {', '.join(scrub(test) for test in tests)}" if tests else ""
+    lines = [f"## {scrub(path)} — outline ({line_count} lines{', shortened' if shortened else ''}){tested}"]
     lines += [f"L{entry.line} {entry.kind} {entry.name}{_detail(entry)}" for entry in entries]
     return Section("outline", path, _DELIMITER.sub(r"&lt;\1\2", "\n".join(lines)) + "\n\n")
 
@@ -97,20 +116,32 @@ def _detail(entry: OutlineEntry) -> str:
     return f" {entry.detail}" if entry.kind == "route" or not entry.detail.startswith("(") else entry.detail
 
 
-def excerpt_section(source: SourceFile, start: int, max_tokens: int) -> Section | None:
-    """Up to EXCERPT_LINES lines from `start`, shortened at the end to fit max_tokens; None if nothing fits."""
+def excerpt_section(source: SourceFile, spans: Sequence[tuple[int, int]], max_tokens: int) -> Section | None:
+    """The lines of `spans` (0-based, end exclusive, in file order), a ⋮ line between stretches, shortened at
+    the end to fit max_tokens; None if nothing fits."""
     all_lines = strip_private_keys(source.text).splitlines()
-    raw = "\n".join(all_lines[start : start + EXCERPT_LINES])
-    window = [line[:MAX_LINE_CHARS] for line in scrub(raw, source.path).splitlines()]
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", "\n".join(window))), default=0))
+    # Room for the header's path and spans, the fences and the gaps, reserved before the lines are counted.
+    room = max_tokens * 4 - len(source.path) - 64 - 16 * len(spans)
+    shown: list[tuple[int, int]] = []
+    body: list[str] = []
+    for first, end in spans:
+        window = [line[:MAX_LINE_CHARS] for line in scrub("\n".join(all_lines[first:end]), source.path).splitlines()]
+        kept = _lines_within(window, room)
+        if not kept:
+            break
+        body += [GAP, *kept] if shown else kept
+        room -= sum(len(line) + 1 for line in kept)
+        shown.append((first, first + len(kept)))
+        if len(kept) < len(window):
+            break
+    if not shown:
+        return None
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", "\n".join(body))), default=0))
     name = source.path.rpartition("/")[2]
     language = name.rpartition(".")[2] if "." in name else ""
-    frame = f"## {scrub(source.path)} — lines {start + 1}-{{end}} of {len(all_lines)}\n{fence}{language}\n"
-    window = _lines_within(window, max_tokens * 4 - len(frame) - len(fence) - 16)
-    if not window:
-        return None
-    head = frame.format(end=start + len(window))
-    return Section("excerpt", source.path, head + "\n".join(window) + f"\n{fence}\n\n")
+    lines = ", ".join(f"{first + 1}-{end}" for first, end in shown)
+    head = f"## {scrub(source.path)} — lines {lines} of {len(all_lines)}\n{fence}{language}\n"
+    return Section("excerpt", source.path, head + "\n".join(body) + f"\n{fence}\n\n")
 
 
 def _lines_within(lines: Sequence[str], max_chars: int) -> list[str]:

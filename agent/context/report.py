@@ -80,7 +80,9 @@ def _ranked_lines(ranked: tuple[RankedFile, ...]) -> list[str]:
     lines: list[str] = []
     for number, file in enumerate(ranked, start=1):
         named = "  (named in the brief)" if file.named_in_brief else ""
-        lines.append(f"  {number:>2}. {file.path}  score {file.score:.3f}{named}")
+        role = f"  [{file.role}]" if file.role != "source" else ""
+        tests = f"  tests: {', '.join(file.tests)}" if file.tests else ""
+        lines.append(f"  {number:>2}. {file.path}  score {file.score:.3f}{named}{role}{tests}")
         lines += [f"        L{e.line} {e.kind} {e.name}" for e in file.outline[:TEXT_ENTRIES]]
         if len(file.outline) > TEXT_ENTRIES:
             lines.append(f"        … {len(file.outline) - TEXT_ENTRIES} more")
