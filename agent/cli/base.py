@@ -66,12 +66,17 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every `finally` runs: locks released, temporary files removed."""
+_terminated = False  # SIGTERM arrived: it is handled as Ctrl-C, and reported as itself
 
 
 def _terminate(_signal: int, _frame: object) -> None:
-    raise Terminated()
+    """SIGTERM becomes SIGINT, so it takes Ctrl-C's path: asyncio cancels the running draft cleanly (raising
+    from this handler instead could land inside any task), every `finally` runs, locks and temporaries go."""
+    import signal
+
+    global _terminated
+    _terminated = True
+    signal.raise_signal(signal.SIGINT)
 
 
 @contextmanager
@@ -83,9 +88,9 @@ def user_errors() -> Iterator[None]:
         yield
     except PlanError as error:
         fail(str(error), error.exit_code)
-    except Terminated:
-        fail("terminated; nothing half-written was left behind", 143)
     except KeyboardInterrupt:
+        if _terminated:
+            fail("terminated; nothing half-written was left behind", 143)
         fail("interrupted; nothing half-written was left behind", 130)
 
 
