@@ -160,19 +160,23 @@ class DraftLoop:
     async def _warm_cache(self, prefix: str, name: str) -> None:
         """Write the provider's prompt cache once before the sections fan out.
 
-        An explicit cache (Anthropic's) only serves what an earlier request wrote, so sections sent all at
-        once would each pay to write it. One request for a single output token writes it for all of them.
-        Providers that cache on their own, or that don't say (`warm_cache_first`), are not warmed.
+        A cache only serves what an earlier, finished request wrote, so sections sent all at once would
+        each pay to write it. One request for no output (the documented `max_tokens: 0` pre-warm) writes
+        it for all of them; a server that refuses it gets a one-token request instead. Providers that
+        don't ask for it (`warm_cache_first`) are not warmed.
         """
         if self.warmed or not getattr(self.provider, "warm_cache_first", False):
             return
         self.warmed = True
         request = ModelRequest(self.system, prefix, section_prompt(self.template, name), self.schemas[name], name,
-                               1, self.toolbox, self.common_prefix_chars)
+                               0, self.toolbox, self.common_prefix_chars)
         if estimate_tokens(request.system + request.shared_prefix + json.dumps(self.toolbox)) < MIN_CACHED_TOKENS:
             return
-        try:
-            await self._timed(request)  # the answer is one token long and thrown away
+        try:  # the answer is empty (or one token long) and thrown away
+            try:
+                await self._timed(request)
+            except RejectedError:
+                await self._timed(replace(request, max_output_tokens=1))
         except (BudgetError, TransportError, RejectedError):
             return  # the sections' own calls will say what is wrong
 

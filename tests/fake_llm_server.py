@@ -36,10 +36,10 @@ OpenAI (https://developers.openai.com/api/docs/guides/prompt-caching):
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
-import os
 import sys
 import threading
 import time
@@ -236,9 +236,11 @@ class FakeLLMServer:
         """The longest prefix shared with an earlier prompt under the same key, in 128-token steps from 1,024."""
         prompt = _openai_prompt(request.body)
         seen = self._openai_prompts.setdefault(request.body.get("prompt_cache_key"), [])
-        shared = max((len(os.path.commonprefix([prompt, earlier])) for earlier in seen), default=0) // 4
+        # The earlier prompt sharing the longest prefix is a neighbour in sorted order.
+        at = bisect.bisect_left(seen, prompt)
+        shared = max((_shared_length(prompt, seen[i]) for i in (at - 1, at) if 0 <= i < len(seen)), default=0) // 4
         read = shared // OPENAI_CACHE_STEP * OPENAI_CACHE_STEP if shared >= OPENAI_MIN_CACHED else 0
-        return CacheUse(read, 0, lambda: seen.append(prompt))
+        return CacheUse(read, 0, lambda: bisect.insort(seen, prompt))
 
     def _latency(self, body: dict[str, Any], wire: Wire) -> float:
         usage = body["usage"]
@@ -332,6 +334,15 @@ def _invalid_anthropic(request: RecordedRequest) -> str | None:
     if request.body.get("max_tokens") == 0 and forced:
         return "max_tokens: 0 cannot be used with a forced tool_choice"
     return None
+
+
+def _shared_length(one: str, other: str) -> int:
+    """How many leading characters two strings share (a binary search of slice comparisons, done in C)."""
+    low, high = 0, min(len(one), len(other))
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if one[:middle] == other[:middle] else (low, middle - 1)
+    return low
 
 
 def _openai_prompt(body: dict[str, Any]) -> str:

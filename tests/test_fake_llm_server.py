@@ -116,7 +116,7 @@ def test_anthropic_changed_tool_definitions_invalidate_everything(fake_llm_serve
 
 
 def test_anthropic_refuses_a_fifth_breakpoint(fake_llm_server: FakeLLMServer) -> None:
-    status, four = post(fake_llm_server, "/v1/messages", anthropic_body(marks=4))
+    status, _ = post(fake_llm_server, "/v1/messages", anthropic_body(marks=4))
     assert status == 200
     status, five = post(fake_llm_server, "/v1/messages", anthropic_body(marks=5))
     assert status == 400 and "maximum of 4 blocks with cache_control" in five["error"]["message"]
