@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from agent.context.budget import estimate_tokens
 from agent.errors import BudgetError, InputError
+from agent.providers import wire_body_for
 from agent.providers.base import ModelRequest, Provider, Usage
 
 PER_MILLION = 1_000_000
@@ -20,6 +21,12 @@ PER_MILLION = 1_000_000
 SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 # Models that run on the user's own machine cost nothing per token.
 LOCAL_PROVIDERS = frozenset({"ollama", "offline"})
+# The most input tokens a body can be, per byte of its JSON: every tokenizer in use is a byte-level BPE,
+# whose tokens each cover at least one byte of text, and the JSON (escapes, keys, quotes) is longer than
+# the text inside it. Plus what a provider adds unseen to every call: Anthropic's tool-use system prompt
+# (about 350 tokens) and each message's framing.
+TOKENS_PER_BYTE = 1
+HIDDEN_TOKENS = 1_000
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,14 @@ def estimate_cost_usd(
 
 
 def request_tokens(request: ModelRequest) -> int:
-    """The input tokens a request will take, estimated before it is sent."""
-    return estimate_tokens(request.system + request.shared_prefix + request.prompt + json.dumps(request.schema))
+    """The input tokens a request will likely take (for pacing; `max_input_tokens` is the bound)."""
+    return estimate_tokens(request.system + request.shared_prefix + request.prompt + json.dumps(request.toolbox or request.schema))
+
+
+def max_input_tokens(provider_name: str, request: ModelRequest) -> int:
+    """The most input tokens `request` can take: every byte of the exact body sent, tools and schemas included."""
+    body = json.dumps(wire_body_for(provider_name, request))  # ASCII-escaped: at least as long as the UTF-8
+    return len(body.encode()) * TOKENS_PER_BYTE + HIDDEN_TOKENS
 
 
 class CostCap:
@@ -117,7 +130,10 @@ class CostCap:
         """The most `request` can cost, set aside; raises BudgetError when it could pass the cap."""
         if self.cap_usd is None:
             return 0.0
-        estimate = estimate_cost_usd(provider.name, request_tokens(request), request.max_output_tokens, self.prices)
+        if price_for(provider.name, self.prices) == FREE:
+            return 0.0
+        tokens = max_input_tokens(provider.name, request)
+        estimate = estimate_cost_usd(provider.name, tokens, request.max_output_tokens, self.prices)
         if estimate is None:  # a cap we cannot check is worse than no cap: say so before the first call
             raise InputError(f"{self.origin} needs a price for {provider.name}: add it under `prices` in "
                              f"[tool.plan] or .plan.toml (USD per million tokens), or drop {self.origin}")
