@@ -204,7 +204,7 @@ class DraftLoop:
             return response
 
     async def _timed(self, request: ModelRequest) -> ModelResponse:
-        estimate = self.cost_cap.reserve(self.provider, request)  # stop before a call that could pass --max-cost
+        estimate = await self.cost_cap.reserve(self.provider, request)  # stop before a call that could pass --max-cost
         started = time.perf_counter()
         try:
             return await self.provider.complete(request)
