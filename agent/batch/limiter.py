@@ -10,9 +10,9 @@ goes alone: its answer's headers usually say the limit before a burst can hit it
 
 When no limit is known and the answers carry no headers, the pace is learned from 429s alone, as TCP
 learns a link's capacity (additive increase, multiplicative decrease), because providers count
-rejected calls against the account: it starts slow and grows by half a request a second with every
-answered call (doubling in a couple of seconds); the first 429 sets it just under the rate the server
-was admitting then; after that it grows by 1% a second and each later 429 cuts it by a tenth.
+rejected calls against the account: it starts at ten a second and grows by one request a second with every
+answered call (doubling in under a second); the first 429 sets it just under the rate the server was
+admitting then; after that it grows by 1% a second and each later 429 cuts it by a tenth.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ PROBE_WAIT_S = 30.0  # the longest the others wait for the first answer when no 
 START_RPM = 600.0  # after the first answer: ten a second
 SLOW_START_STEP_RPM = 60.0  # added per answered call until the first 429: doubling in under a second
 ADDITIVE_STEP_RPM = 0.6  # added per answered call after it: the pace grows by 1% a second
-DECREASE = 0.9  # of the admitted rate at a 429, or of the pace at a later one
+FIRST_DECREASE = 0.95  # of the rate the server was admitting at the first 429
+DECREASE = 0.9  # of the pace at a later 429
 ADMITTED_WINDOW_S = 2.0  # how far back the admitted rate is measured
 ECHO_S = 1.0  # after a slowdown, 429s of calls started at the old pace are echoes, not news
 
@@ -169,7 +170,7 @@ class RateLimiter:
             self.slow_start = False
             admitted = len(self.answered) * 60.0 / ADMITTED_WINDOW_S
             pace = self.learned_rpm or self._observed_rpm() or admitted
-            self.learned_rpm = max(1.0, (min(pace, admitted) if admitted else pace * UNKNOWN_SLOWDOWN) * DECREASE)
+            self.learned_rpm = max(1.0, min(pace, admitted) * FIRST_DECREASE if admitted else pace * UNKNOWN_SLOWDOWN)
         elif self.learned_rpm is not None:
             self.learned_rpm *= DECREASE
         self._apply()
