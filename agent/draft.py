@@ -60,6 +60,8 @@ class DraftResult:
     usage: Usage
     cost_usd: float | None
     timings: dict[str, Any]
+    # Each answered call, in the order they came back: its section and what the prompt cache did for it.
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -106,6 +108,7 @@ class DraftLoop:
         self.common_prefix_chars = 0  # of the prefix, what other drafts share too (see ModelRequest)
         self.cost_cap = CostCap(settings.max_cost_usd, settings.prices, origin=settings.max_cost_origin)
         self.call_seconds: list[float] = []
+        self.calls: list[dict[str, Any]] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
         self.warmed = False
         self.unreachable: TransportError | None = None  # once a call gave up on the provider, others don't wait
@@ -207,10 +210,15 @@ class DraftLoop:
         estimate = await self.cost_cap.reserve(self.provider, request)  # stop before a call that could pass --max-cost
         started = time.perf_counter()
         try:
-            return await self.provider.complete(request)
+            response = await self.provider.complete(request)
         finally:
             self.cost_cap.release(estimate)
             self.call_seconds.append(time.perf_counter() - started)
+        usage = response.usage
+        self.calls.append({"section": request.schema_name, "input_tokens": usage.input_tokens,
+                           "cache_read_tokens": usage.cache_read_tokens, "cache_write_tokens": usage.cache_write_tokens,
+                           "output_tokens": usage.output_tokens})
+        return response
 
     def _accept(self, state: UnitState, response: ModelResponse) -> bool:
         name = state.name
@@ -256,7 +264,7 @@ class DraftLoop:
         timings = {"total_s": round(seconds, 3), "calls": len(self.call_seconds),
                    "slowest_call_s": round(max(self.call_seconds, default=0.0), 3)}
         return DraftResult(plan, self.compose(plan), findings, rounds, usage,
-                           cost_usd(self.provider.name, usage, self.settings.prices), timings)
+                           cost_usd(self.provider.name, usage, self.settings.prices), timings, self.calls)
 
 
 def _schema_message(error: Any) -> str:

@@ -344,7 +344,8 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
     env = {"OPENAI_API_KEY": OPENAI_KEY, "ANTHROPIC_API_KEY": ANTHROPIC_KEY}
     result = cli("--model", model, "--format", "json", env=env)
     assert result.exit_code == 0, result.stderr
-    usage = json.loads(result.stdout)["usage"]
+    report = json.loads(result.stdout)
+    usage = report["usage"]
     calls = len(UNITS) + len(wire.warm_ups)
     if kind == "openai":
         assert (usage["input_tokens"], usage["cache_read_tokens"], usage["cache_write_tokens"]) == (
@@ -356,6 +357,11 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
         per_call = (100 * 3.00 + 700 * 0.30 + 200 * 3.75 + 100 * 15.00) / 1e6
     assert usage["calls"] == calls and usage["output_tokens"] == 100 * calls
     assert usage["cost_usd"] == pytest.approx(per_call * calls)
+    # And call by call, the warm-up included, what the cache did for each.
+    assert sorted(call["section"] for call in report["calls"]) == sorted(
+        [*UNITS, *(section_of(request) for request in wire.warm_ups)])
+    read = 768 if kind == "openai" else 700
+    assert {(call["input_tokens"], call["cache_read_tokens"]) for call in report["calls"]} == {(1000, read)}
 
 
 @respx.mock
