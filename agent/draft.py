@@ -60,6 +60,8 @@ class DraftResult:
     usage: Usage
     cost_usd: float | None
     timings: dict[str, Any]
+    # Each answered call, in the order they came back: its section and what the prompt cache did for it.
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -106,6 +108,7 @@ class DraftLoop:
         self.common_prefix_chars = 0  # of the prefix, what other drafts share too (see ModelRequest)
         self.cost_cap = CostCap(settings.max_cost_usd, settings.prices, origin=settings.max_cost_origin)
         self.call_seconds: list[float] = []
+        self.calls: list[dict[str, Any]] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
         self.warmed = False
         self.unreachable: TransportError | None = None  # once a call gave up on the provider, others don't wait
@@ -160,19 +163,23 @@ class DraftLoop:
     async def _warm_cache(self, prefix: str, name: str) -> None:
         """Write the provider's prompt cache once before the sections fan out.
 
-        An explicit cache (Anthropic's) only serves what an earlier request wrote, so sections sent all at
-        once would each pay to write it. One request for a single output token writes it for all of them.
-        Providers that cache on their own, or that don't say (`warm_cache_first`), are not warmed.
+        A cache only serves what an earlier, finished request wrote, so sections sent all at once would
+        each pay to write it. One request for no output (the documented `max_tokens: 0` pre-warm) writes
+        it for all of them; a server that refuses it gets a one-token request instead. Providers that
+        don't ask for it (`warm_cache_first`) are not warmed.
         """
         if self.warmed or not getattr(self.provider, "warm_cache_first", False):
             return
         self.warmed = True
         request = ModelRequest(self.system, prefix, section_prompt(self.template, name), self.schemas[name], name,
-                               1, self.toolbox, self.common_prefix_chars)
+                               0, self.toolbox, self.common_prefix_chars)
         if estimate_tokens(request.system + request.shared_prefix + json.dumps(self.toolbox)) < MIN_CACHED_TOKENS:
             return
-        try:
-            await self._timed(request)  # the answer is one token long and thrown away
+        try:  # the answer is empty (or one token long) and thrown away
+            try:
+                await self._timed(request)
+            except RejectedError:
+                await self._timed(replace(request, max_output_tokens=1))
         except (BudgetError, TransportError, RejectedError):
             return  # the sections' own calls will say what is wrong
 
@@ -200,13 +207,18 @@ class DraftLoop:
             return response
 
     async def _timed(self, request: ModelRequest) -> ModelResponse:
-        estimate = self.cost_cap.reserve(self.provider, request)  # stop before a call that could pass --max-cost
+        estimate = await self.cost_cap.reserve(self.provider, request)  # stop before a call that could pass --max-cost
         started = time.perf_counter()
         try:
-            return await self.provider.complete(request)
+            response = await self.provider.complete(request)
         finally:
             self.cost_cap.release(estimate)
             self.call_seconds.append(time.perf_counter() - started)
+        usage = response.usage
+        self.calls.append({"section": request.schema_name, "input_tokens": usage.input_tokens,
+                           "cache_read_tokens": usage.cache_read_tokens, "cache_write_tokens": usage.cache_write_tokens,
+                           "output_tokens": usage.output_tokens})
+        return response
 
     def _accept(self, state: UnitState, response: ModelResponse) -> bool:
         name = state.name
@@ -252,7 +264,7 @@ class DraftLoop:
         timings = {"total_s": round(seconds, 3), "calls": len(self.call_seconds),
                    "slowest_call_s": round(max(self.call_seconds, default=0.0), 3)}
         return DraftResult(plan, self.compose(plan), findings, rounds, usage,
-                           cost_usd(self.provider.name, usage, self.settings.prices), timings)
+                           cost_usd(self.provider.name, usage, self.settings.prices), timings, self.calls)
 
 
 def _schema_message(error: Any) -> str:

@@ -158,6 +158,7 @@ def draft_report(outcome: DraftOutcome) -> dict[str, Any]:
         "brief_redacted_lines": list(outcome.redacted_lines),
         "findings": [finding.as_dict() for finding in result.findings],
         "usage": usage_json(result),
+        "calls": result.calls,
         "timings": result.timings,
         "context": {"tokens_used": outcome.context.tokens_used, "budget_tokens": outcome.context.budget_tokens,
                     "included": list(outcome.context.manifest.included_names())},
@@ -172,5 +173,5 @@ def usage_json(result: DraftResult) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "cache_read_tokens": usage.cache_read_tokens,
         "cache_write_tokens": usage.cache_write_tokens,
-        "cost_usd": result.cost_usd,
+        "cost_usd": result.cost_usd,  # cache reads and writes priced at their own rates
     }

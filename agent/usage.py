@@ -6,6 +6,7 @@ your own table as `prices=` (the spec, e.g. `openai:gpt-4.1-mini`, maps to a `Pr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from agent.context.budget import estimate_tokens
 from agent.errors import BudgetError, InputError
+from agent.providers import wire_body_for
 from agent.providers.base import ModelRequest, Provider, Usage
 
 PER_MILLION = 1_000_000
@@ -20,6 +22,12 @@ PER_MILLION = 1_000_000
 SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 # Models that run on the user's own machine cost nothing per token.
 LOCAL_PROVIDERS = frozenset({"ollama", "offline"})
+# The most input tokens a body can be, per byte of its JSON: every tokenizer in use is a byte-level BPE,
+# whose tokens each cover at least one byte of text, and the JSON (escapes, keys, quotes) is longer than
+# the text inside it. Plus what a provider adds unseen to every call: Anthropic's tool-use system prompt
+# (about 350 tokens) and each message's framing.
+TOKENS_PER_BYTE = 1
+HIDDEN_TOKENS = 1_000
 
 
 @dataclass(frozen=True)
@@ -96,14 +104,22 @@ def estimate_cost_usd(
 
 
 def request_tokens(request: ModelRequest) -> int:
-    """The input tokens a request will take, estimated before it is sent."""
-    return estimate_tokens(request.system + request.shared_prefix + request.prompt + json.dumps(request.schema))
+    """The input tokens a request will likely take (for pacing; `max_input_tokens` is the bound)."""
+    return estimate_tokens(request.system + request.shared_prefix + request.prompt + json.dumps(request.toolbox or request.schema))
+
+
+def max_input_tokens(provider_name: str, request: ModelRequest) -> int:
+    """The most input tokens `request` can take: every byte of the exact body sent, tools and schemas included."""
+    body = json.dumps(wire_body_for(provider_name, request))  # ASCII-escaped: at least as long as the UTF-8
+    return len(body.encode()) * TOKENS_PER_BYTE + HIDDEN_TOKENS
 
 
 class CostCap:
     """Stops before a call that could take spending past `cap_usd` (--max-cost), counting calls in flight.
 
     Spending is what `provider.usage_total` cost plus `spent_before` (what earlier runs of a batch spent).
+    A call that fits only once calls in flight have come back waits for them (they rarely cost their
+    worst case); a call that cannot fit even then is refused.
     """
 
     def __init__(self, cap_usd: float | None, prices: Mapping[str, Price] | None = None,
@@ -111,26 +127,39 @@ class CostCap:
         self.cap_usd, self.prices, self.spent_before = cap_usd, prices, spent_before
         self.origin = origin  # where the cap was set, for messages: the flag, PLAN_MAX_COST or a config file
         self.reserved_usd = 0.0
+        self.in_flight = 0
+        self.released: asyncio.Event | None = None  # set when a call in flight comes back
         self.reached = False
 
-    def reserve(self, provider: Provider, request: ModelRequest) -> float:
+    async def reserve(self, provider: Provider, request: ModelRequest) -> float:
         """The most `request` can cost, set aside; raises BudgetError when it could pass the cap."""
-        if self.cap_usd is None:
+        if self.cap_usd is None or price_for(provider.name, self.prices) == FREE:
             return 0.0
-        estimate = estimate_cost_usd(provider.name, request_tokens(request), request.max_output_tokens, self.prices)
+        tokens = max_input_tokens(provider.name, request)
+        estimate = estimate_cost_usd(provider.name, tokens, request.max_output_tokens, self.prices)
         if estimate is None:  # a cap we cannot check is worse than no cap: say so before the first call
             raise InputError(f"{self.origin} needs a price for {provider.name}: add it under `prices` in "
                              f"[tool.plan] or .plan.toml (USD per million tokens), or drop {self.origin}")
-        spent = self.spent(provider)
-        if spent + self.reserved_usd + estimate > self.cap_usd:
-            self.reached = True
-            raise BudgetError(f"not drafted: the next call could cost ${estimate:.4f} and pass {self.origin} "
-                              f"${self.cap_usd:.2f} (spent ${spent:.4f}); raise {self.origin} to finish")
+        while (spent := self.spent(provider)) + self.reserved_usd + estimate > self.cap_usd:
+            if not self.in_flight:
+                self.reached = True
+                raise BudgetError(f"not drafted: the next call could cost ${estimate:.4f} and pass {self.origin} "
+                                  f"${self.cap_usd:.2f} (spent ${spent:.4f}); raise {self.origin} to finish")
+            self.released = self.released or asyncio.Event()
+            await self.released.wait()
         self.reserved_usd += estimate
+        self.in_flight += 1
         return estimate
 
     def release(self, estimate: float) -> None:
+        """The call reserved as `estimate` came back; its real cost is in the provider's usage now."""
+        if not estimate:
+            return
         self.reserved_usd -= estimate
+        self.in_flight -= 1
+        if self.released is not None:
+            self.released.set()
+            self.released = None
 
     def spent(self, provider: Provider) -> float:
         return self.spent_before + (cost_usd(provider.name, provider.usage_total, self.prices) or 0.0)

@@ -85,12 +85,13 @@ def main() -> None:
     parser.add_argument("--rpm", type=int, default=1200, help="requests a minute the server admits")
     parser.add_argument("--delay", type=float, default=0.5, help="seconds the server takes per answer")
     parser.add_argument("--template", default="default")
+    parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS))
     args = parser.parse_args()
     print(f"{args.items} items, template {args.template}; server admits {args.rpm} requests/min "
           f"({args.rpm / 60:g}/s, bucket of one second), answers after {args.delay} s; target wall/floor <= {TARGET}")
     print(f"{'run':<12}{'wall s':>8}{'(drafting)':>11}{'calls':>7}{'429s':>6}{'floor s':>9}{'wall/floor':>12}{'items/min':>11}"
           f"{'lost':>6}{'dup':>5}")
-    for name in RUNS:
+    for name in args.runs:
         row = run(name, args)
         verdict = "" if name != "told --rpm" else ("  ok" if row["ratio"] <= TARGET else "  OVER TARGET")
         print(f"{name:<12}{row['wall']:>8.2f}{row['inside']:>11.2f}{row['admitted']:>7.0f}{row['refused']:>6.0f}{row['floor']:>9.2f}"

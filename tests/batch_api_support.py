@@ -26,7 +26,7 @@ def good_answer(body: dict[str, Any]) -> Any:
 
 
 def section(body: dict[str, Any]) -> str:
-    return chat_section(body) if "response_format" in body else str(body["tool_choice"]["name"])
+    return str(body["tool_choice"]["name"]) if "system" in body else chat_section(body)
 
 
 class FakeBatchService:

@@ -31,11 +31,21 @@ def write_backlog(path: Path, count: int) -> list[str]:
 
 
 def chat_section(body: dict[str, Any]) -> str:
+    """The section a Chat Completions body asks for: its forced function (api.openai.com) or its schema."""
+    if "tool_choice" in body:
+        return str(body["tool_choice"]["function"]["name"])
     return str(body["response_format"]["json_schema"]["name"])
 
 
+def is_warm_up(body: dict[str, Any]) -> bool:
+    """The cache pre-warm a draft sends before its sections (one token on OpenAI, none on Anthropic)."""
+    return body.get("max_completion_tokens") == 1 or body.get("max_tokens") == 0
+
+
 def chat_completion(unit: str, value: Any) -> dict[str, Any]:
-    message = {"role": "assistant", "content": json.dumps({unit: value}), "refusal": None}
+    """The answer as api.openai.com gives it for a forced function."""
+    call = {"id": "call_1", "type": "function", "function": {"name": unit, "arguments": json.dumps({unit: value})}}
+    message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [call]}
     return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4.1-mini",
             "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
             "usage": CHAT_USAGE}
@@ -55,11 +65,12 @@ class ChatWire:
 
     def __init__(self, fail: Any = None) -> None:
         self.fail = fail
-        self.bodies: list[dict[str, Any]] = []
+        self.bodies: list[dict[str, Any]] = []  # the sections' requests
+        self.warm_ups: list[dict[str, Any]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        self.bodies.append(body)
+        (self.warm_ups if is_warm_up(body) else self.bodies).append(body)
         status = self.fail(body) if self.fail else None
         if status:
             return httpx.Response(status, json={"error": {"message": "this item cannot be drafted", "type": "x"}})
@@ -73,5 +84,5 @@ class ChatWire:
 
 def title_of(body: dict[str, Any]) -> str:
     prefix = body["messages"][1]["content"] if "messages" in body and isinstance(body["messages"][1]["content"], str) \
-        else "".join(block["text"] for block in body["messages"][0]["content"])
+        else "".join(block["text"] for block in body["system"])  # Anthropic: the prefix is in system blocks
     return prefix.split("<brief>\n# ", 1)[1].split("\n", 1)[0]

@@ -1,10 +1,34 @@
 """A real HTTP server on 127.0.0.1 that speaks OpenAI Chat Completions and Anthropic Messages.
 
 Tests script it with `push(Answer(...), Failure(429, ...))` or a `handler` function; with nothing
-scripted it fills the request's JSON schema with a realistic object. Every request is recorded.
-`delay_s` and `tokens_per_s` add latency, and repeated prompt prefixes are reported as cache hits
-once the first answer that used them has been sent, so a benchmark can run against it too.
+scripted it fills the request's JSON schema (the `response_format`, or the forced tool) with a
+realistic object. Every request is recorded. `delay_s` and `tokens_per_s` add latency.
 `admit_rpm` makes it a rate-limited account: above that many requests a minute it answers 429.
+
+Prompt caching follows each provider's documented rules, so a benchmark against it measures what the
+real API would bill, not what we hope it bills. A prefix serves later calls once the first answer that
+used it has been sent, not calls already in flight beside it (both caches are filled by a finished
+prefill). Token counts are 4 characters a token.
+
+Anthropic (https://platform.claude.com/docs/en/build-with-claude/prompt-caching, and
+https://platform.claude.com/docs/en/agents-and-tools/tool-use/tool-use-with-prompt-caching):
+- The prompt is rendered tools -> system -> messages, and only what precedes an explicit
+  `cache_control` breakpoint is written; at most 4 breakpoints a request (more is a 400).
+- A read is the longest cached prefix ending at a breakpoint or at a block up to 20 blocks before one.
+- "Invalidation hierarchy": a change of `tool_choice` invalidates the messages tier only; the tools and
+  system tiers are still read. A change of the tool definitions invalidates everything.
+- A prefix shorter than the model's minimum cacheable length is not cached (`min_cache_tokens`,
+  1,024 for Sonnet and Opus 4.x; 4,096 for Haiku 4.5 and Opus 4.5).
+- `max_tokens: 0` pre-warms the cache: the prompt is processed and cached, no output is generated;
+  it is refused (400) with a forced `tool_choice` (`tool` or `any`).
+
+OpenAI (https://developers.openai.com/api/docs/guides/prompt-caching):
+- Automatic for prompts of 1,024 tokens or more; a hit is the longest exact prefix match with an
+  earlier prompt, counted in increments of 128 tokens (so at least 1,024).
+- Tools and the structured-output schema are part of the prefix, rendered ahead of the messages
+  ("the structured output schema serves as a prefix to the system message").
+- `prompt_cache_key` is combined with the prefix to route requests to a cache; here a different key
+  is a different cache (the docs promise no sharing across keys).
 
     with FakeLLMServer() as server:
         provider = OpenAIProvider("gpt-test", "sk-test", base_url=server.openai_base_url)
@@ -12,6 +36,8 @@ once the first answer that used them has been sent, so a benchmark can run again
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import json
 import math
 import sys
@@ -26,6 +52,10 @@ from typing import Any, Literal
 from fake_llm_filler import fill_schema
 
 Wire = Literal["openai", "anthropic"]
+MAX_BREAKPOINTS = 4
+LOOKBACK_BLOCKS = 20  # how far before a breakpoint Anthropic looks for an earlier cached prefix
+OPENAI_MIN_CACHED = 1024
+OPENAI_CACHE_STEP = 128
 PATHS: dict[str, Wire] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
 
 
@@ -68,10 +98,20 @@ class RecordedRequest:
 
     @property
     def schema(self) -> dict[str, Any]:
-        if self.wire == "openai":
-            schema: dict[str, Any] = self.body["response_format"]["json_schema"]["schema"]
-            return schema
-        return dict(self.tool["input_schema"])
+        """The schema the answer must follow: the `response_format`'s, or the forced tool's."""
+        if self.wire == "anthropic":
+            return dict(self.tool["input_schema"])
+        if self.function is not None:
+            return dict(self.function["parameters"])
+        schema: dict[str, Any] = self.body["response_format"]["json_schema"]["schema"]
+        return schema
+
+    @property
+    def function(self) -> dict[str, Any] | None:
+        """The OpenAI function tool the request forces (`tool_choice`), if it forces one."""
+        forced = ((self.body.get("tool_choice") or {}).get("function") or {}).get("name")
+        tools = [tool["function"] for tool in self.body.get("tools") or []]
+        return next((tool for tool in tools if tool["name"] == forced), None)
 
     @property
     def tool(self) -> dict[str, Any]:
@@ -94,7 +134,7 @@ class FakeLLMServer:
         *,
         delay_s: float = 0.0,
         tokens_per_s: float | None = None,
-        min_cache_tokens: int = 0,
+        min_cache_tokens: int = 1024,
         admit_rpm: int | None = None,
         rate_headers: bool = False,
     ) -> None:
@@ -105,7 +145,8 @@ class FakeLLMServer:
         self.min_cache_tokens = min_cache_tokens
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Reply] = deque()
-        self._seen_prefixes: set[str] = set()
+        self._anthropic_cache: set[str] = set()
+        self._openai_prompts: dict[str | None, list[str]] = {}
         self._lock = threading.Lock()
         self._http = _QuietServer(("127.0.0.1", 0), _handler_class(self))
         self._http.daemon_threads = True
@@ -146,6 +187,9 @@ class FakeLLMServer:
         """Status, headers and JSON body for one request (runs on the server's thread)."""
         with self._lock:
             self.requests.append(request)
+            invalid = _invalid_anthropic(request) if request.wire == "anthropic" else None
+            if invalid is not None:
+                return 400, {}, _error_body(request.wire, Failure(400, invalid))
             refused = self.admission.refuse() if self.admission else None
             reply = self._queue.popleft() if self._queue and refused is None else None
         if refused is not None:
@@ -153,42 +197,64 @@ class FakeLLMServer:
         reply = reply or (self.handler(request) if self.handler else Answer())
         if isinstance(reply, Failure):
             return reply.status, reply.headers, _error_body(request.wire, reply)
-        body = self._render(request, reply)
+        with self._lock:
+            cache = self._anthropic_lookup(request) if request.wire == "anthropic" else self._openai_lookup(request)
+        body = self._render(request, reply, cache)
         time.sleep(self._latency(body, request.wire))
         with self._lock:  # like the real caches: a prefix serves later calls once its first answer is out,
-            self._seen_prefixes.add(_cacheable_prefix(request)[0])  # not calls already in flight beside it
+            cache.commit()  # not calls already in flight beside it
         return 200, self.admission.headers() if self.admission else {}, body
 
-    def _render(self, request: RecordedRequest, answer: Answer) -> dict[str, Any]:
-        data = answer.data if answer.data is not None or answer.text else fill_schema(request.schema)
+    def _render(self, request: RecordedRequest, answer: Answer, cache: CacheUse) -> dict[str, Any]:
+        limit = request.body.get("max_tokens", request.body.get("max_completion_tokens"))
+        if limit == 0:  # a pre-warm: the prompt is processed and cached, nothing is generated
+            answer = replace(answer, data={}, text="", stop="truncated", output_tokens=0)
+        data = answer.data if answer.data is not None or answer.text is not None else fill_schema(request.schema)
         text = answer.text if answer.text is not None else json.dumps(data)
-        limit = request.body.get("max_tokens") or request.body.get("max_completion_tokens")
         if answer.stop == "complete" and limit and _tokens(text) > limit:  # like a real server: stop at the limit
             answer = replace(answer, stop="truncated", output_tokens=limit)
-        prefix, marked = _cacheable_prefix(request)
-        usage = self._usage(request, answer, prefix, marked, text)
+        usage = {
+            "input": _given(answer.input_tokens, _tokens(json.dumps(request.body))),
+            "output": _given(answer.output_tokens, _tokens(text)),
+            "cache_read": _given(answer.cache_read_tokens, cache.read),
+            "cache_write": _given(answer.cache_write_tokens, cache.write),
+        }
         render = _openai_body if request.wire == "openai" else _anthropic_body
         return render(request, answer, data, text, usage)
 
-    def _usage(
-        self, request: RecordedRequest, answer: Answer, prefix: str, marked: bool, text: str
-    ) -> dict[str, int]:
-        prefix_tokens = _tokens(prefix) if _tokens(prefix) >= self.min_cache_tokens else 0
-        with self._lock:
-            hit = prefix in self._seen_prefixes
-        read = prefix_tokens if hit else 0
-        write = prefix_tokens if marked and not hit else 0
-        return {
-            "input": _given(answer.input_tokens, _tokens(json.dumps(request.body))),
-            "output": _given(answer.output_tokens, _tokens(text)),
-            "cache_read": _given(answer.cache_read_tokens, read),
-            "cache_write": _given(answer.cache_write_tokens, write),
-        }
+    def _anthropic_lookup(self, request: RecordedRequest) -> CacheUse:
+        """Read the longest cached prefix; write every breakpoint past it that is long enough to cache."""
+        keys, ends, marks = _anthropic_prefixes(request.body)
+        near_marks = {i for mark in marks for i in range(max(0, mark - LOOKBACK_BLOCKS), mark + 1)}
+        hit = max((i for i in near_marks if keys[i] in self._anthropic_cache), default=None)
+        read = ends[hit] if hit is not None else 0
+        new = [mark for mark in marks if (hit is None or mark > hit) and ends[mark] >= self.min_cache_tokens]
+        write = max(ends[mark] for mark in new) - read if new else 0
+        return CacheUse(read, write, lambda: self._anthropic_cache.update(keys[mark] for mark in new))
+
+    def _openai_lookup(self, request: RecordedRequest) -> CacheUse:
+        """The longest prefix shared with an earlier prompt under the same key, in 128-token steps from 1,024."""
+        prompt = _openai_prompt(request.body)
+        seen = self._openai_prompts.setdefault(request.body.get("prompt_cache_key"), [])
+        # The earlier prompt sharing the longest prefix is a neighbour in sorted order.
+        at = bisect.bisect_left(seen, prompt)
+        shared = max((_shared_length(prompt, seen[i]) for i in (at - 1, at) if 0 <= i < len(seen)), default=0) // 4
+        read = shared // OPENAI_CACHE_STEP * OPENAI_CACHE_STEP if shared >= OPENAI_MIN_CACHED else 0
+        return CacheUse(read, 0, lambda: bisect.insort(seen, prompt))
 
     def _latency(self, body: dict[str, Any], wire: Wire) -> float:
         usage = body["usage"]
         output = usage["completion_tokens"] if wire == "openai" else usage["output_tokens"]
         return self.delay_s + (output / self.tokens_per_s if self.tokens_per_s else 0.0)
+
+
+@dataclass(frozen=True)
+class CacheUse:
+    """What a request reads from and writes to the prompt cache; `commit` stores its writes."""
+
+    read: int
+    write: int
+    commit: Callable[[], None]
 
 
 class Admission:
@@ -230,18 +296,59 @@ def _tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-def _cacheable_prefix(request: RecordedRequest) -> tuple[str, bool]:
-    """The part a real prompt cache would match on, and whether the request marked it explicitly."""
-    body = request.body
-    if request.wire == "openai":
-        return json.dumps([body.get("response_format"), body["messages"][:-1]]), False
-    blocks = body["messages"][0]["content"]
-    if isinstance(blocks, str):
-        blocks = [{"type": "text", "text": blocks}]
-    marked = [i for i, block in enumerate(blocks) if "cache_control" in block]
-    cut = marked[-1] + 1 if marked else 0
-    head = [body.get("tools"), body.get("system"), blocks[:cut]]
-    return json.dumps(head), bool(marked) or any("cache_control" in b for b in body.get("system", []))
+def _anthropic_blocks(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The prompt as Anthropic renders it, tools -> system -> messages: (tier, block) in order."""
+    system = body.get("system") or []
+    blocks = [("tools", tool) for tool in body.get("tools") or []]
+    blocks += [("system", block) for block in ([{"type": "text", "text": system}] if isinstance(system, str) else system)]
+    for message in body.get("messages") or []:
+        content = message["content"]
+        content = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        blocks += [("messages", {"role": message["role"], **block}) for block in content]
+    return blocks
+
+
+def _anthropic_prefixes(body: dict[str, Any]) -> tuple[list[str], list[int], list[int]]:
+    """For every block: the cache key of the prefix ending there and its length in tokens; then the
+    indices of the blocks marked as breakpoints. A messages-tier key includes `tool_choice`, which
+    invalidates that tier alone."""
+    keys, ends, marks, digest, length = [], [], [], hashlib.sha256(str(body.get("model")).encode()), 0
+    for index, (tier, block) in enumerate(_anthropic_blocks(body)):
+        content = json.dumps({key: value for key, value in block.items() if key != "cache_control"}, sort_keys=True)
+        digest.update(content.encode())
+        length += _tokens(content)
+        choice = json.dumps(body.get("tool_choice"), sort_keys=True) if tier == "messages" else ""
+        keys.append(digest.hexdigest() + choice)
+        ends.append(length)
+        if "cache_control" in block:
+            marks.append(index)
+    return keys, ends, marks
+
+
+def _invalid_anthropic(request: RecordedRequest) -> str | None:
+    """What the Messages API refuses with a 400 before doing anything, per its documentation."""
+    marked = sum("cache_control" in block for _, block in _anthropic_blocks(request.body))
+    if marked > MAX_BREAKPOINTS:
+        return f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {marked}."
+    forced = (request.body.get("tool_choice") or {}).get("type") in ("tool", "any")
+    if request.body.get("max_tokens") == 0 and forced:
+        return "max_tokens: 0 cannot be used with a forced tool_choice"
+    return None
+
+
+def _shared_length(one: str, other: str) -> int:
+    """How many leading characters two strings share (a binary search of slice comparisons, done in C)."""
+    low, high = 0, min(len(one), len(other))
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if one[:middle] == other[:middle] else (low, middle - 1)
+    return low
+
+
+def _openai_prompt(body: dict[str, Any]) -> str:
+    """The prompt as OpenAI renders it for caching: tools and the output schema first, then the messages."""
+    head = json.dumps([body.get("tools"), body.get("response_format")], sort_keys=True)
+    return head + "".join(f"<|{m['role']}|>{m.get('content') or ''}" for m in body.get("messages") or [])
 
 
 def _openai_body(
@@ -249,7 +356,10 @@ def _openai_body(
 ) -> dict[str, Any]:
     refused = answer.stop == "refused"
     content = None if refused else (text[: len(text) // 2] if answer.stop == "truncated" else text)
-    message = {"role": "assistant", "content": content, "refusal": answer.refusal if refused else None}
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": answer.refusal if refused else None}
+    if request.function is not None and not refused and answer.text is None:  # a forced tool answers in its call
+        call = {"name": request.function["name"], "arguments": content}
+        message.update(content=None, tool_calls=[{"id": "call_fake", "type": "function", "function": call}])
     finish = "length" if answer.stop == "truncated" else "stop"
     prompt = usage["input"]
     return {
@@ -273,6 +383,8 @@ def _anthropic_body(
     stop = {"complete": "tool_use", "truncated": "max_tokens", "refused": "refusal"}[answer.stop]
     if answer.stop == "refused":
         content: list[dict[str, Any]] = [{"type": "text", "text": answer.refusal}]
+    elif request.body.get("max_tokens") == 0:
+        content = []
     elif answer.text is not None:
         content, stop = [{"type": "text", "text": text}], "end_turn"
     else:

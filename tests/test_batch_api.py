@@ -75,7 +75,7 @@ def manifest() -> dict[str, Any]:
 
 def placeholder_once_for_item_2(body: dict[str, Any]) -> Any:
     """Item 2's goal comes back as a placeholder until the re-ask names the finding."""
-    prompt = json.dumps(body["messages"][-1] if "response_format" in body else body["messages"][0]["content"][-1])
+    prompt = json.dumps(body["messages"][-1])  # the section's own prompt, last on both wires
     if section(body) == "goal" and title_of(body) == "Refund a payment 2" and "is still in the plan" not in prompt:
         return "{Describe the outcome}"
     return good_answer(body)
@@ -90,7 +90,8 @@ def test_openai_batch_api_first_round_then_the_re_asks_as_a_second_job(repo: Pat
     first, second = service.bodies(0), service.bodies(1)
     assert len(first) == 3 * len(UNITS) and {title_of(body) for body in first} == {
         "Export invoices as CSV 1", "Refund a payment 2", "Audit log of admin actions 3"}
-    assert all(body["model"] == "gpt-4.1-mini" and body["response_format"]["json_schema"]["strict"] for body in first)
+    assert all(body["model"] == "gpt-4.1-mini" and all(tool["function"]["strict"] for tool in body["tools"])
+               for body in first)
     assert [(title_of(body), section(body)) for body in second] == [("Refund a payment 2", "goal")]
     assert "{Describe the outcome} is still in the plan" in second[0]["messages"][-1]["content"]
     assert sleeps.polls == [1.0, 2.0, 1.0, 2.0]  # each job polled with backoff
@@ -111,10 +112,10 @@ def test_anthropic_message_batches(repo: Path, sleeps: Sleeps) -> None:
     assert len(requests) == 3 * len(UNITS)
     for custom_id, params in requests:
         assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", custom_id)
-        common, own, _ = params["messages"][0]["content"]
+        _, common, own = params["system"]  # in the system tier, which each section's tool_choice leaves cached
         assert common["cache_control"] == own["cache_control"] == {"type": "ephemeral"}
         assert params["tool_choice"] == {"type": "tool", "name": section(params)}
-    commons = {params["messages"][0]["content"][0]["text"] for _, params in requests}
+    commons = {params["system"][1]["text"] for _, params in requests}
     assert len(commons) == 1  # the repository part is one cache entry for the whole backlog
     report = json.loads(next(Path("plans").glob("*/plan.json")).read_text())["report"]
     assert report["usage"]["cache_read_tokens"] == 800 * len(UNITS) and summary(result)["batch_ids"] == [job_id]

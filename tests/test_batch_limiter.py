@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 import respx
 from provider_support import ANSWER, OPENAI_KEY, make_request
 
@@ -62,9 +63,31 @@ def test_tokens_per_minute_space_large_calls_and_settle_to_what_was_used() -> No
     assert starts(pacer, clock, 1, tokens=500) == [0.7]
 
 
-def test_without_limits_nothing_waits() -> None:
+def test_without_a_known_limit_the_pace_starts_at_ten_a_second_and_grows_with_every_answer() -> None:
     pacer, clock = limiter()
-    assert starts(pacer, clock, 3) == [0.0, 0.0, 0.0]
+    assert starts(pacer, clock, 3) == [0.0, 0.0, 0.1]  # the first call alone, then ten a second
+    for _ in range(10):
+        pacer.settle(0, Usage(calls=1))
+    assert pacer.requests.per_minute == 600 + 10 * 60  # each answered call adds one a second
+
+
+def test_learning_from_429s_alone_settles_just_under_what_the_server_admits() -> None:
+    pacer, clock = limiter()
+    starts(pacer, clock, 1)
+    for _ in range(40):  # 40 answers in the last two seconds: the server admits about 1,200 a minute
+        clock.now += 0.05
+        pacer.settle(0, Usage(calls=1))
+    pacer.on_fault(Fault("status", status=429, retry_after=0.05))
+    assert pacer.requests.per_minute == pytest.approx(0.95 * 1200)  # just under it, not the 3,000 it had grown to
+    clock.now += 0.5
+    pacer.on_fault(Fault("status", status=429, retry_after=0.05))  # a call started at the old pace: an echo
+    assert pacer.requests.per_minute == pytest.approx(1140)
+    clock.now += 1.0
+    for _ in range(10):  # additive increase: 0.6 a minute per answer, 1% a second at this pace
+        pacer.settle(0, Usage(calls=1))
+    assert pacer.requests.per_minute == pytest.approx(1146)
+    pacer.on_fault(Fault("status", status=429, retry_after=0.05))  # multiplicative decrease
+    assert pacer.requests.per_minute == pytest.approx(1146 * 0.9)
 
 
 def test_headers_set_the_limit_unless_a_lower_one_was_configured() -> None:
@@ -95,16 +118,10 @@ def test_a_429_pauses_everyone_for_retry_after_then_paces_a_tenth_slower() -> No
 
 
 def test_a_429_slows_the_pace_once_per_pause() -> None:
-    pacer, clock = limiter(rpm=1200)
+    pacer, _ = limiter(rpm=1200)
     for _ in range(3):  # the in-flight echoes of one burst slow it once
         pacer.on_fault(Fault("status", status=429, retry_after=1.0))
     assert pacer.requests.per_minute == 1080
-    unlimited, clock = limiter()
-    starts(unlimited, clock, 1)
-    clock.now += 10.0
-    starts(unlimited, clock, 1)  # 2 calls in 10 s: 12 a minute
-    unlimited.on_fault(Fault("status", status=429))
-    assert unlimited.requests.per_minute == 6.0  # no limit was known: half the pace calls were starting at
 
 
 def test_a_retry_waits_its_turn_and_other_failures_do_not_pause() -> None:

@@ -18,7 +18,7 @@ from agent.cli import app
 from agent.draft import DraftResult, DraftSettings, draft_plan
 from agent.errors import TransportError
 from agent.providers.anthropic import ANTHROPIC_URL, AnthropicProvider
-from agent.providers.base import Provider
+from agent.providers.base import ModelRequest, Provider
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
 from agent.template.schema import json_schema, unit_model
 
@@ -35,11 +35,21 @@ def section_of(request: httpx.Request) -> str:
     body = body_of(request)
     if "response_format" in body:
         return str(body["response_format"]["json_schema"]["name"])
-    return str(body["tool_choice"]["name"])
+    choice = body["tool_choice"]
+    if "function" in choice:  # OpenAI's forced function
+        return str(choice["function"]["name"])
+    return str(choice.get("name") or body["tools"][0]["name"])  # Anthropic's pre-warm forces no tool
+
+
+def is_warm_up(request: httpx.Request) -> bool:
+    body = body_of(request)
+    return body.get("max_tokens") == 0 or body.get("max_completion_tokens") == 1
 
 
 def openai_reply(unit: str, value: Any, usage: dict[str, Any] | None = None) -> httpx.Response:
-    message = {"role": "assistant", "content": json.dumps({unit: value}), "refusal": None}
+    """The answer through the forced function, as api.openai.com gives it."""
+    call = {"id": "call_1", "type": "function", "function": {"name": unit, "arguments": json.dumps({unit: value})}}
+    message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [call]}
     return httpx.Response(200, json={
         "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4.1-mini",
         "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
@@ -67,11 +77,11 @@ class Wire:
         self.kind, self.usage = kind, usage
         self.scripts = {unit: list(replies) for unit, replies in (scripts or {}).items()}
         self.requests: list[httpx.Request] = []
-        self.warm_ups: list[httpx.Request] = []  # Anthropic's one-token cache warm-up, outside the scripts
+        self.warm_ups: list[httpx.Request] = []  # the cache pre-warm, outside the scripts
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         unit = section_of(request)
-        if body_of(request).get("max_tokens") == 1:
+        if is_warm_up(request):
             self.warm_ups.append(request)
             return REPLY[self.kind](unit, GOOD[unit], self.usage)
         self.requests.append(request)
@@ -122,21 +132,37 @@ KINDS = pytest.mark.parametrize("kind", ["openai", "anthropic"])
 
 
 @respx.mock
-def test_openai_sends_a_strict_json_schema_per_section_behind_one_prefix() -> None:
+def test_openai_forces_one_of_the_same_strict_tools_behind_one_prefix() -> None:
     wire = Wire("openai")
     mount("openai", wire)
     target, _ = provider("openai")
     result = draft(target)
     assert result.complete
     bodies = {section_of(r): body_of(r) for r in wire.requests}
+    [warm_up] = [body_of(request) for request in wire.warm_ups]  # fills the cache before the fan-out
     assert sorted(bodies) == UNITS
+    tools = [{"type": "function", "function": {"name": unit, "description": tool["function"]["description"],
+                                               "strict": True, "parameters": json_schema(unit_model(TEMPLATE, unit))}}
+             for unit, tool in zip(UNITS, sorted(warm_up["tools"], key=lambda t: t["function"]["name"]), strict=True)]
     for unit, body in bodies.items():
-        assert body["response_format"] == {"type": "json_schema", "json_schema": {
-            "name": unit, "strict": True, "schema": json_schema(unit_model(TEMPLATE, unit))}}
+        assert "response_format" not in body
+        assert sorted(body["tools"], key=lambda t: t["function"]["name"]) == tools
+        assert body["tool_choice"] == {"type": "function", "function": {"name": unit}}
         assert [m["role"] for m in body["messages"]] == ["system", "user", "user"]
         assert body["max_completion_tokens"] == 4096
-    assert len({json.dumps(body["messages"][:2]) for body in bodies.values()}) == 1
+    # Tools, system and shared prefix are the same bytes in every call, and one cache key routes them.
+    prefixes = {json.dumps([b["tools"], b["messages"][:2], b["prompt_cache_key"]]) for b in [warm_up, *bodies.values()]}
+    assert len(prefixes) == 1
     assert BRIEF.text in bodies["goal"]["messages"][1]["content"]
+
+
+def test_a_compatible_server_gets_a_strict_json_schema_per_section() -> None:
+    target = OpenAIProvider("llama3", "no-key", "http://localhost:11434/v1")
+    body = target.wire_body(ModelRequest("system", "prefix", "prompt", {"type": "object"}, "goal",
+                                         toolbox=(("goal", {"type": "object"}),)))
+    assert body["response_format"] == {"type": "json_schema", "json_schema": {
+        "name": "goal", "strict": True, "schema": {"type": "object"}}}
+    assert "tools" not in body and "prompt_cache_key" not in body and "max_tokens" in body
 
 
 @respx.mock
@@ -147,20 +173,46 @@ def test_anthropic_forces_the_section_tool_and_caches_the_shared_prefix() -> Non
     assert draft(target).complete
     bodies = wire.bodies()
     [warm_up] = [body_of(request) for request in wire.warm_ups]  # writes the cache once; the sections read it
+    assert warm_up["max_tokens"] == 0 and warm_up["tool_choice"] == {"type": "auto"}
     assert sorted(body["tool_choice"]["name"] for body in bodies) == UNITS
     for body in bodies:
         unit = body["tool_choice"]["name"]
         assert body["tool_choice"] == {"type": "tool", "name": unit}
         tools = {tool["name"]: tool["input_schema"] for tool in body["tools"]}
         assert tools[unit] == json_schema(unit_model(TEMPLATE, unit))
-        common, own, prompt = body["messages"][0]["content"]
-        # Two breakpoints: the repository part, which other briefs share too, and then the brief.
+        _, common, own = body["system"]
+        # Two breakpoints in the system tier, which a change of tool_choice does not invalidate: the
+        # repository part, which other briefs share too, and then the brief.
         assert common["cache_control"] == own["cache_control"] == {"type": "ephemeral"}
         assert "## Files" in common["text"] and BRIEF.text not in common["text"] and BRIEF.text in own["text"]
-        assert "cache_control" not in prompt
+        assert "untrusted data" in common["text"] and "<brief>" in own["text"]  # still labelled as data
+        [prompt] = body["messages"][0]["content"]
+        assert "cache_control" not in prompt and BRIEF.text not in prompt["text"]
     # Everything up to the cache breakpoints is the same bytes in every call, so the cache serves it.
-    cached = {json.dumps([b["tools"], b["system"], b["messages"][0]["content"][:2]]) for b in [warm_up, *bodies]}
+    cached = {json.dumps([b["tools"], b["system"]]) for b in [warm_up, *bodies]}
     assert len(cached) == 1
+
+
+@respx.mock
+def test_a_server_that_refuses_the_pre_warm_gets_a_one_token_call() -> None:
+    refused: list[httpx.Request] = []
+    wire = Wire("anthropic")
+
+    def refuse_max_tokens_0(request: httpx.Request) -> httpx.Response:
+        if body_of(request)["max_tokens"] == 0:
+            refused.append(request)
+            return httpx.Response(400, json={"type": "error", "error": {"type": "invalid_request_error",
+                                                                         "message": "max_tokens: must be >= 1"}})
+        if body_of(request)["max_tokens"] == 1:
+            wire.warm_ups.append(request)
+            return anthropic_reply(section_of(request), GOOD[section_of(request)])
+        return wire(request)
+
+    respx.post(MESSAGES).mock(side_effect=refuse_max_tokens_0)
+    target, _ = provider("anthropic")
+    assert draft(target).complete
+    assert len(refused) == 1 and len(wire.warm_ups) == 1 and len(wire.requests) == len(UNITS)
+    assert body_of(wire.warm_ups[0])["tool_choice"]["type"] == "tool"
 
 
 @KINDS
@@ -292,7 +344,8 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
     env = {"OPENAI_API_KEY": OPENAI_KEY, "ANTHROPIC_API_KEY": ANTHROPIC_KEY}
     result = cli("--model", model, "--format", "json", env=env)
     assert result.exit_code == 0, result.stderr
-    usage = json.loads(result.stdout)["usage"]
+    report = json.loads(result.stdout)
+    usage = report["usage"]
     calls = len(UNITS) + len(wire.warm_ups)
     if kind == "openai":
         assert (usage["input_tokens"], usage["cache_read_tokens"], usage["cache_write_tokens"]) == (
@@ -304,6 +357,11 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
         per_call = (100 * 3.00 + 700 * 0.30 + 200 * 3.75 + 100 * 15.00) / 1e6
     assert usage["calls"] == calls and usage["output_tokens"] == 100 * calls
     assert usage["cost_usd"] == pytest.approx(per_call * calls)
+    # And call by call, the warm-up included, what the cache did for each.
+    assert sorted(call["section"] for call in report["calls"]) == sorted(
+        [*UNITS, *(section_of(request) for request in wire.warm_ups)])
+    read = 768 if kind == "openai" else 700
+    assert {(call["input_tokens"], call["cache_read_tokens"]) for call in report["calls"]} == {(1000, read)}
 
 
 @respx.mock

@@ -75,20 +75,12 @@ def test_happy_path_forces_the_tool_and_caches_the_prefix() -> None:
     ]
     assert body["tool_choice"] == {"type": "tool", "name": "overview"}
     assert body["max_tokens"] == 1234
-    assert body["system"] == [{"type": "text", "text": "You write implementation plans."}]
-    assert body["messages"] == [
-        {
-            "role": "user",
-            "content": [
-                {
-                    "type": "text",
-                    "text": "BRIEF: add rate limiting to the public API.",
-                    "cache_control": {"type": "ephemeral"},
-                },
-                {"type": "text", "text": "Write the Overview section."},
-            ],
-        }
+    # The shared prefix is a cached system block: a section's own tool_choice invalidates only the messages.
+    assert body["system"] == [
+        {"type": "text", "text": "You write implementation plans."},
+        {"type": "text", "text": "BRIEF: add rate limiting to the public API.", "cache_control": {"type": "ephemeral"}},
     ]
+    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Write the Overview section."}]}]
     assert route.calls[0].request.headers["x-api-key"] == ANTHROPIC_KEY
     assert response.data == ANSWER and response.stop == "complete"
     assert json.loads(response.text) == ANSWER
@@ -112,6 +104,26 @@ def test_schema_description_becomes_the_tool_description() -> None:
     schema = SCHEMA | {"description": "The plan's overview."}
     asyncio.run(target.complete(make_request(schema=schema)))
     assert sent(route)["tools"][0]["description"] == "The plan's overview."
+
+
+@respx.mock
+def test_a_prefix_other_drafts_share_gets_its_own_breakpoint() -> None:
+    route = respx.post(MESSAGES).mock(return_value=ok())
+    target, _ = provider()
+    asyncio.run(target.complete(make_request(shared_prefix="REPO: shared. BRIEF: own.", common_prefix_chars=14)))
+    system = sent(route)["system"]
+    assert [block["text"] for block in system[1:]] == ["REPO: shared. ", "BRIEF: own."]
+    assert all(block["cache_control"] == {"type": "ephemeral"} for block in system[1:])
+    assert sum("cache_control" in block for block in system) <= 4
+
+
+@respx.mock
+def test_no_output_is_the_documented_pre_warm_which_cannot_force_a_tool() -> None:
+    route = respx.post(MESSAGES).mock(return_value=ok())
+    target, _ = provider()
+    asyncio.run(target.complete(make_request(max_output_tokens=0)))
+    body = sent(route)
+    assert body["max_tokens"] == 0 and body["tool_choice"] == {"type": "auto"}
 
 
 # --- the answer --------------------------------------------------------------------------------
@@ -207,9 +219,11 @@ def test_through_the_loopback_server(fake_llm_server: FakeLLMServer) -> None:
         "claude-test", ANTHROPIC_KEY, base_url=fake_llm_server.anthropic_base_url, retry=policy
     )
 
+    long = make_request(shared_prefix="REPOSITORY: src/app.py, src/limits.py. " * 120)  # past the 1,024-token minimum
+
     async def twice() -> tuple[ModelResponse, ModelResponse]:
         try:
-            return await target.complete(make_request()), await target.complete(make_request())
+            return await target.complete(long), await target.complete(long)
         finally:
             await target.aclose()
 

@@ -66,16 +66,17 @@ def sent(route: respx.Route, call: int = -1) -> dict[str, Any]:
 
 
 @respx.mock
-def test_happy_path_sends_strict_schema_and_prefix_first() -> None:
+def test_happy_path_forces_a_strict_function_and_sends_the_prefix_first() -> None:
     route = respx.post(CHAT).mock(return_value=ok())
     target, _ = provider()
     response = complete(target)
 
     body = sent(route)
-    assert body["response_format"] == {
-        "type": "json_schema",
-        "json_schema": {"name": "overview", "strict": True, "schema": SCHEMA},
-    }
+    function = {"name": "overview", "description": body["tools"][0]["function"]["description"], "strict": True,
+                "parameters": SCHEMA}
+    assert body["tools"] == [{"type": "function", "function": function}] and "response_format" not in body
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "overview"}}
+    assert body["prompt_cache_key"].startswith("plan-")
     assert body["messages"] == [
         {"role": "system", "content": "You write implementation plans."},
         {"role": "user", "content": "BRIEF: add rate limiting to the public API."},
@@ -85,6 +86,40 @@ def test_happy_path_sends_strict_schema_and_prefix_first() -> None:
     assert route.calls[0].request.headers["authorization"] == f"Bearer {OPENAI_KEY}"
     assert response.data == ANSWER and response.stop == "complete" and response.refusal is None
     assert response.usage == Usage(calls=1, input_tokens=100, output_tokens=20)
+
+
+@respx.mock
+def test_the_answer_is_the_forced_functions_arguments() -> None:
+    answer = completion(None)
+    call = {"id": "call_1", "type": "function", "function": {"name": "overview", "arguments": json.dumps(ANSWER)}}
+    answer["choices"][0]["message"]["tool_calls"] = [call]
+    respx.post(CHAT).mock(return_value=httpx.Response(200, json=answer))
+    target, _ = provider()
+    response = complete(target)
+    assert response.data == ANSWER and response.stop == "complete"
+
+
+@respx.mock
+def test_one_cache_key_for_the_calls_that_share_the_common_prefix() -> None:
+    route = respx.post(CHAT).mock(return_value=ok())
+    target, _ = provider()
+    for prefix, prompt in (("REPO. BRIEF A.", "Write goal."), ("REPO. BRIEF B.", "Write steps."), ("OTHER. A.", "x")):
+        asyncio.run(target.complete(make_request(shared_prefix=prefix, prompt=prompt, common_prefix_chars=6)))
+    keys = [json.loads(call.request.content)["prompt_cache_key"] for call in route.calls]
+    assert keys[0] == keys[1] != keys[2]  # a batch's items share one key; another repository gets another
+
+
+@respx.mock
+def test_compatible_servers_get_a_strict_response_format() -> None:
+    route = respx.post("http://localhost:8000/v1/chat/completions").mock(return_value=ok())
+    target, _ = provider(base_url="http://localhost:8000/v1/")
+    complete(target)
+    body = sent(route)
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "overview", "strict": True, "schema": SCHEMA},
+    }
+    assert "tools" not in body and "prompt_cache_key" not in body
 
 
 @respx.mock
@@ -235,20 +270,22 @@ def test_the_key_never_shows_in_repr() -> None:
 def test_through_the_loopback_server(fake_llm_server: FakeLLMServer) -> None:
     fake_llm_server.push(Failure(503, headers={"retry-after": "0"}), Answer(data=ANSWER))
     policy, sleep = fast_policy()
-    target = OpenAIProvider("gpt-test", OPENAI_KEY, base_url=fake_llm_server.openai_base_url, retry=policy)
+    target = OpenAIProvider("gpt-test", OPENAI_KEY, base_url=fake_llm_server.openai_base_url, retry=policy,
+                            platform=True)
+    long = make_request(shared_prefix="REPOSITORY: src/app.py, src/limits.py. " * 120)  # past 1,024 tokens
 
     async def twice() -> tuple[ModelResponse, ModelResponse]:
         try:
-            return await target.complete(make_request()), await target.complete(make_request())
+            return await target.complete(long), await target.complete(long)
         finally:
             await target.aclose()
 
     first, second = asyncio.run(twice())
     assert first.data == ANSWER and first.usage.calls == 2 and sleep.waits == [0.0]
     assert set(second.data or {}) == {"title", "steps", "risk"}  # the schema filler answered
-    assert second.usage.cache_read_tokens > 0  # the prefix repeated
+    assert second.usage.cache_read_tokens >= 1024  # the prefix repeated
     request = fake_llm_server.requests[-1]
-    assert request.body["max_tokens"] == 1234
+    assert request.body["max_tokens"] == 1234 and request.function is not None
     assert request.headers["authorization"] == f"Bearer {OPENAI_KEY}"
 
 

@@ -236,7 +236,7 @@ class ItemProvider:
         self.usage_total = Usage()
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        estimate = self.cap.reserve(self.shared, request)
+        estimate = await self.cap.reserve(self.shared, request)
         tokens = request_tokens(request)
         try:
             if self.limiter is not None:

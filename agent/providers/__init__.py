@@ -7,6 +7,7 @@ resolves them once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from agent.providers.base import ModelRequest, ModelResponse, Provider, StopReas
 if TYPE_CHECKING:  # agent.retry imports tenacity; keep `import agent.providers` light
     from agent.retry import RetryPolicy
 
-__all__ = ["ModelRequest", "ModelResponse", "Provider", "StopReason", "Usage", "resolve_provider"]
+__all__ = ["ModelRequest", "ModelResponse", "Provider", "StopReason", "Usage", "resolve_provider", "wire_body_for"]
 
 OLLAMA_URL = "http://localhost:11434/v1"
 # Local OpenAI-compatible servers ignore the key, but the SDK refuses to start without one.
@@ -107,6 +108,21 @@ def _ollama(model: str, settings: _Settings) -> Provider:
 
     url = settings.base_url or OLLAMA_URL
     return OpenAIProvider(model, "ollama", url, name=f"ollama:{model}", **settings.client_options())
+
+
+def wire_body_for(spec: str, request: ModelRequest) -> dict[str, Any]:
+    """The body a provider of `spec` sends for `request`: Anthropic's Messages body, or the larger of the
+    two Chat Completions bodies (api.openai.com's forced tools, a compatible server's `response_format`).
+    Wrappers keep their provider's name, so this holds for them too."""
+    kind, _, model = spec.partition(":")
+    if kind == "anthropic":
+        from agent.providers.anthropic import messages_body
+
+        return messages_body(model, request)
+    from agent.providers.openai import chat_body
+
+    bodies = [chat_body(model, request, "max_completion_tokens", platform) for platform in (True, False)]
+    return max(bodies, key=lambda body: len(json.dumps(body)))
 
 
 # The offline drafter plugs in here: add `"offline": <factory>` and `resolve_provider` stops refusing it.

@@ -1,9 +1,17 @@
 """Anthropic's Messages API, with the answer's schema as one forced tool.
 
 Forcing the tool (`tool_choice` of type `tool`) makes the model answer with an object shaped by
-`input_schema`, which Anthropic parses for us. A `cache_control` breakpoint on the shared prefix makes
-tools + system + prefix the cached part of every call, so only the section prompt is billed in full.
-Tools come first in that prefix, so only calls with the same schema share a cache entry.
+`input_schema`, which Anthropic parses for us. Every call sends every section's tool, so the tools are
+the same bytes in every call.
+
+Anthropic caches in three tiers, tools -> system -> messages, and a change of `tool_choice` invalidates
+the messages tier alone ("Invalidation hierarchy" in the prompt-caching guide). Each section forces its
+own tool, so whatever sits in the messages is never read back from the cache: the shared prefix goes
+into `system` blocks after the system prompt, each closed by a breakpoint (the part every brief shares,
+then the brief), and the user turn holds only the section prompt. The repository and the brief keep
+their labels as untrusted data, and the system prompt says that instructions inside them are content.
+A request for no output (`max_output_tokens=0`) is the documented cache pre-warm: `max_tokens: 0`,
+which refuses a forced tool, so it lets the model choose (nothing is generated either way).
 """
 
 from __future__ import annotations
@@ -68,38 +76,32 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
 
 
 def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:
-    """The Messages request: system, then one user turn of [shared prefix (cached), section prompt].
+    """The Messages request: system prompt and shared prefix as cached system blocks, then the section prompt.
 
-    A prefix whose first part other drafts share goes as two blocks, each cached, so the next draft
-    (a batch's next item) reads the first from the cache.
+    A prefix whose first part other drafts share goes as two blocks, each closed by a breakpoint (two of
+    the four allowed), so the next draft (a batch's next item) reads the first from the cache.
     """
-    system = [{"type": "text", "text": request.system}] if request.system else []
     split = request.common_prefix_chars
     prefix = [request.shared_prefix[:split], request.shared_prefix[split:]] if split else [request.shared_prefix]
-    content = [{"type": "text", "text": text} for text in prefix if text]  # the API rejects empty text blocks
-    _mark_cache_breakpoints(system, content)
-    if request.prompt:
-        content.append({"type": "text", "text": request.prompt})
+    system: list[dict[str, Any]] = [{"type": "text", "text": request.system}] if request.system else []
+    # A breakpoint closes each part that repeats across calls; the API rejects empty text blocks.
+    cached = [{"type": "text", "text": text, "cache_control": CACHE_HERE} for text in prefix if text]
+    if system and not cached:
+        system[-1]["cache_control"] = CACHE_HERE
+    system += cached
+    forced = {"type": "tool", "name": request.schema_name}
     return {
         "model": model,
         "max_tokens": request.max_output_tokens,
         "system": system,
-        "messages": [{"role": "user", "content": content}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": request.prompt}]}],
         "tools": [_tool(name, schema) for name, schema in request.toolbox or ((request.schema_name, request.schema),)],
-        "tool_choice": {"type": "tool", "name": request.schema_name},
+        "tool_choice": forced if request.max_output_tokens else {"type": "auto"},
     }
 
 
 def _tool(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "description": schema.get("description") or TOOL_DESCRIPTION, "input_schema": schema}
-
-
-def _mark_cache_breakpoints(system: list[dict[str, Any]], prefix: list[dict[str, Any]]) -> None:
-    # A breakpoint closes each part that repeats across calls: the prefix blocks, or the system text without one.
-    for block in prefix:
-        block["cache_control"] = CACHE_HERE
-    if not prefix and system:
-        system[-1]["cache_control"] = CACHE_HERE
 
 
 def to_response(message: Message, attempts: int) -> ModelResponse:

@@ -2,11 +2,20 @@
 
 Chat Completions rather than the Responses API: every OpenAI-compatible server (Ollama, vLLM,
 LM Studio, llama.cpp, OpenRouter) speaks Chat Completions, while few speak Responses, so one adapter
-serves them all. The structured answer comes from `response_format` of type `json_schema`, strict.
+serves them all.
+
+OpenAI renders tools and the `response_format` schema ahead of the messages, and caches only an exact
+prefix of 1,024 tokens or more: a schema per section in `response_format` would give every section a
+prefix of its own. So on OpenAI's own platform every call carries the same strict function tools (one
+per section) and forces the one it wants, and a `prompt_cache_key` shared by the calls that share the
+prefix routes them to the same cache. Compatible servers, which may lack forced tools or reject unknown
+fields, get the structured answer from `response_format` of type `json_schema`, strict.
 """
+
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -27,6 +36,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 OPENAI_URL = "https://api.openai.com/v1"
+TOOL_DESCRIPTION = "Give your answer by calling this function with arguments that match its parameters."
 
 
 class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
@@ -43,11 +53,17 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
         timeout: float = DEFAULT_TIMEOUT_S,
         *,
         name: str | None = None,
+        platform: bool | None = None,
     ) -> None:
         name = name or f"openai:{model}"
         url = (base_url or OPENAI_URL).rstrip("/")
         client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout))
         super().__init__(model, name, client, Service(name.split(":")[0], url, "OPENAI_API_KEY", api_key), retry)
+        # OpenAI's platform features (forced function tools, prompt_cache_key); by default only there.
+        self.platform = url == OPENAI_URL if platform is None else platform
+        # A prefix serves only calls that start after an earlier call has processed it: the draft loop
+        # writes it once before fanning out.
+        self.warm_cache_first = self.platform
         # OpenAI's reasoning models reject `max_tokens`, but Ollama and LM Studio only read `max_tokens`
         # (Ollama's `max_completion_tokens` support is still unmerged): pick by who we talk to.
         self._limit_param = "max_completion_tokens" if url == OPENAI_URL else "max_tokens"
@@ -57,7 +73,7 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
 
     def wire_body(self, request: ModelRequest) -> dict[str, Any]:
         """The Chat Completions body for `request`, as sent here or in a batch API line."""
-        return chat_body(self.model, request, self._limit_param)
+        return chat_body(self.model, request, self._limit_param, self.platform)
 
     async def _send(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> Any:
         return await client.chat.completions.with_raw_response.create(**body)
@@ -69,27 +85,44 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
         return to_fault(exc)  # type: ignore[arg-type]
 
 
-def chat_body(model: str, request: ModelRequest, limit_param: str) -> dict[str, Any]:
+def chat_body(model: str, request: ModelRequest, limit_param: str, platform: bool = False) -> dict[str, Any]:
     """The Chat Completions request: system, then the shared prefix, then the varying prompt.
 
-    The prefix goes first and byte-identical so OpenAI's automatic prefix caching can serve it. OpenAI
-    renders the schema ahead of the system message, so only calls with the same schema share a cache.
-    Empty parts are left out because some compatible servers reject empty messages.
+    The prefix goes first and byte-identical so automatic prefix caching can serve it; on OpenAI's
+    platform the tools ahead of it are the same in every call too. Empty parts are left out because some
+    compatible servers reject empty messages. OpenAI has no request for no output: a pre-warm
+    (`max_output_tokens=0`) asks for one token.
     """
     messages = [
         {"role": "system", "content": request.system},
         {"role": "user", "content": request.shared_prefix},
         {"role": "user", "content": request.prompt},
     ]
-    return {
+    body: dict[str, Any] = {
         "model": model,
         "messages": [message for message in messages if message["content"]],
-        "response_format": {
+        limit_param: max(request.max_output_tokens, 1),
+    }
+    if not platform:
+        body["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": request.schema_name, "strict": True, "schema": request.schema},
-        },
-        limit_param: request.max_output_tokens,
+        }
+        return body
+    toolbox = request.toolbox or ((request.schema_name, request.schema),)
+    common = request.system + request.shared_prefix[: request.common_prefix_chars or None]
+    return body | {
+        "tools": [_function(name, schema) for name, schema in toolbox],
+        "tool_choice": {"type": "function", "function": {"name": request.schema_name}},
+        "parallel_tool_calls": False,
+        "prompt_cache_key": "plan-" + hashlib.sha256(common.encode()).hexdigest()[:24],
     }
+
+
+def _function(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    description = schema.get("description") or TOOL_DESCRIPTION
+    return {"type": "function", "function": {"name": name, "description": description, "strict": True,
+                                             "parameters": schema}}
 
 
 def to_response(completion: ChatCompletion, attempts: int) -> ModelResponse:
@@ -97,7 +130,9 @@ def to_response(completion: ChatCompletion, attempts: int) -> ModelResponse:
     if not completion.choices:
         return ModelResponse(data=None, text="", stop="complete", usage=usage)
     choice = completion.choices[0]
-    text = choice.message.content or ""
+    calls = choice.message.tool_calls or []  # the forced function's arguments are the answer
+    text = next((call.function.arguments for call in calls if call.type == "function"), None) \
+        or choice.message.content or ""
     extra = {"finish_reason": choice.finish_reason, "id": completion.id}
     refusal = choice.message.refusal or _filtered(choice.finish_reason)
     if refusal:
