@@ -9,6 +9,8 @@ from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
 from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, table_rows
 
+NOTE = re.compile(r"^>|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
+ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
 FIXED_CELLS = {"-", "—", "n/a"}  # a column of these stays as written ("Actual Time" = "-"); blank cells are to fill
@@ -47,14 +49,28 @@ class BodyCompiler:
         self._pending: list[str] = []
         self._pending_optional = False
         self._label = ""
+        self.kept = False  # the author annotated a block of this section `plan: keep`
 
     def compile(self, blocks: list[Block]) -> list[Node]:
         self._pending, self._pending_optional, self._label = [], False, ""
         self._section_optional, self._section_description = False, []
+        self.kept = False
         nodes: list[Node] = []
+        annotation = ""
         for index, block in enumerate(blocks):
             following = blocks[index + 1] if index + 1 < len(blocks) else None
-            nodes += self._block(block, following, first=not nodes)
+            if block.kind == "comment" and (match := ANNOTATION.match(block.text)):
+                annotation = match.group("what").lower()
+            elif annotation == "keep":
+                nodes.append(LiteralText(block.lines))
+                self.kept, annotation = True, ""
+            elif annotation == "fill":
+                text = " ".join(line.strip() for line in block.lines)
+                self.guidance_lines += [ph.normalise_line(line) for line in block.lines if line.strip()]
+                nodes.append(FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,))))
+                annotation = ""
+            else:
+                nodes += self._block(block, following, first=not nodes)
         return nodes
 
     def pop_section_optional(self) -> bool:
@@ -130,7 +146,8 @@ class BodyCompiler:
         items = _top_items(list_items(block))
         if (lines := self._key_value_items(items, block)) is not None:
             return lines
-        examples = [self._is_example(item.text) for item in items]
+        checklist = all(item.checkbox for item in items)  # fixed gates stay unless marked as examples
+        examples = [self._is_example(item.text, plain=self.plain and not checklist) for item in items]
         if not any(examples):
             self._pending, self._label = [], ""
             nodes: list[Node] = [self._fixed_line(line) for line in block.lines]
@@ -165,9 +182,9 @@ class BodyCompiler:
             lines.append(Line([prefix, Slot(field)], joined=bool(lines)))
         return lines
 
-    def _is_example(self, text: str) -> bool:
+    def _is_example(self, text: str, plain: bool) -> bool:
         found = [p for p in ph.find_placeholders(text) if not self._is_shared(p)]
-        return bool(found) or self.plain or ph.looks_like_example(text)
+        return bool(found) or plain or ph.looks_like_example(text)
 
     def _is_shared(self, placeholder: ph.Placeholder) -> bool:
         return placeholder.kind == "variable" and self.variable_counts[placeholder.guidance] > 1
@@ -216,6 +233,11 @@ class BodyCompiler:
 
     def _paragraph(self, block: Block, following: Block | None, first: bool) -> list[Node]:
         text = " ".join(line.strip() for line in block.lines)
+        if NOTE.match(text):  # a blockquote or an italic line: a note to the author, never plan text
+            note = re.sub(r"^>\s?|^[*_]|[*_]$", "", text).strip()
+            (self._section_description if first else self._pending).append(note)
+            self.guidance_lines += [ph.normalise_line(line.lstrip("> ")) for line in block.lines if line.strip()]
+            return []
         if ph.is_whole_placeholder(text):
             return self._placeholder_paragraph(text, following, first)
         if ph.has_placeholder(text):
@@ -225,7 +247,7 @@ class BodyCompiler:
         if text.endswith(":") and len(text) < 80:
             self._label = text.rstrip(":")
             return [LiteralText(block.lines)]
-        if self.plain or ph.looks_like_example(text):
+        if (self.plain and "](" not in text) or ph.looks_like_example(text):
             self.guidance_lines.append(ph.normalise_line(text))
             return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
         return [LiteralText(block.lines)]

@@ -40,6 +40,8 @@ from agent.template.parse import (
 
 MAX_TEMPLATE_BYTES = 1_000_000
 OPTIONAL_MARK = re.compile(r"\((?:if applicable|optional|if any|if needed|if relevant)\)", re.I)
+RULE_LINE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|(?:[-*_]\s){2,}[-*_])\s*$")
+FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\|")
 NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)?)(?P<rest>(?::|\s+[-–—]\s+|$).*)$")
 
 
@@ -49,7 +51,6 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
         document = parse_document(text)
     except FrontMatterError as error:
         raise TemplateError(path, str(error), error.line) from None
-    _check_braces(document.blocks, path)
     preamble, roots = heading_tree(document.blocks)
     if not roots:
         raise TemplateError(path, "no markdown headings found; a template needs `#`/`##` section headings")
@@ -79,16 +80,6 @@ def _check_size(text: str, path: str) -> None:
         raise TemplateError(path, "this is a binary file, not a markdown template")
 
 
-def _check_braces(blocks: list[Block], path: str) -> None:
-    for block in blocks:
-        if block.kind == "code":
-            continue
-        for offset, line in enumerate(block.lines):
-            if line.count("{") != line.count("}"):
-                raise TemplateError(path, "unbalanced `{`/`}` in a placeholder; close it or remove it",
-                                    block.line + offset)
-
-
 def _is_plain(blocks: list[Block]) -> bool:
     """Templates that give plain example text instead of markers ("Risk 1") treat unmarked lines as examples."""
     content = [line for b in blocks if b.kind in ("list", "paragraph") for line in b.lines]
@@ -106,8 +97,7 @@ def _split_units(
         header += body.compile(title.body)
         roots = title.children
     _dedupe_fields(header, set())
-    units = _group_repeats([_compile_section(raw, body, path) for raw in roots])
-    _check_duplicates(units, path)
+    units = _unique_names(_group_repeats([_compile_section(raw, body, path) for raw in roots]))
     return header, [unit for unit in units if isinstance(unit, Section | Repeat)]
 
 
@@ -122,8 +112,9 @@ def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
     children = body.compile(raw.body)
     optional = bool(OPTIONAL_MARK.search(text)) or body.pop_section_optional()
     description = body.pop_section_description()
-    subsections = _group_repeats([_compile_section(child, body, path) for child in raw.children])
-    _check_duplicates(subsections, path)
+    if not raw.children and not body.kept and not local_fields(children) and not _looks_fixed(children):
+        children, description = _fill_by_default(children, description, label, body)
+    subsections = _unique_names(_group_repeats([_compile_section(child, body, path) for child in raw.children]))
     _dedupe_fields(children, {node.name for node in subsections})
     for spec in local_fields(children):
         spec.role = spec.role or file_role(label)
@@ -137,6 +128,48 @@ def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
         description=description,
         line=raw.block.line,
     )
+
+
+def _looks_fixed(children: list[Node]) -> bool:
+    """Literal text a plan keeps as written: rules, checklists of fixed gates, links, tables of fixed rows.
+
+    Anything else alone under a leaf heading (prose, questions, notes, nothing at all) is the template
+    telling the author what to write there.
+    """
+    lines = [line for node in children if isinstance(node, LiteralText) for line in node.lines if line.strip()]
+    if any(isinstance(node, Line) for node in children):
+        return True  # `**Owner**: Platform team` lines, and shared variables the header fills
+    content = [line for line in lines if not RULE_LINE.match(line)]
+    return bool(content) and all(FIXED_LINE.search(line) for line in content)
+
+
+def _fill_by_default(children: list[Node], description: str, label: str, body: BodyCompiler) -> tuple[list[Node], str]:
+    """A leaf section with nothing to fill becomes one text field; its prose is the field's guidance."""
+    guidance = [description] if description else []
+    kept: list[Node] = []
+    for node in children:
+        if isinstance(node, LiteralText) and not all(RULE_LINE.match(line) for line in node.lines if line.strip()):
+            text = " ".join(line.strip() for line in node.lines if line.strip())
+            guidance.append(text)
+            body.guidance_lines += [ph.normalise_line(line) for line in node.lines if line.strip()]
+        else:
+            kept.append(node)
+    hint = " ".join(guidance) or f"What this plan says about {label}"
+    spec = FieldSpec(slug(label) or "text", "text", hint, examples=tuple(guidance[:1]))
+    return [FieldBlock(spec), *kept], ""
+
+
+def _unique_names(nodes: list[Section | Repeat]) -> list[Section | Repeat]:
+    """Two headings with the same name under one parent are told apart as `name`, `name_2`, ..."""
+    seen: set[str] = set()
+    for node in nodes:
+        name, count = node.name, 1
+        while name in seen:
+            count += 1
+            name = f"{node.name}_{count}"
+        node.name = name
+        seen.add(name)
+    return nodes
 
 
 def _dedupe_fields(nodes: list[Node], taken: set[str]) -> None:
@@ -172,6 +205,8 @@ def _repeat_key(section: Section) -> str:
         return "*" + slug(ph.find_placeholders(text)[0].guidance)
     match = NUMBERED.match(text)
     if match is None:
+        if (tail := _titled_prefix(text)) is not None:  # `Feature: [Name]`: each instance names itself
+            return f"{section.level}:~{slug(tail[0])}"
         return ""
     if not match.group("rest").strip(" :-–—") and not has_fields(section):
         return ""  # `### Week 1` over fixed text: nothing in it varies, so it stays as the template wrote it
@@ -184,14 +219,23 @@ def _heading_text(section: Section) -> str:
     ]
 
 
+def _titled_prefix(text: str) -> tuple[str, str] | None:
+    """`Capability: [Name]` → ("Capability: ", "[Name]"): fixed words, then one placeholder ending the heading."""
+    found = [p for p in ph.find_placeholders(text) if p.kind != "variable"]
+    if len(found) != 1 or text[found[0].end :].strip() or not text[: found[0].start].strip():
+        return None
+    return text[: found[0].start], found[0].raw
+
+
 def _start_repeat(section: Section, key: str) -> Repeat:
     text = _heading_text(section)
     match = NUMBERED.match(text)
     title: FieldSpec | None
     if match is None:
-        guidance = ph.find_placeholders(text)[0].guidance
+        prefix, rest = _titled_prefix(text) or ("", text)
+        guidance = ph.find_placeholders(rest)[0].guidance
         title = FieldSpec("title", "line", f"Heading for this item: {guidance}", examples=(text,))
-        prefix, separator, number, rest = "", "", "", text
+        separator, number = "", ""
     else:
         prefix, number, rest = match.group("prefix"), match.group("num"), match.group("rest")
         separator = re.match(r"^(:\s*|\s+[-–—]\s+|)", rest).group(0)  # type: ignore[union-attr]
@@ -239,15 +283,6 @@ def _plural(word: str) -> str:
     if word.endswith("y") and not word.endswith(("ay", "ey", "oy")):
         return word[:-1] + "ies"
     return word + ("es" if word.endswith(("s", "x", "ch")) else "s")
-
-
-def _check_duplicates(nodes: list[Section | Repeat], path: str) -> None:
-    seen: dict[str, int] = {}
-    for node in nodes:
-        if node.name in seen:
-            raise TemplateError(path, f"duplicate heading {node.name!r} (first on line {seen[node.name]}); "
-                                "rename one so each section can be told apart", node.line)
-        seen[node.name] = node.line
 
 
 def _front_matter(data: dict[str, object], body: BodyCompiler) -> list[FrontMatterKey]:

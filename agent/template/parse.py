@@ -59,7 +59,7 @@ class FrontMatterError(ValueError):
 
 def parse_document(text: str, load_front_matter: bool = True) -> Document:
     """Front matter (if any) and the body's blocks; `load_front_matter=False` skips reading its YAML."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()  # splitlines also ends lines at CRLF and CR
     fm_lines, offset = _front_matter_lines(lines)
     front_matter = _load_front_matter(fm_lines) if fm_lines and load_front_matter else None
     blocks = list(split_blocks(lines[offset:], first_line=offset + 1))
@@ -76,8 +76,10 @@ def _front_matter_lines(lines: list[str]) -> tuple[list[str], int]:
 
 
 def _load_front_matter(lines: list[str]) -> dict[str, object]:
+    # An HTML comment in front matter is guidance for the author; YAML would read it as a value.
+    text = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), "\n".join(lines), flags=re.S)
     try:
-        data = yaml.safe_load("\n".join(lines))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1

@@ -120,6 +120,7 @@ def parse_choices(text: str) -> tuple[str, ...] | None:
 _EXAMPLE_SHAPES = [
     re.compile(r"\b(?:[A-Z]|\d{1,2})\s*(?:[:\-–—]|$)"),  # "Risk 1", "Service A: ...", "Question 1 - ..."
     re.compile(r"\b[XYZN]\b(?!-)"),  # "X hours", "Feature X must ..."
+    re.compile(r"^[A-Z][a-z]+ \d{1,2}\b"),  # "Task 1 with clear acceptance criteria"
     re.compile(r"path/to/|file\d\b|\bTarget (?:value|%)|\.\.\.$|^e\.g\.", re.I),
     re.compile(
         r"^(?:describe|explain|list|add|link|reference|summar|brief|one-sentence|short|include|document|"
