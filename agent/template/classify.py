@@ -9,7 +9,7 @@ from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
 from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, table_rows
 
-NOTE = re.compile(r"^>|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
+NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
 ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
@@ -167,8 +167,10 @@ class BodyCompiler:
     def _key_value_items(self, items: list[ListItem], block: Block) -> list[Node] | None:
         """`- **Description**: [What needs to be done]` items: each a fixed key with its own field."""
         pairs = [KEY_VALUE.match(item.text) for item in items]
-        if not pairs or not all(p and p.group("value") and not ph.has_placeholder(p.group("key")) for p in pairs):
+        if not pairs or not all(p and not ph.has_placeholder(p.group("key")) for p in pairs):
             return None
+        if not any(p and p.group("value") for p in pairs):
+            return None  # `- **Bold** lead-ins` with nothing after them are ordinary items
         if any(re.search(r"\d", p.group("key")) for p in pairs if p):
             return None
         self._pending, self._label = [], ""
@@ -177,7 +179,7 @@ class BodyCompiler:
             assert pair is not None
             prefix = f"{' ' * item.indent}{item.marker} **{pair.group('key')}**{pair.group('sep')}"
             key = pair.group("key").strip().rstrip(":")
-            field = self.value_field(slug(key), pair.group("value"), key)
+            field = self.value_field(slug(key), pair.group("value") or f"[{key}]", key)
             field.role = file_role(key)
             lines.append(Line([prefix, Slot(field)], joined=bool(lines)))
         return lines
