@@ -7,6 +7,7 @@ so each test shows its flaw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from template_support import (
@@ -376,3 +377,34 @@ def test_findings_are_in_line_order() -> None:
 
     assert lines == sorted(lines)
     assert len(lines) == 2
+
+
+HAND_WRITTEN = Path(__file__).resolve().parent / "plans" / "compact_by_hand.md"
+
+
+def test_hand_written_plan_with_code_brackets_and_checked_options_is_clean() -> None:
+    """Code spans, `[project.scripts]`, `'.[dev]'`, `[{"id": 1}]`, mermaid `A[Client]`, a lower-case size and a
+    partly ticked checklist are how people write plans, not template leftovers."""
+    findings = validate_plan(template("compact"), HAND_WRITTEN.read_text(encoding="utf-8"))
+
+    assert findings == []
+
+
+@pytest.mark.parametrize(("old", "new", "code"), [
+    ("Finance can download", "[Who] can download", "placeholder"),
+    ("**Size:** m", "**Size:** Gigantic", "enum"),
+    ("- [x] Amounts keep two decimals", "- [ ] {Test that proves the goal}", "placeholder"),
+])
+def test_hand_written_plan_flaws_are_still_caught(old: str, new: str, code: str) -> None:
+    text = HAND_WRITTEN.read_text(encoding="utf-8").replace(old, new)
+
+    findings = validate_plan(template("compact"), text)
+
+    assert code in {finding.code for finding in findings}
+
+
+def test_a_choice_may_be_spelled_out() -> None:
+    compiled = compile_template("# Plan\n\n**Risk:** High/Med/Low\n\n## Goal\n\n{The goal}\n", "mini.md")
+
+    assert validate_plan(compiled, "# Plan\n\n**Risk:** Medium\n\n## Goal\n\nShip it.\n") == []
+    assert validate_plan(compiled, "# Plan\n\n**Risk:** Mild\n\n## Goal\n\nShip it.\n") != []

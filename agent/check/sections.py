@@ -17,6 +17,9 @@ from agent.template.compile import OPTIONAL_MARK
 from agent.template.model import FieldBlock, FieldSpec, Line, Repeat, Section, Slot, Template, local_fields
 from agent.template.parse import Block, RawSection, heading_label
 
+CODE_SPAN = re.compile(r"(`+)[^`]+?\1")
+PICKED = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+")
+
 
 def check_front_matter(context: Context, data: dict[str, object] | None, lines: list[str]) -> None:
     expected = context.template.front_matter
@@ -64,8 +67,14 @@ def _allowed(value: str, choices: tuple[str, ...]) -> bool:
     if ph.parse_choices(value):  # the template's own `Low/Medium/High`: no choice was made
         return False
     plain = value.strip().strip("*_`").strip().lower()
+    word = re.match(r"[a-z]+", plain)
     return any(plain == choice.lower() or re.match(re.escape(choice.lower()) + r"\b\W", plain + " ")
-               for choice in choices)
+               or _synonym(word.group(0) if word else "", choice.lower()) for choice in choices)
+
+
+def _synonym(word: str, choice: str) -> bool:
+    """"Medium" for `Med`, "Hi" for `High`: one is the other's start, at least three letters in common."""
+    return len(min(word, choice, key=len)) >= 3 and (word.startswith(choice) or choice.startswith(word))
 
 
 def check_empty(context: Context, section: Section, raw: RawSection) -> None:
@@ -185,6 +194,8 @@ def _check_line(context: Context, text: str, line: int, keyed: dict[str, Line]) 
         return
     # A placeholder left in is reported as one (below); plain example text has no marker to name.
     marked = any(found.kind != "comment" for found in ph.find_placeholders(text))
+    if not marked and PICKED.match(text) and not ph.looks_like_example(PICKED.sub("", text)):
+        return  # a concrete option kept from the template's checklist: picking the ones that apply is the job
     if normal and normal in context.template.guidance_lines and not marked:
         context.add("error", "guidance", f"still the template's example text ({text.strip()[:60]!r}); "
                     "replace it with this plan's content", line)
@@ -205,6 +216,7 @@ def _keyed_spec(keyed: dict[str, Line], key: str) -> FieldSpec | None:
 
 def _check_text(context: Context, text: str, line: int, start: int | None) -> None:
     """`start`: where `text` begins in the file's line, or None when unknown (column 1)."""
+    text = CODE_SPAN.sub(lambda m: " " * len(m.group(0)), text)  # code is the plan's content, brackets and all
     for found in ph.find_placeholders(text):
         column = 1 if start is None else start + found.start + 1
         if found.kind == "comment":

@@ -21,11 +21,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("brace", re.compile(r"(?<!\{)\{(?P<g>(?=[^{}\n]*[ A-Z])(?![\s\"'])[^{}\n\"]{2,})\}(?!\})")),
     # `[x]` after an identifier is indexing or a generic (`items[0]`, `dict[str, int]`), not guidance;
     # `[text](url)` and `[text][ref]` are links; `[ ]` and `[x]` are checkboxes.
-    ("bracket", re.compile(r"(?<![A-Za-z0-9)\]])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
+    ("bracket", re.compile(r"(?<![A-Za-z0-9)\].])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
     ("angle", re.compile(r"<(?P<g>[A-Za-z][A-Za-z0-9 _.,/'-]*[A-Za-z0-9])>")),
     ("date", re.compile(r"\b(?P<g>YYYY-MM-DD)\b")),
     ("todo", re.compile(r"\b(?P<g>TODO|TBD|FIXME)\b")),
 ]
+DATA = re.compile(r"^[a-z0-9_]+(?:[.:][a-z0-9_]+)+$|^[a-z0-9_]+=")
 CHECKBOX = re.compile(r"^\[[ xX]\]$")
 
 
@@ -57,8 +58,8 @@ def _is_placeholder(kind: str, inner: str) -> bool:
     if kind == "angle":
         first = inner.split()[0].lower()
         return first not in HTML_TAGS and (" " in inner or "-" in inner or "_" in inner)
-    if kind == "bracket":
-        return not CHECKBOX.match(f"[{inner}]") and not inner.startswith("^")
+    if kind == "bracket":  # data, not guidance: `[project.scripts]`, `[{"id": 1}]`, `'.[dev]'`
+        return not CHECKBOX.match(f"[{inner}]") and not inner.startswith(("^", "{", '"', "'")) and not DATA.match(inner)
     return True
 
 
