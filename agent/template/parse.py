@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 MARKDOWN = MarkdownIt("commonmark").enable("table")
+MARKDOWN.core.ruler.disable(["inline", "text_join"])  # block structure only: inline markup is read as text
 BlockKind = Literal["heading", "list", "table", "code", "kv", "paragraph", "rule", "comment"]
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")

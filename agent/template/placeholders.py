@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -42,14 +43,15 @@ class Placeholder:
 def find_placeholders(text: str) -> list[Placeholder]:
     """Every placeholder in `text`, in order, none overlapping."""
     found: list[Placeholder] = []
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = []  # sorted, never overlapping: a bisect finds the neighbours of a span
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             span = match.span()
-            if any(span[0] < end and start < span[1] for start, end in taken):
+            at = bisect.bisect(taken, span)
+            if (at > 0 and taken[at - 1][1] > span[0]) or (at < len(taken) and taken[at][0] < span[1]):
                 continue
             if _is_placeholder(kind, match.group("g")):
-                taken.append(span)
+                taken.insert(at, span)
                 found.append(Placeholder(kind, match.group(0), _guidance(kind, match.group("g")), *span))
     return sorted(found, key=lambda p: p.start)
 
