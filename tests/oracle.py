@@ -91,6 +91,8 @@ def _front_matter(text: str) -> tuple[dict[str, object], str, int]:
 
 def literal_words(heading: str) -> list[str]:
     """The words of a heading the plan must keep: not placeholders, numbers, markers or ALL-CAPS tokens."""
+    if "<!--" in heading:
+        return []  # a heading carrying a comment is guidance for the heading itself: the plan names it
     text = PLACEHOLDER.sub(" ", MARKER.sub(" ", heading))
     numbered = re.match(r"^(?P<prefix>\D*?[A-Za-z][^\d]*?)\s*#?\d+\b", text)
     text = numbered.group("prefix") if numbered else text
@@ -141,8 +143,9 @@ def _keys(template: Read, plan: Read) -> list[str]:
     found = [f"front matter key {key!r} is missing" for key in template.front_matter if key not in plan.front_matter]
     plan_text = "\n".join(plan.prose)
     for line in template.prose:
-        if (match := KEY.match(line)) and not re.search(r"[\d\[\]{}<>]", match.group("bold")):
-            key = match.group("bold").strip().rstrip(":")
+        bold = match.group("bold") if (match := KEY.match(line)) else ""
+        if bold and not re.search(r"[\d\[\]{}<>]", bold) and not bold.isupper():  # `**⚠️ CRITICAL**`: an instruction
+            key = bold.strip().rstrip(":")
             if key and f"**{key}" not in plan_text:
                 found.append(f"metadata key {key!r} is missing")
     return found

@@ -85,6 +85,8 @@ class BodyCompiler:
         if block.kind == "rule":
             return [LiteralText(block.lines)]
         if block.kind == "comment":
+            if self._label or following is None or following.kind in ("comment", "rule") or _is_label(following):
+                return [FieldBlock(self._field("text", "text", block.text))]  # the comment marks a spot to fill
             (self._section_description if first else self._pending).append(block.text)
             return []
         if block.kind == "code":
@@ -207,10 +209,11 @@ class BodyCompiler:
         assert match is not None
         key, sep, value = match.group("key"), match.group("sep"), match.group("value")
         trailing = raw[len(raw.rstrip()) :]
-        if not value.strip():
+        marker = CONDITIONAL_NOTE.fullmatch(value.strip())
+        if not value.strip() or marker:  # `**Files**: (optional)`: the marker is for the author, not the plan
             self._label = key.strip().rstrip(":")
-            self._pending_optional = bool(CONDITIONAL_NOTE.search(sep))
-            return LiteralText([raw])
+            self._pending_optional = bool(CONDITIONAL_NOTE.search(sep) or marker)
+            return LiteralText([raw[: len(raw) - len(value) - len(trailing)].rstrip() if marker else raw])
         if not (ph.has_placeholder(value) or ph.parse_choices(value) or len(value.split()) <= 4):
             return LiteralText([raw])
         prefix = raw[: len(raw) - len(raw.lstrip())] + f"**{key}**{sep}"
@@ -298,6 +301,12 @@ class BodyCompiler:
         spec = self.value_field(name, found.raw, found.guidance)
         spec.examples = (found.raw,)
         return Slot(spec)
+
+
+def _is_label(block: Block) -> bool:
+    """`**Key Changes:**` alone on its line: a label over what follows it."""
+    return block.kind == "kv" and all(not KEY_VALUE.match(line.strip()).group("value").strip()  # type: ignore[union-attr]
+                                      for line in block.lines)
 
 
 def _top_items(items: list[ListItem]) -> list[ListItem]:

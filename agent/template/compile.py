@@ -102,7 +102,10 @@ def _split_units(
 
 
 def _title_line(block: Block, body: BodyCompiler) -> Line:
-    return body.line_with_slots("#" * block.level + " ", block.text, owner_name="title", global_slots=True)
+    text = block.text
+    if comment := re.search(r"<!--(.*?)-->", text):  # `# ADR template <!-- Replace with ADR title -->`
+        text = f"<!-- {comment.group(1).strip()} (the template says: {text[: comment.start()].strip()}) -->"
+    return body.line_with_slots("#" * block.level + " ", text, owner_name="title", global_slots=True)
 
 
 def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
@@ -257,11 +260,32 @@ def _repeat_title(example: str) -> FieldSpec:
 
 
 def _absorb(repeat: Repeat, section: Section) -> None:
-    """Another instance of the repeated block: keep the fullest one as the shape, note numbering."""
+    """Another instance of the repeated block: the shape takes the fuller body and the fuller sub-headings,
+    since templates often spell out the body in the first instance and the sub-blocks in a later one."""
     repeat.examples.append(_heading_text(section))
-    if _size(section) > _size(repeat.prototype):
-        repeat.prototype.children = section.children
+    mine, theirs = repeat.prototype.children, section.children
+    local = max(_local(mine), _local(theirs), key=len)
+    other = _local(theirs) if local is _local(mine) or local == _local(mine) else _local(mine)
+    keys = {_line_key(node) for node in local}
+    local = [*local, *(node for node in other if isinstance(node, Line) and _line_key(node) not in keys)]
+    subs = max(_subs(mine), _subs(theirs), key=lambda nodes: _size(Section(0, Line([]), "", "", list(nodes))))
+    if local is not _local(mine) or subs != _subs(mine):
+        _dedupe_fields(local, {node.name for node in subs})
+        repeat.prototype.children = [*local, *subs]
     _mark_continuing_numbers(repeat.prototype, section)
+
+
+def _line_key(node: Node) -> str:
+    """`**Goal**: ` for a `**Goal**: [...]` line: what tells one instance's metadata line from another's."""
+    return node.parts[0] if isinstance(node, Line) and node.parts and isinstance(node.parts[0], str) else ""
+
+
+def _local(nodes: list[Node]) -> list[Node]:
+    return [node for node in nodes if not isinstance(node, Section | Repeat)]
+
+
+def _subs(nodes: list[Node]) -> list[Section | Repeat]:
+    return [node for node in nodes if isinstance(node, Section | Repeat)]
 
 
 def _mark_continuing_numbers(prototype: Section, other: Section) -> None:
@@ -275,8 +299,10 @@ def _mark_continuing_numbers(prototype: Section, other: Section) -> None:
                         mine.numbering.continues = True
 
 
-def _size(section: Section) -> int:
-    return sum(1 for _ in walk(section.children))
+def _size(section: Section) -> tuple[int, int]:
+    """How full an instance is: its sub-headings first (`...` under a heading is not a fuller shape), then nodes."""
+    nodes = list(walk(section.children))
+    return sum(isinstance(node, Section | Repeat) for node in nodes), len(nodes)
 
 
 def _plural(word: str) -> str:
@@ -291,6 +317,8 @@ def _front_matter(data: dict[str, object], body: BodyCompiler) -> list[FrontMatt
 
 def _front_matter_key(key: str, value: object, body: BodyCompiler) -> FrontMatterKey:
     name = slug(key) or "field"
+    if value is None or value == []:  # `groups:` left empty for the author to fill
+        return FrontMatterKey(key, FieldSpec(name, "list", f"`{key}` front-matter values", optional=True))
     if isinstance(value, list) and len(value) > 1:
         examples = tuple(str(item) for item in value)
         return FrontMatterKey(key, FieldSpec(name, "list", f"`{key}` front-matter values", examples=examples))

@@ -18,8 +18,10 @@ HTML_TAGS = frozenset(
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("comment", re.compile(r"<!--(?P<g>.*?)-->", re.S)),
     ("variable", re.compile(r"\{\{\s*(?P<g>[A-Za-z][A-Za-z0-9_]*)\s*\}\}")),
+    ("variable", re.compile(r"\$\{(?P<g>[A-Z][A-Z0-9_]*)\}")),  # envsubst `${FEATURE_NAME}`
     # A lower-case single word in braces is a route or format parameter (`/users/{id}`), not guidance.
-    ("brace", re.compile(r"(?<!\{)\{(?P<g>(?=[^{}\n]*[ A-Z])(?![\s\"'])[^{}\n\"]{2,})\}(?!\})")),
+    # One level of nesting is guidance inside guidance: `{justification, e.g. resolves force {force}}`.
+    ("brace", re.compile(r"(?<!\{)\{(?P<g>(?=[^{}\n]*[ A-Z])(?![\s\"'])(?:[^{}\n\"]|\{[^{}\n]*\}){2,})\}(?!\})")),
     # `[x]` after an identifier is indexing or a generic (`items[0]`, `dict[str, int]`), not guidance;
     # `[text](url)` and `[text][ref]` are links; `[ ]` and `[x]` are checkboxes.
     ("bracket", re.compile(r"(?<![A-Za-z0-9)\].])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
