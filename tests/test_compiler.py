@@ -240,3 +240,13 @@ def test_numbered_headings_over_fixed_text_stay_as_written() -> None:
     assert "timeline" not in json_schema(plan_model(compiled))["properties"]
     markdown = render_plan(compiled, {"goal": "Ship the export limits."})
     assert "### Week 1\n\nKickoff.\n\n### Week 2\n\nReview.\n" in markdown
+
+
+def test_every_choice_spelling_is_an_enum() -> None:
+    text = ("# Plan\n\n**Status:** <Draft | In review | Accepted>\n**Size:** {{S|M|L}}\n**Risk:** High/Med/Low\n"
+            "**Stage:** [draft | approved]\n**Kind:** {Feature | Bug}\n\n## Goal\n\n{The goal}\n")
+    header = json_schema(plan_model(compile_template(text, "mini.md")))["properties"]["header"]["properties"]
+
+    assert {name: spec["enum"] for name, spec in header.items()} == {
+        "status": ["Draft", "In review", "Accepted"], "size": ["S", "M", "L"], "risk": ["High", "Med", "Low"],
+        "stage": ["draft", "approved"], "kind": ["Feature", "Bug"]}

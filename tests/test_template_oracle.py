@@ -18,6 +18,7 @@ from agent.template.catalog import load_template, read_text_file
 from agent.template.compile import compile_template
 from agent.template.model import HEADER, Template
 from agent.template.render import render_plan
+from agent.template.schema import json_schema, plan_model, strict_problems
 
 # Templates the oracle still finds fault with, each for a reason named here; strict, so a fix shows up.
 KNOWN_GAPS = {
@@ -76,3 +77,10 @@ def test_oracle_catches_what_it_looks_for() -> None:
     assert any("HTML comment" in p for p in problems(text, good.replace("Ship it.", "<!-- What we want -->")))
     assert any("'Owner'" in p for p in problems(text, good.replace("**Owner:** Ana", "Ana")))
     assert any("front matter" in p for p in problems(text, good.replace("status: draft", "state: x")))
+
+
+@pytest.mark.parametrize("name", [name for name in [*public_templates(), *SEEDS, *BUILTINS] if name not in KNOWN_GAPS])
+def test_plan_schema_passes_the_strict_structured_output_lint(name: str) -> None:
+    _, compiled = _compiled(name)
+
+    assert strict_problems(json_schema(plan_model(compiled))) == []

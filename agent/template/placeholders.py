@@ -17,6 +17,7 @@ HTML_TAGS = frozenset(
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("comment", re.compile(r"<!--(?P<g>.*?)-->", re.S)),
+    ("brace", re.compile(r"\{\{(?P<g>[^{}|\n]+(?:\|[^{}|\n]+)+)\}\}")),  # `{{S|M|L}}`: a choice, not a variable
     ("variable", re.compile(r"\{\{\s*(?P<g>[A-Za-z][A-Za-z0-9_]*)\s*\}\}")),
     ("variable", re.compile(r"\$\{(?P<g>[A-Z][A-Z0-9_]*)\}")),  # envsubst `${FEATURE_NAME}`
     # A lower-case single word in braces is a route or format parameter (`/users/{id}`), not guidance.
@@ -25,7 +26,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # `[x]` after an identifier is indexing or a generic (`items[0]`, `dict[str, int]`), not guidance;
     # `[text](url)` and `[text][ref]` are links; `[ ]` and `[x]` are checkboxes.
     ("bracket", re.compile(r"(?<![A-Za-z0-9)\].])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
-    ("angle", re.compile(r"<(?P<g>[A-Za-z][A-Za-z0-9 _.,/'-]*[A-Za-z0-9])>")),
+    ("angle", re.compile(r"<(?P<g>[A-Za-z][A-Za-z0-9 _.,/'|-]*[A-Za-z0-9])>")),
     ("date", re.compile(r"\b(?P<g>YYYY-MM-DD)\b")),
     ("todo", re.compile(r"\b(?P<g>TODO|TBD|FIXME)\b")),
 ]
@@ -106,7 +107,7 @@ _CHOICE_WORD = re.compile(r"^[A-Za-z][A-Za-z_ -]{0,18}$")
 def parse_choices(text: str) -> tuple[str, ...] | None:
     """The options of an enumerated choice like `[draft | approved]`, `S/M/L/XL`, `High/Med/Low`."""
     inner = text.strip().strip("*").strip()
-    if inner[:1] in "[{" and inner[-1:] in "]}":
+    while len(inner) > 2 and inner[:1] in "[{<(" and inner[-1:] in "]}>)":  # `{{S|M|L}}`, `<Draft | Done>`
         inner = inner[1:-1].strip()
     separator = "|" if "|" in inner else "/"
     options = tuple(option.strip() for option in inner.split(separator))
