@@ -14,9 +14,20 @@ from agent.check.tables import table_findings
 from agent.template import placeholders as ph
 from agent.template.classify import slug
 from agent.template.compile import OPTIONAL_MARK
-from agent.template.model import FieldBlock, FieldSpec, Line, Repeat, Section, Slot, Template, local_fields
+from agent.template.model import (
+    FieldBlock,
+    FieldSpec,
+    Line,
+    Repeat,
+    Section,
+    Slot,
+    Template,
+    local_fields,
+    walk,
+)
 from agent.template.parse import Block, RawSection, heading_label
 
+CURRENT = re.compile(r"\b(?:current|existing|as[- ]is|background|today|context)\b", re.I)  # files named, not changed
 CODE_SPAN = re.compile(r"(`+)[^`]+?\1")
 PICKED = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+")
 
@@ -132,13 +143,32 @@ def cross_section_findings(context: Context) -> list[Finding]:
     """Files the steps or tests name should appear among the file changes, when the template has them."""
     if not _has_file_sections(context.template):
         return []
-    return [finding for finding in context.mentions
-            if finding.message.split("`")[1] not in context.listed_files]
+    own = _own_paths(context.template)
+    found: dict[str, Finding] = {}  # one finding per file, at its first mention
+    for finding in context.mentions:
+        path = finding.message.split("`")[1]
+        if path not in context.listed_files and not (own and own.fullmatch(path)) and not CURRENT.search(finding.section):
+            found.setdefault(path, finding)
+    return list(found.values())
+
+
+def _own_paths(template: Template) -> re.Pattern[str] | None:
+    """The plan's own files, from template lines like `plans/{{TASK_NAME}}/plan.md`: not files the change touches."""
+    patterns = []
+    for node in walk(template.header + list(template.units)):
+        if not isinstance(node, Line):
+            continue
+        for index, part in enumerate(node.parts):
+            if isinstance(part, Slot) and part.in_path:
+                before = node.parts[index - 1] if index and isinstance(node.parts[index - 1], str) else ""
+                after = node.parts[index + 1] if index + 1 < len(node.parts) else ""
+                head = re.search(r"[^\s`'\"(]*$", str(before)).group(0)  # type: ignore[union-attr]
+                tail = re.match(r"[^\s`'\")]*", after if isinstance(after, str) else "").group(0)  # type: ignore[union-attr]
+                patterns.append(re.escape(head) + r"[^\s`/]+" + re.escape(tail))
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
 
 
 def _has_file_sections(template: Template) -> bool:
-    from agent.template.model import walk
-
     return any(isinstance(node, FieldBlock) and node.field.role in ("modify", "create", "mixed")
                for node in walk(list(template.units)))
 

@@ -226,6 +226,11 @@ class BodyCompiler:
 
     def value_field(self, name: str, value: str, context: str) -> FieldSpec:
         """A one-line value: an enum when the template offers choices, else text with the template's hint."""
+        spec = self._value_field(name, value, context)
+        spec.tool = spec.tool or tool_fill(context, value)
+        return spec
+
+    def _value_field(self, name: str, value: str, context: str) -> FieldSpec:
         if choices := ph.parse_choices(value):
             return FieldSpec(name, "enum", f"{context}: one of {', '.join(choices)}", choices=choices,
                              examples=(value,))
@@ -246,8 +251,11 @@ class BodyCompiler:
         if ph.is_whole_placeholder(text):
             return self._placeholder_paragraph(text, following, first)
         if ph.has_placeholder(text):
-            if len(block.lines) == 1 and re.match(r"^[^{}\[\]<]{1,40}:\s", text):
-                return [self.line_with_slots("", block.lines[0], owner_name="value")]
+            if all(re.match(r"^[^{}\[\]<]{1,40}:\s", line) for line in block.lines):  # `Date: [Date]` lines
+                lines = [self.line_with_slots("", line, owner_name="value") for line in block.lines]
+                for line in lines[1:]:
+                    line.joined = True
+                return list(lines)
             return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
         if text.endswith(":") and len(text) < 80:
             self._label = text.rstrip(":")
@@ -287,20 +295,38 @@ class BodyCompiler:
         last = 0
         for found in ph.find_placeholders(text):
             parts.append(text[last : found.start])
-            parts.append(self._slot(found, owner_name))
+            in_path = text[found.start - 1 : found.start] == "/" or bool(re.match(r"/|\.\w+\b", text[found.end :]))
+            parts.append(self._slot(found, owner_name, in_path))
             last = found.end
         parts.append(text[last:] + suffix)
         return Line([part for part in parts if part != ""])
 
-    def _slot(self, found: ph.Placeholder, owner_name: str) -> Slot:
+    def _slot(self, found: ph.Placeholder, owner_name: str, in_path: bool = False) -> Slot:
         if found.kind == "variable":
             name = slug(found.guidance)
             spec = self.variables.setdefault(name, FieldSpec(name, "line", found.guidance, examples=(found.raw,)))
-            return Slot(spec, variable=True)
+            spec.tool = spec.tool or tool_fill(found.guidance, found.raw)
+            return Slot(spec, variable=True, in_path=in_path)
         name = slug(found.guidance)[:32].strip("_") or owner_name
         spec = self.value_field(name, found.raw, found.guidance)
         spec.examples = (found.raw,)
-        return Slot(spec)
+        return Slot(spec, in_path=in_path)
+
+
+DATE_WORDS = re.compile(r"^(?:date|today|timestamp|created(?: on| at)?|(?:last )?updated(?: on| at)?|current date|"
+                        r"date created|creation date|last modified)$", re.I)
+DATE_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "YYYYMMDD": "%Y%m%d", "DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y",
+                "YYYY/MM/DD": "%Y/%m/%d", "DD.MM.YYYY": "%d.%m.%Y"}
+
+
+def tool_fill(context: str, value: str) -> str:
+    """"today:<format>" when the value is the drafting date (`**Created:** YYYY-MM-DD`, `{{TIMESTAMP}}`), else ""."""
+    shown = next((fmt for pattern, fmt in DATE_FORMATS.items() if pattern in value.upper()), "")
+    label = re.sub(r"[*_`:]", "", context).strip()
+    inner = re.sub(r"[\[\]{}<>$_]", " ", value).strip()
+    if shown or (DATE_WORDS.match(label) and (not inner or DATE_WORDS.match(inner) or ph.is_whole_placeholder(value))):
+        return f"today:{shown or '%Y-%m-%d'}"
+    return ""
 
 
 def _is_label(block: Block) -> bool:

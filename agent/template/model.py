@@ -40,6 +40,9 @@ class FieldSpec:
     lang: str = ""
     examples: tuple[str, ...] = ()
     role: FileRole = ""
+    # A value the tool knows and writes itself, whatever the model answers: "today:%Y-%m-%d" is the
+    # drafting date in the template's format.
+    tool: str = ""
 
 
 @dataclass
@@ -63,6 +66,7 @@ class FieldBlock:
 class Slot:
     field: FieldSpec
     variable: bool = False  # a `{{NAME}}` shared by the whole plan, filled once in the header
+    in_path: bool = False  # `plans/{feature-name}/plan.md`: written as a slug of the value
 
 
 @dataclass
