@@ -44,6 +44,7 @@ class BodyCompiler:
         self.plain = plain
         self.variables: dict[str, FieldSpec] = {}
         self.guidance_lines: list[str] = []
+        self.guidance: list[tuple[int, str]] = []  # blocks read as guidance only, for `plan templates show`
         self._section_optional = False
         self._section_description: list[str] = []
         self._pending: list[str] = []
@@ -61,16 +62,23 @@ class BodyCompiler:
             following = blocks[index + 1] if index + 1 < len(blocks) else None
             if block.kind == "comment" and (match := ANNOTATION.match(block.text)):
                 annotation = match.group("what").lower()
-            elif annotation == "keep":
-                nodes.append(LiteralText(block.lines))
-                self.kept, annotation = True, ""
+                continue
+            if annotation == "keep":
+                new: list[Node] = [LiteralText(block.lines, kept=True)]
+                self.kept = True
             elif annotation == "fill":
                 text = " ".join(line.strip() for line in block.lines)
                 self.guidance_lines += [ph.normalise_line(line) for line in block.lines if line.strip()]
-                nodes.append(FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,))))
-                annotation = ""
+                new = [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
             else:
-                nodes += self._block(block, following, first=not nodes)
+                new = self._block(block, following, first=not nodes)
+            annotation = ""
+            if not new:
+                self.guidance.append((block.line, " ".join(line.strip() for line in block.lines)))
+            for offset, node in enumerate(new):
+                if isinstance(node, LiteralText | FieldBlock | Line) and not node.line:
+                    node.line = block.line + (offset if block.kind in ("kv", "list") and len(new) > 1 else 0)
+            nodes += new
         return nodes
 
     def pop_section_optional(self) -> bool:
@@ -85,7 +93,7 @@ class BodyCompiler:
         if block.kind == "rule":
             return [LiteralText(block.lines)]
         if block.kind == "comment":
-            if self._label or following is None or following.kind in ("comment", "rule") or _is_label(following):
+            if self._label or (following is not None and _is_label(following)):
                 return [FieldBlock(self._field("text", "text", block.text))]  # the comment marks a spot to fill
             (self._section_description if first else self._pending).append(block.text)
             return []

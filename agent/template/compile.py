@@ -68,6 +68,7 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
         raise TemplateError(path, "nothing to fill: mark what a plan should fill in with placeholders such as "
                             "{Describe it}, [Name] or {{FEATURE}}")
     template.guidance_lines = frozenset(body.guidance_lines)
+    template.guidance = sorted(body.guidance)
     template.literal_lines = frozenset(_literal_lines(template))
     return template
 
@@ -105,7 +106,9 @@ def _title_line(block: Block, body: BodyCompiler) -> Line:
     text = block.text
     if comment := re.search(r"<!--(.*?)-->", text):  # `# ADR template <!-- Replace with ADR title -->`
         text = f"<!-- {comment.group(1).strip()} (the template says: {text[: comment.start()].strip()}) -->"
-    return body.line_with_slots("#" * block.level + " ", text, owner_name="title", global_slots=True)
+    line = body.line_with_slots("#" * block.level + " ", text, owner_name="title", global_slots=True)
+    line.line = block.line
+    return line
 
 
 def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
@@ -116,7 +119,8 @@ def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
     optional = bool(OPTIONAL_MARK.search(text)) or body.pop_section_optional()
     description = body.pop_section_description()
     if not raw.children and not body.kept and not local_fields(children) and not _looks_fixed(children):
-        children, description = _fill_by_default(children, description, label, body)
+        first_line = raw.body[0].line if raw.body else raw.block.line
+        children, description = _fill_by_default(children, description, label, body, first_line)
     subsections = _unique_names(_group_repeats([_compile_section(child, body, path) for child in raw.children]))
     _dedupe_fields(children, {node.name for node in subsections})
     for spec in local_fields(children):
@@ -146,7 +150,9 @@ def _looks_fixed(children: list[Node]) -> bool:
     return bool(content) and all(FIXED_LINE.search(line) for line in content)
 
 
-def _fill_by_default(children: list[Node], description: str, label: str, body: BodyCompiler) -> tuple[list[Node], str]:
+def _fill_by_default(
+    children: list[Node], description: str, label: str, body: BodyCompiler, line: int
+) -> tuple[list[Node], str]:
     """A leaf section with nothing to fill becomes one text field; its prose is the field's guidance."""
     guidance = [description] if description else []
     kept: list[Node] = []
@@ -159,7 +165,9 @@ def _fill_by_default(children: list[Node], description: str, label: str, body: B
             kept.append(node)
     hint = " ".join(guidance) or f"What this plan says about {label}"
     spec = FieldSpec(slug(label) or "text", "text", hint, examples=tuple(guidance[:1]))
-    return [FieldBlock(spec), *kept], ""
+    replaced = [node for node in children if node not in kept and isinstance(node, LiteralText)]
+    body.guidance += [(node.line, " ".join(line.strip() for line in node.lines)) for node in replaced]
+    return [FieldBlock(spec, line=replaced[0].line if replaced else line), *kept], ""
 
 
 def _unique_names(nodes: list[Section | Repeat]) -> list[Section | Repeat]:
