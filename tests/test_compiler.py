@@ -244,9 +244,28 @@ def test_numbered_headings_over_fixed_text_stay_as_written() -> None:
 
 def test_every_choice_spelling_is_an_enum() -> None:
     text = ("# Plan\n\n**Status:** <Draft | In review | Accepted>\n**Size:** {{S|M|L}}\n**Risk:** High/Med/Low\n"
-            "**Stage:** [draft | approved]\n**Kind:** {Feature | Bug}\n\n## Goal\n\n{The goal}\n")
+            "**Stage:** [draft | approved]\n**Kind:** {Feature | Bug}\n**State:** (Proposed / Accepted / Rejected)\n\n"
+            "## Goal\n\n{The goal}\n")
     header = json_schema(plan_model(compile_template(text, "mini.md")))["properties"]["header"]["properties"]
 
     assert {name: spec["enum"] for name, spec in header.items()} == {
         "status": ["Draft", "In review", "Accepted"], "size": ["S", "M", "L"], "risk": ["High", "Med", "Low"],
-        "stage": ["draft", "approved"], "kind": ["Feature", "Bug"]}
+        "stage": ["draft", "approved"], "kind": ["Feature", "Bug"], "state": ["Proposed", "Accepted", "Rejected"]}
+
+
+def test_headings_with_the_same_name_are_told_apart_not_refused() -> None:
+    text = ("# Plan\n\n## Feature\n\n{First}\n\n## Feature\n\n{Second}\n\n## Will enabling this feature result in "
+            "any new API calls?\n\n{A}\n\n## Will enabling this feature result in any new storage?\n\n{B}\n")
+    compiled = compile_template(text, "mini.md")
+
+    assert len(set(compiled.unit_names)) == len(compiled.unit_names) == 4
+    plan = render_plan(compiled, filled(compiled))
+    assert plan.count("## Feature\n") == 2 and "any new storage?" in plan
+
+
+def test_a_marker_for_the_author_never_reaches_the_plan() -> None:
+    compiled = compile_template("# Plan\n\n## Work\n\n{What}\n\n**Files**: (optional)\n- {File}\n", "mini.md")
+
+    plan = render_plan(compiled, filled(compiled))
+
+    assert "**Files**:" in plan and "(optional)" not in plan

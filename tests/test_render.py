@@ -257,16 +257,17 @@ def test_the_tool_writes_the_date_and_path_slugs_itself() -> None:
     from agent.template.compile import compile_template
 
     text = ("---\ndate: YYYY-MM-DD\n---\n# {{TASK_NAME}}\n\n**Created:** DD/MM/YYYY\n**Updated:** {{TIMESTAMP}}\n"
-            "Plan file: `plans/{{TASK_NAME}}/plan.md`\n\n## Goal\n\n{The goal}\n")
+            "Plan file: `plans/{{TASK_NAME}}/plan.md`\n\nLast updated: [Date]\n\n## Goal\n\n{The goal}\n")
     compiled = compile_template(text, "mini.md")
     data = {"header": {"task_name": "Idempotent order creation: honour keys", "timestamp": "Unknown",
-                       "created": "Unknown", "date": "Unknown"}, "goal": "Ship it."}
+                       "created": "Unknown", "date": "Unknown", "date_2": "Unknown"}, "goal": "Ship it."}
 
     plan = render_plan(compiled, data, today=date(2026, 3, 4))
 
     assert plan.startswith("---\ndate: 2026-03-04\n---\n\n# Idempotent order creation: honour keys\n")
     assert "**Created:** 04/03/2026  \n**Updated:** 2026-03-04\n" in plan  # a hard break keeps the lines apart
     assert "`plans/idempotent-order-creation-honour-keys/plan.md`" in plan
+    assert "Last updated: 2026-03-04" in plan
 
 
 def test_a_rule_after_an_empty_optional_field_stays_a_rule() -> None:
