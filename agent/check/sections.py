@@ -10,7 +10,7 @@ from typing import Any
 
 from agent.check.files import file_checks, paths_in_line
 from agent.check.findings import Context, Finding
-from agent.check.tables import table_findings
+from agent.check.tables import choice_allowed, table_findings
 from agent.template import placeholders as ph
 from agent.template.classify import slug
 from agent.template.compile import OPTIONAL_MARK
@@ -27,6 +27,7 @@ from agent.template.model import (
 )
 from agent.template.parse import Block, RawSection, heading_label
 
+UNCHANGED = re.compile(r"\b(?:already|existing|currently|unchanged|as (?:it )?is|today|stays?)\b", re.I)
 CURRENT = re.compile(r"\b(?:current|existing|as[- ]is|background|today|context)\b", re.I)  # files named, not changed
 CODE_SPAN = re.compile(r"(`+)[^`]+?\1")
 PICKED = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+")
@@ -77,15 +78,7 @@ def _check_value(context: Context, spec: FieldSpec, value: str, line: int, where
 def _allowed(value: str, choices: tuple[str, ...]) -> bool:
     if ph.parse_choices(value):  # the template's own `Low/Medium/High`: no choice was made
         return False
-    plain = value.strip().strip("*_`").strip().lower()
-    word = re.match(r"[a-z]+", plain)
-    return any(plain == choice.lower() or re.match(re.escape(choice.lower()) + r"\b\W", plain + " ")
-               or _synonym(word.group(0) if word else "", choice.lower()) for choice in choices)
-
-
-def _synonym(word: str, choice: str) -> bool:
-    """"Medium" for `Med`, "Hi" for `High`: one is the other's start, at least three letters in common."""
-    return len(min(word, choice, key=len)) >= 3 and (word.startswith(choice) or choice.startswith(word))
+    return choice_allowed(value, choices)
 
 
 def check_empty(context: Context, section: Section, raw: RawSection) -> None:
@@ -132,7 +125,7 @@ def _note_paths(context: Context, block: Block, in_file_changes: bool) -> None:
         for path in paths_in_line(text):
             if in_file_changes:
                 context.listed_files.add(path)
-            else:
+            elif not UNCHANGED.search(text):
                 context.mentions.append(Finding(
                     "warning", "unlisted-file",
                     f"`{path}` is named here but not among the files to modify or create; list it there or drop it",

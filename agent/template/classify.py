@@ -165,7 +165,9 @@ class BodyCompiler:
                 node.joined = True  # type: ignore[union-attr]
             return nodes
         first, last = examples.index(True), len(examples) - 1 - examples[::-1].index(True)
-        self.guidance_lines += [ph.normalise_line(item.text) for item, ex in zip(items, examples, strict=True) if ex]
+        # Plain items that read like real content ("Type safety: 100%") may be a team's standard a plan keeps.
+        self.guidance_lines += [ph.normalise_line(item.text) for item, ex in zip(items, examples, strict=True)
+                                if ex and (ph.has_placeholder(item.text) or ph.looks_like_example(item.text))]
         sample = items[first]
         marker = "1." if sample.marker[0].isdigit() else sample.marker
         texts = tuple(item.text for item in items[first : last + 1])
