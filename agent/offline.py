@@ -87,7 +87,9 @@ class OfflineDrafter:
         for title, group in self._item_groups():
             self.focus = group
             item = self._node(repeat.prototype, f"{context} {title}")
-            item = item if isinstance(item, dict) else {}
+            if not isinstance(item, dict):  # an item's fields are always named, even when there is only one
+                flat = flat_field(repeat.prototype)
+                item = {flat.name: item} if flat else {}
             if repeat.title is not None:
                 item = {"title": title, **item}
             items.append(item)

@@ -3,6 +3,9 @@
 Usage: python bench/bench_templates.py [--seeds DIR] [--runs 50]
 Every run compiles from the text afresh (`compile_template`, not the cached `load_template`).
 Targets, checked on the median: compile < 20 ms, validate < 50 ms. Exits 1 when one is missed.
+Then the scale figure: one template made of every reference and public template (`../shared/templates`)
+and built-in, repeated to about 46 KB and to the 1 MB limit, compiled and validated once each; the
+seconds per 100 KB should stay about the same at both sizes (near-linear), and in seconds overall.
 """
 
 from __future__ import annotations
@@ -55,6 +58,29 @@ def bench(name: str, path: Path, runs: int) -> tuple[list[float], list[float], b
     return compile_ms, validate_ms, clean
 
 
+def scale_texts(seeds: Path) -> list[str]:
+    paths = [*sorted(seeds.glob("*.txt")), *sorted((seeds.parent / "templates").glob("*.md"))]
+    paths += [path for _, path in sorted(builtin_templates().items())]
+    return [path.read_text(encoding="utf-8").replace("\n# ", "\n## ") for path in paths]
+
+
+def scale(texts: list[str], target_bytes: int) -> tuple[int, float, float]:
+    """Bytes, compile seconds and validate seconds for one template of about `target_bytes`."""
+    parts, size = ["# Everything\n"], 0
+    while size < target_bytes:
+        text = texts[len(parts) % len(texts)]
+        parts.append(text.split("---\n", 2)[-1] if text.startswith("---") else text)  # one front matter at most
+        size += len(parts[-1].encode())
+    text = "\n\n".join(parts)[: target_bytes - 100]
+    start = time.perf_counter()
+    template = compile_template(text, "scale.md")
+    compiled = time.perf_counter()
+    plan = render_plan(template, fill(json_schema(plan_model(template))))
+    start_validate = time.perf_counter()
+    validate_plan(template, plan, "plan.md")
+    return len(text.encode()), compiled - start, time.perf_counter() - start_validate
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=Path, default=ROOT.parent / "shared" / "seeds")
@@ -73,6 +99,12 @@ def main() -> int:
               f"{min(validate_ms):>11.2f} ms {validate_median:>5.2f} ms  {verdict}")
     print(f"targets (median): compile < {COMPILE_TARGET_MS:g} ms, validate < {VALIDATE_TARGET_MS:g} ms; "
           f"{args.runs} runs each")
+    texts = scale_texts(args.seeds)
+    for target in (46_000, 990_000):
+        size, compile_s, validate_s = scale(texts, target)
+        per = 100_000 / size
+        print(f"scale {size / 1000:>6.0f} KB: compile {compile_s:6.2f} s ({compile_s * per:.2f} s per 100 KB), "
+              f"validate {validate_s:6.2f} s ({validate_s * per:.2f} s per 100 KB)")
     return 1 if missed else 0
 
 

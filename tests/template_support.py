@@ -1,7 +1,7 @@
 """Test helper: the reference templates beside the checkout, the built-ins, and filled plans for them.
 
-The five reference templates live in `../shared/seeds` next to the repository (CI clones it there).
-Tests that need one skip with a reason when that directory is missing.
+The five reference templates live in `../shared/seeds` and the public templates in `../shared/templates`,
+next to the repository (CI clones it there). A test that needs them fails, saying so, when they are missing.
 """
 
 from __future__ import annotations
@@ -19,18 +19,36 @@ from agent.template.model import Template
 from agent.template.render import render_plan
 from agent.template.schema import json_schema, plan_model
 
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+SEEDS_DIR = SHARED_DIR / "seeds"
+PUBLIC_DIR = SHARED_DIR / "templates"
 SEEDS = ("000", "001", "002", "003", "004")
 BUILTINS = ("default", "compact")
 ALL_TEMPLATES = SEEDS + BUILTINS
 
 
 def seed_path(stem: str) -> Path:
-    """`000` → the reference template whose file name starts with it; skip the test when it is absent."""
+    """`000` → the reference template whose file name starts with it; fail when it is absent."""
     found = sorted(SEEDS_DIR.glob(f"{stem}_*.txt"))
     if not found:
-        pytest.skip(f"reference template {stem}_*.txt not found in {SEEDS_DIR}; clone shared/ beside the repo")
+        pytest.fail(f"reference template {stem}_*.txt not found in {SEEDS_DIR}; clone shared/ beside the repo")
     return found[0]
+
+
+def public_templates() -> list[str]:
+    """File names of the public templates in `../shared/templates`, listed by SOURCES.tsv."""
+    sources = PUBLIC_DIR / "SOURCES.tsv"
+    if not sources.is_file():
+        return ["<missing ../shared/templates/SOURCES.tsv>"]  # the test using it then fails, naming the path
+    rows = sources.read_text(encoding="utf-8").splitlines()[1:]
+    return [row.split("\t")[0] for row in rows if row.strip()]
+
+
+def public_path(name: str) -> Path:
+    path = PUBLIC_DIR / name
+    if not path.is_file():
+        pytest.fail(f"public template {name} not found in {PUBLIC_DIR}; clone shared/ beside the repo")
+    return path
 
 
 def seed_text(stem: str) -> str:

@@ -184,3 +184,52 @@ def test_validate_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
     result = run("validate", plan, "-t", "compact", "--format", "xml")
 
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("name", ["default", "compact"])
+def test_templates_check_is_clean_on_the_builtins(name: str) -> None:
+    result = run("templates", "check", name)
+
+    assert result.exit_code == 0
+    assert result.stdout == ""
+
+
+PLANTED = ("# Plan\n\n**Owner:** {Name}\n\n## Goal\n\n{The goal}\n\nYou should keep this under a page.\n\n"
+           "## Risks\n\n- {Risk}\n\n## Gates\n\n- [ ] CI is green\n- [ ] Docs updated\n")
+
+
+def test_templates_check_flags_kept_guidance_and_sections_with_nothing_to_fill(tmp_path: Path) -> None:
+    path = write(tmp_path, "planted.md", PLANTED)
+
+    result = run("templates", "check", path)
+
+    assert result.exit_code == 3
+    guidance, gates = line_of(PLANTED, "You should"), line_of(PLANTED, "## Gates")
+    assert f"{path}:{guidance}: warning: kept as written but reads like guidance: 'You should keep this under a " \
+        "page.'" in result.stdout
+    assert f"{path}:{gates}: warning: section 'Gates' has nothing to fill" in result.stdout
+
+
+def test_annotations_settle_what_check_warns_about(tmp_path: Path) -> None:
+    text = PLANTED.replace("You should", "<!-- plan: fill -->\nYou should").replace(
+        "- [ ] CI is green", "<!-- plan: keep -->\n- [ ] CI is green")
+    path = write(tmp_path, "annotated.md", text)
+
+    result = run("templates", "check", path)
+    shown = run("templates", "show", path).stdout
+
+    assert result.exit_code == 0, result.stdout
+    assert re.search(rf"L{line_of(text, 'You should')} +fill +text_2: text — Write this: You should keep", shown)
+    assert re.search(rf"L{line_of(text, 'CI is green')} +keep \(annotated\) +- \[ \] CI is green", shown)
+
+
+def test_templates_show_marks_guidance_and_tool_filled_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "marks.md", "# Plan\n\n**Created:** YYYY-MM-DD\n\n## Goal\n\n<!-- Why we do this -->\n\n"
+                 "> Keep it short.\n\n{The goal}\n")
+
+    shown = run("templates", "show", path).stdout
+
+    assert re.search(r"L3 +tool +created: line \[the tool writes today's date\]", shown)
+    assert re.search(r"L7 +guidance <!-- Why we do this -->", shown)
+    assert re.search(r"L9 +guidance > Keep it short\.", shown)
+    assert re.search(r"L11 +fill +text: text", shown)

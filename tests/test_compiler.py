@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from template_support import BUILTINS, SEEDS, seed_text, template
+from template_support import BUILTINS, SEEDS, filled, seed_text, template
 
 from agent.errors import TemplateError
 from agent.template.catalog import builtin_templates
@@ -186,19 +186,35 @@ def test_template_without_placeholders_in_headings_compiles() -> None:
     assert schema["properties"]["steps"]["type"] == "array"
 
 
-def test_literal_text_is_not_a_field() -> None:
-    text = "# Plan\n\n## Purpose\n\nThis section is the same in every plan.\n\n## Goal\n\n{The goal}\n"
+def test_prose_alone_under_a_heading_is_guidance_for_a_field() -> None:
+    text = "# Plan\n\n## Context\n\nThe issue motivating this decision.\n\n## Goal\n\n{The goal}\n"
     compiled = compile_template(text, "mini.md")
 
-    assert "purpose" not in json_schema(plan_model(compiled))["properties"]
+    context = json_schema(plan_model(compiled))["properties"]["context"]
+    assert "The issue motivating this decision." in context["description"]
+    assert "The issue motivating this decision." not in render_plan(compiled, filled(compiled))
+
+
+def test_annotated_or_fixed_looking_text_is_kept() -> None:
+    text = ("# Plan\n\n## Purpose\n\n<!-- plan: keep -->\nThis section is the same in every plan.\n\n"
+            "## Gates\n\n- [ ] CI is green\n- [ ] Docs updated\n\n## Links\n\nSee [the handbook](https://x.org).\n\n"
+            "## Goal\n\n<!-- plan: fill -->\n- Step one\n")
+    compiled = compile_template(text, "mini.md")
+
+    properties = json_schema(plan_model(compiled))["properties"]
+    assert set(properties) == {"goal"}
+    plan = render_plan(compiled, filled(compiled))
+    assert "This section is the same in every plan." in plan
+    assert "- [ ] CI is green" in plan and "See [the handbook](https://x.org)." in plan
+    assert "- Step one" not in plan and "plan: keep" not in plan
 
 
 def test_template_errors_name_the_file_and_line() -> None:
     with pytest.raises(TemplateError) as caught:
-        compile_template("# Plan\n\n## Goal\n\n{Unclosed guidance\n", "broken.md")
+        compile_template("---\nstatus: [draft\n---\n# Plan\n\n## Goal\n\n{The goal}\n", "broken.md")
 
-    assert str(caught.value).startswith("broken.md:5: ")
-    assert caught.value.line == 5
+    assert str(caught.value).startswith("broken.md:2: front matter is not valid YAML")
+    assert caught.value.line == 2
 
 
 def test_schema_field_descriptions_carry_no_template_markers() -> None:
@@ -217,9 +233,39 @@ def test_blank_table_row_is_a_row_to_fill() -> None:
 
 
 def test_numbered_headings_over_fixed_text_stay_as_written() -> None:
-    text = "# Plan\n\n## Goal\n\n{The goal}\n\n## Timeline\n\n### Week 1\n\nKickoff.\n\n### Week 2\n\nReview.\n"
+    text = ("# Plan\n\n## Goal\n\n{The goal}\n\n## Timeline\n\n### Week 1\n\n<!-- plan: keep -->\nKickoff.\n\n"
+            "### Week 2\n\n<!-- plan: keep -->\nReview.\n")
     compiled = compile_template(text, "mini.md")
 
     assert "timeline" not in json_schema(plan_model(compiled))["properties"]
     markdown = render_plan(compiled, {"goal": "Ship the export limits."})
     assert "### Week 1\n\nKickoff.\n\n### Week 2\n\nReview.\n" in markdown
+
+
+def test_every_choice_spelling_is_an_enum() -> None:
+    text = ("# Plan\n\n**Status:** <Draft | In review | Accepted>\n**Size:** {{S|M|L}}\n**Risk:** High/Med/Low\n"
+            "**Stage:** [draft | approved]\n**Kind:** {Feature | Bug}\n**State:** (Proposed / Accepted / Rejected)\n\n"
+            "## Goal\n\n{The goal}\n")
+    header = json_schema(plan_model(compile_template(text, "mini.md")))["properties"]["header"]["properties"]
+
+    assert {name: spec["enum"] for name, spec in header.items()} == {
+        "status": ["Draft", "In review", "Accepted"], "size": ["S", "M", "L"], "risk": ["High", "Med", "Low"],
+        "stage": ["draft", "approved"], "kind": ["Feature", "Bug"], "state": ["Proposed", "Accepted", "Rejected"]}
+
+
+def test_headings_with_the_same_name_are_told_apart_not_refused() -> None:
+    text = ("# Plan\n\n## Feature\n\n{First}\n\n## Feature\n\n{Second}\n\n## Will enabling this feature result in "
+            "any new API calls?\n\n{A}\n\n## Will enabling this feature result in any new storage?\n\n{B}\n")
+    compiled = compile_template(text, "mini.md")
+
+    assert len(set(compiled.unit_names)) == len(compiled.unit_names) == 4
+    plan = render_plan(compiled, filled(compiled))
+    assert plan.count("## Feature\n") == 2 and "any new storage?" in plan
+
+
+def test_a_marker_for_the_author_never_reaches_the_plan() -> None:
+    compiled = compile_template("# Plan\n\n## Work\n\n{What}\n\n**Files**: (optional)\n- {File}\n", "mini.md")
+
+    plan = render_plan(compiled, filled(compiled))
+
+    assert "**Files**:" in plan and "(optional)" not in plan

@@ -247,3 +247,34 @@ def test_rendering_is_deterministic(name: str) -> None:
     compiled = template(name)
 
     assert render_plan(compiled, filled(compiled)) == render_plan(compiled, filled(compiled))
+
+
+def test_the_tool_writes_the_date_and_path_slugs_itself() -> None:
+    """The model's answer for a date is replaced by the drafting date in the template's format, and a value
+    that sits inside a path is written as a slug there (and as written everywhere else)."""
+    from datetime import date
+
+    from agent.template.compile import compile_template
+
+    text = ("---\ndate: YYYY-MM-DD\n---\n# {{TASK_NAME}}\n\n**Created:** DD/MM/YYYY\n**Updated:** {{TIMESTAMP}}\n"
+            "Plan file: `plans/{{TASK_NAME}}/plan.md`\n\nLast updated: [Date]\n\n## Goal\n\n{The goal}\n")
+    compiled = compile_template(text, "mini.md")
+    data = {"header": {"task_name": "Idempotent order creation: honour keys", "timestamp": "Unknown",
+                       "created": "Unknown", "date": "Unknown", "date_2": "Unknown"}, "goal": "Ship it."}
+
+    plan = render_plan(compiled, data, today=date(2026, 3, 4))
+
+    assert plan.startswith("---\ndate: 2026-03-04\n---\n\n# Idempotent order creation: honour keys\n")
+    assert "**Created:** 04/03/2026  \n**Updated:** 2026-03-04\n" in plan  # a hard break keeps the lines apart
+    assert "`plans/idempotent-order-creation-honour-keys/plan.md`" in plan
+    assert "Last updated: 2026-03-04" in plan
+
+
+def test_a_rule_after_an_empty_optional_field_stays_a_rule() -> None:
+    from agent.template.compile import compile_template
+
+    compiled = compile_template("# Plan\n\n## Goal\n\n{The goal}\n\n<!-- Notes, if any -->\n- {Note}\n---\n\n"
+                                "## Next\n\n{Next}\n", "mini.md")
+    plan = render_plan(compiled, {"goal": {"text": "Ship it.", "items": []}, "next": "Later."})
+
+    assert "Ship it.\n\n---\n\n## Next" in plan

@@ -7,6 +7,7 @@ so each test shows its flaw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from template_support import (
@@ -376,3 +377,41 @@ def test_findings_are_in_line_order() -> None:
 
     assert lines == sorted(lines)
     assert len(lines) == 2
+
+
+PLANS_BY_HAND = Path(__file__).resolve().parent / "plans"
+HAND_WRITTEN = PLANS_BY_HAND / "compact_by_hand.md"
+BY_HAND_REPO = frozenset({"agent/cli.py", "pyproject.toml", "src/orders/api.py", "src/orders/models.py",
+                          "src/orders/service.py"})
+
+
+@pytest.mark.parametrize("name", ["compact", "default", "000", "003", "004"])
+def test_good_plans_written_by_hand_are_clean(name: str) -> None:
+    """Plans as people write them: synonyms of a choice ("Medium", "in review"), a partly kept pick-list, a
+    kept team standard ("Type safety: 100%"), code and brackets (`[project.scripts]`, `'.[dev]'`,
+    `[{"id": 1}]`, mermaid `A[Client]`), a current-state section naming files it does not change."""
+    text = (PLANS_BY_HAND / f"{name}_by_hand.md").read_text(encoding="utf-8")
+
+    findings = validate_plan(template(name), text, "plan.md", BY_HAND_REPO)
+
+    assert findings == []
+
+
+@pytest.mark.parametrize(("old", "new", "code"), [
+    ("Finance can download", "[Who] can download", "placeholder"),
+    ("**Size:** m", "**Size:** Gigantic", "enum"),
+    ("- [x] Amounts keep two decimals", "- [ ] {Test that proves the goal}", "placeholder"),
+])
+def test_hand_written_plan_flaws_are_still_caught(old: str, new: str, code: str) -> None:
+    text = HAND_WRITTEN.read_text(encoding="utf-8").replace(old, new)
+
+    findings = validate_plan(template("compact"), text)
+
+    assert code in {finding.code for finding in findings}
+
+
+def test_a_choice_may_be_spelled_out() -> None:
+    compiled = compile_template("# Plan\n\n**Risk:** High/Med/Low\n\n## Goal\n\n{The goal}\n", "mini.md")
+
+    assert validate_plan(compiled, "# Plan\n\n**Risk:** Medium\n\n## Goal\n\nShip it.\n") == []
+    assert validate_plan(compiled, "# Plan\n\n**Risk:** Mild\n\n## Goal\n\nShip it.\n") != []

@@ -10,12 +10,27 @@ from typing import Any
 
 from agent.check.files import file_checks, paths_in_line
 from agent.check.findings import Context, Finding
-from agent.check.tables import table_findings
+from agent.check.tables import choice_allowed, table_findings
 from agent.template import placeholders as ph
 from agent.template.classify import slug
 from agent.template.compile import OPTIONAL_MARK
-from agent.template.model import FieldBlock, FieldSpec, Line, Repeat, Section, Slot, Template, local_fields
+from agent.template.model import (
+    FieldBlock,
+    FieldSpec,
+    Line,
+    Repeat,
+    Section,
+    Slot,
+    Template,
+    local_fields,
+    walk,
+)
 from agent.template.parse import Block, RawSection, heading_label
+
+UNCHANGED = re.compile(r"\b(?:already|existing|currently|unchanged|as (?:it )?is|today|stays?)\b", re.I)
+CURRENT = re.compile(r"\b(?:current|existing|as[- ]is|background|today|context)\b", re.I)  # files named, not changed
+CODE_SPAN = re.compile(r"(`+)[^`]+?\1")
+PICKED = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+")
 
 
 def check_front_matter(context: Context, data: dict[str, object] | None, lines: list[str]) -> None:
@@ -63,9 +78,7 @@ def _check_value(context: Context, spec: FieldSpec, value: str, line: int, where
 def _allowed(value: str, choices: tuple[str, ...]) -> bool:
     if ph.parse_choices(value):  # the template's own `Low/Medium/High`: no choice was made
         return False
-    plain = value.strip().strip("*_`").strip().lower()
-    return any(plain == choice.lower() or re.match(re.escape(choice.lower()) + r"\b\W", plain + " ")
-               for choice in choices)
+    return choice_allowed(value, choices)
 
 
 def check_empty(context: Context, section: Section, raw: RawSection) -> None:
@@ -112,7 +125,7 @@ def _note_paths(context: Context, block: Block, in_file_changes: bool) -> None:
         for path in paths_in_line(text):
             if in_file_changes:
                 context.listed_files.add(path)
-            else:
+            elif not UNCHANGED.search(text):
                 context.mentions.append(Finding(
                     "warning", "unlisted-file",
                     f"`{path}` is named here but not among the files to modify or create; list it there or drop it",
@@ -123,13 +136,32 @@ def cross_section_findings(context: Context) -> list[Finding]:
     """Files the steps or tests name should appear among the file changes, when the template has them."""
     if not _has_file_sections(context.template):
         return []
-    return [finding for finding in context.mentions
-            if finding.message.split("`")[1] not in context.listed_files]
+    own = _own_paths(context.template)
+    found: dict[str, Finding] = {}  # one finding per file, at its first mention
+    for finding in context.mentions:
+        path = finding.message.split("`")[1]
+        if path not in context.listed_files and not (own and own.fullmatch(path)) and not CURRENT.search(finding.section):
+            found.setdefault(path, finding)
+    return list(found.values())
+
+
+def _own_paths(template: Template) -> re.Pattern[str] | None:
+    """The plan's own files, from template lines like `plans/{{TASK_NAME}}/plan.md`: not files the change touches."""
+    patterns = []
+    for node in walk(template.header + list(template.units)):
+        if not isinstance(node, Line):
+            continue
+        for index, part in enumerate(node.parts):
+            if isinstance(part, Slot) and part.in_path:
+                before = node.parts[index - 1] if index and isinstance(node.parts[index - 1], str) else ""
+                after = node.parts[index + 1] if index + 1 < len(node.parts) else ""
+                head = re.search(r"[^\s`'\"(]*$", str(before)).group(0)  # type: ignore[union-attr]
+                tail = re.match(r"[^\s`'\")]*", after if isinstance(after, str) else "").group(0)  # type: ignore[union-attr]
+                patterns.append(re.escape(head) + r"[^\s`/]+" + re.escape(tail))
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
 
 
 def _has_file_sections(template: Template) -> bool:
-    from agent.template.model import walk
-
     return any(isinstance(node, FieldBlock) and node.field.role in ("modify", "create", "mixed")
                for node in walk(list(template.units)))
 
@@ -185,6 +217,8 @@ def _check_line(context: Context, text: str, line: int, keyed: dict[str, Line]) 
         return
     # A placeholder left in is reported as one (below); plain example text has no marker to name.
     marked = any(found.kind != "comment" for found in ph.find_placeholders(text))
+    if not marked and PICKED.match(text) and not ph.looks_like_example(PICKED.sub("", text)):
+        return  # a concrete option kept from the template's checklist: picking the ones that apply is the job
     if normal and normal in context.template.guidance_lines and not marked:
         context.add("error", "guidance", f"still the template's example text ({text.strip()[:60]!r}); "
                     "replace it with this plan's content", line)
@@ -205,6 +239,7 @@ def _keyed_spec(keyed: dict[str, Line], key: str) -> FieldSpec | None:
 
 def _check_text(context: Context, text: str, line: int, start: int | None) -> None:
     """`start`: where `text` begins in the file's line, or None when unknown (column 1)."""
+    text = CODE_SPAN.sub(lambda m: " " * len(m.group(0)), text)  # code is the plan's content, brackets and all
     for found in ph.find_placeholders(text):
         column = 1 if start is None else start + found.start + 1
         if found.kind == "comment":

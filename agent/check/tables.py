@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
 from agent.template import placeholders as ph
 from agent.template.model import FieldSpec
 from agent.template.parse import Block, split_row
 
 Problem = tuple[str, str, str, int]
+CODE_SPAN = re.compile(r"(`+)[^`]+?\1")
+SIZES = {"xs": "extra small", "s": "small", "m": "medium", "l": "large", "xl": "extra large"}
+
+
+def choice_allowed(value: str, choices: tuple[str, ...]) -> bool:
+    """`value` picks one of `choices`, spelled as the template does or in an obvious other way: any case,
+    "Medium" for `Med`, "Medium" for `M` of S/M/L, the choice followed by a note ("High: the API is public")."""
+    plain = re.sub(r"[\s_-]+", " ", value.strip().strip("*_`").strip().lower())  # "in review" for `in_review`
+    word = re.match(r"[a-z][a-z ]*[a-z]|[a-z]", plain)
+    said = word.group(0) if word else ""
+    for choice in (re.sub(r"[\s_-]+", " ", choice.lower()) for choice in choices):
+        if plain == choice or re.match(re.escape(choice) + r"\b\W", plain + " "):
+            return True
+        if len(min(said, choice, key=len)) >= 3 and (said.startswith(choice) or choice.startswith(said)):
+            return True
+        if SIZES.get(choice) == said:
+            return True
+    return False
 
 
 def table_findings(block: Block, spec: FieldSpec | None, guidance: frozenset[str] = frozenset()) -> list[Problem]:
@@ -41,7 +61,7 @@ def _header_problem(header: list[str], spec: FieldSpec, line: int) -> Problem:
 def _cell_problems(cells: list[str], spec: FieldSpec | None, line: int, guidance: frozenset[str]) -> list[Problem]:
     problems: list[Problem] = []
     for index, cell in enumerate(cells):
-        for found in ph.find_placeholders(cell):
+        for found in ph.find_placeholders(CODE_SPAN.sub("", cell)):  # code is the plan's own content
             problems.append(("error", "placeholder", f"placeholder {found.raw} is still in the table; replace it",
                              line))
         if not ph.has_placeholder(cell) and ph.normalise_line(cell) in guidance:
@@ -49,7 +69,7 @@ def _cell_problems(cells: list[str], spec: FieldSpec | None, line: int, guidance
                              "replace it with this plan's content", line))
         column = spec.columns[index] if spec and index < len(spec.columns) else None
         value = cell.strip("* ")
-        if column and column.choices and value.lower() not in {c.lower() for c in column.choices}:
+        if column and column.choices and not choice_allowed(value, column.choices):
             problems.append(("error", "enum", f"{column.name} is {value!r}; use one of: "
                              f"{', '.join(column.choices)}", line))
     return problems

@@ -34,6 +34,25 @@ def templates_show(name: Annotated[str, typer.Argument(help="Built-in template n
         typer.echo(describe_template(load_template(name)))
 
 
+@templates_app.command("check")
+def templates_check(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
+    """Warn where the template may be read differently from what its author meant.
+
+    Prints TEMPLATE:LINE: warning: message for kept text that reads like guidance and for sections with
+    nothing to fill. Exit 0 when clean, 3 with warnings, 2 when the template cannot be read.
+    """
+    from agent.template.catalog import load_template
+    from agent.template.describe import check_template
+
+    with user_errors():
+        template = load_template(name)
+    warnings = check_template(template)
+    for warning in warnings:
+        typer.echo(f"{template.path}:{warning.line}: warning: {warning.message}")
+    typer.echo(f"{template.path}: {'ok' if not warnings else 'check'}: {len(warnings)} warning(s)", err=True)
+    raise typer.Exit(3 if warnings else 0)
+
+
 @templates_app.command("schema")
 def templates_schema(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
     """Print the JSON schema of a whole plan for this template (OpenAI strict-mode compatible)."""

@@ -9,6 +9,8 @@ from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
 from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, table_rows
 
+NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
+ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
 FIXED_CELLS = {"-", "—", "n/a"}  # a column of these stays as written ("Actual Time" = "-"); blank cells are to fill
@@ -42,19 +44,41 @@ class BodyCompiler:
         self.plain = plain
         self.variables: dict[str, FieldSpec] = {}
         self.guidance_lines: list[str] = []
+        self.guidance: list[tuple[int, str]] = []  # blocks read as guidance only, for `plan templates show`
         self._section_optional = False
         self._section_description: list[str] = []
         self._pending: list[str] = []
         self._pending_optional = False
         self._label = ""
+        self.kept = False  # the author annotated a block of this section `plan: keep`
 
     def compile(self, blocks: list[Block]) -> list[Node]:
         self._pending, self._pending_optional, self._label = [], False, ""
         self._section_optional, self._section_description = False, []
+        self.kept = False
         nodes: list[Node] = []
+        annotation = ""
         for index, block in enumerate(blocks):
             following = blocks[index + 1] if index + 1 < len(blocks) else None
-            nodes += self._block(block, following, first=not nodes)
+            if block.kind == "comment" and (match := ANNOTATION.match(block.text)):
+                annotation = match.group("what").lower()
+                continue
+            if annotation == "keep":
+                new: list[Node] = [LiteralText(block.lines, kept=True)]
+                self.kept = True
+            elif annotation == "fill":
+                text = " ".join(line.strip() for line in block.lines)
+                self.guidance_lines += [ph.normalise_line(line) for line in block.lines if line.strip()]
+                new = [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
+            else:
+                new = self._block(block, following, first=not nodes)
+            annotation = ""
+            if not new:
+                self.guidance.append((block.line, " ".join(line.strip() for line in block.lines)))
+            for offset, node in enumerate(new):
+                if isinstance(node, LiteralText | FieldBlock | Line) and not node.line:
+                    node.line = block.line + (offset if block.kind in ("kv", "list") and len(new) > 1 else 0)
+            nodes += new
         return nodes
 
     def pop_section_optional(self) -> bool:
@@ -69,6 +93,8 @@ class BodyCompiler:
         if block.kind == "rule":
             return [LiteralText(block.lines)]
         if block.kind == "comment":
+            if self._label or (following is not None and _is_label(following)):
+                return [FieldBlock(self._field("text", "text", block.text))]  # the comment marks a spot to fill
             (self._section_description if first else self._pending).append(block.text)
             return []
         if block.kind == "code":
@@ -130,7 +156,8 @@ class BodyCompiler:
         items = _top_items(list_items(block))
         if (lines := self._key_value_items(items, block)) is not None:
             return lines
-        examples = [self._is_example(item.text) for item in items]
+        checklist = all(item.checkbox for item in items)  # fixed gates stay unless marked as examples
+        examples = [self._is_example(item.text, plain=self.plain and not checklist) for item in items]
         if not any(examples):
             self._pending, self._label = [], ""
             nodes: list[Node] = [self._fixed_line(line) for line in block.lines]
@@ -138,7 +165,9 @@ class BodyCompiler:
                 node.joined = True  # type: ignore[union-attr]
             return nodes
         first, last = examples.index(True), len(examples) - 1 - examples[::-1].index(True)
-        self.guidance_lines += [ph.normalise_line(item.text) for item, ex in zip(items, examples, strict=True) if ex]
+        # Plain items that read like real content ("Type safety: 100%") may be a team's standard a plan keeps.
+        self.guidance_lines += [ph.normalise_line(item.text) for item, ex in zip(items, examples, strict=True)
+                                if ex and (ph.has_placeholder(item.text) or ph.looks_like_example(item.text))]
         sample = items[first]
         marker = "1." if sample.marker[0].isdigit() else sample.marker
         texts = tuple(item.text for item in items[first : last + 1])
@@ -150,8 +179,10 @@ class BodyCompiler:
     def _key_value_items(self, items: list[ListItem], block: Block) -> list[Node] | None:
         """`- **Description**: [What needs to be done]` items: each a fixed key with its own field."""
         pairs = [KEY_VALUE.match(item.text) for item in items]
-        if not pairs or not all(p and p.group("value") and not ph.has_placeholder(p.group("key")) for p in pairs):
+        if not pairs or not all(p and not ph.has_placeholder(p.group("key")) for p in pairs):
             return None
+        if not any(p and p.group("value") for p in pairs):
+            return None  # `- **Bold** lead-ins` with nothing after them are ordinary items
         if any(re.search(r"\d", p.group("key")) for p in pairs if p):
             return None
         self._pending, self._label = [], ""
@@ -160,14 +191,14 @@ class BodyCompiler:
             assert pair is not None
             prefix = f"{' ' * item.indent}{item.marker} **{pair.group('key')}**{pair.group('sep')}"
             key = pair.group("key").strip().rstrip(":")
-            field = self.value_field(slug(key), pair.group("value"), key)
+            field = self.value_field(slug(key), pair.group("value") or f"[{key}]", key)
             field.role = file_role(key)
             lines.append(Line([prefix, Slot(field)], joined=bool(lines)))
         return lines
 
-    def _is_example(self, text: str) -> bool:
+    def _is_example(self, text: str, plain: bool) -> bool:
         found = [p for p in ph.find_placeholders(text) if not self._is_shared(p)]
-        return bool(found) or self.plain or ph.looks_like_example(text)
+        return bool(found) or plain or ph.looks_like_example(text)
 
     def _is_shared(self, placeholder: ph.Placeholder) -> bool:
         return placeholder.kind == "variable" and self.variable_counts[placeholder.guidance] > 1
@@ -188,10 +219,11 @@ class BodyCompiler:
         assert match is not None
         key, sep, value = match.group("key"), match.group("sep"), match.group("value")
         trailing = raw[len(raw.rstrip()) :]
-        if not value.strip():
+        marker = CONDITIONAL_NOTE.fullmatch(value.strip())
+        if not value.strip() or marker:  # `**Files**: (optional)`: the marker is for the author, not the plan
             self._label = key.strip().rstrip(":")
-            self._pending_optional = bool(CONDITIONAL_NOTE.search(sep))
-            return LiteralText([raw])
+            self._pending_optional = bool(CONDITIONAL_NOTE.search(sep) or marker)
+            return LiteralText([raw[: len(raw) - len(value) - len(trailing)].rstrip() if marker else raw])
         if not (ph.has_placeholder(value) or ph.parse_choices(value) or len(value.split()) <= 4):
             return LiteralText([raw])
         prefix = raw[: len(raw) - len(raw.lstrip())] + f"**{key}**{sep}"
@@ -204,6 +236,11 @@ class BodyCompiler:
 
     def value_field(self, name: str, value: str, context: str) -> FieldSpec:
         """A one-line value: an enum when the template offers choices, else text with the template's hint."""
+        spec = self._value_field(name, value, context)
+        spec.tool = spec.tool or tool_fill(context, value)
+        return spec
+
+    def _value_field(self, name: str, value: str, context: str) -> FieldSpec:
         if choices := ph.parse_choices(value):
             return FieldSpec(name, "enum", f"{context}: one of {', '.join(choices)}", choices=choices,
                              examples=(value,))
@@ -216,16 +253,24 @@ class BodyCompiler:
 
     def _paragraph(self, block: Block, following: Block | None, first: bool) -> list[Node]:
         text = " ".join(line.strip() for line in block.lines)
+        if NOTE.match(text):  # a blockquote or an italic line: a note to the author, never plan text
+            note = re.sub(r"^>\s?|^[*_]|[*_]$", "", text).strip()
+            (self._section_description if first else self._pending).append(note)
+            self.guidance_lines += [ph.normalise_line(line.lstrip("> ")) for line in block.lines if line.strip()]
+            return []
         if ph.is_whole_placeholder(text):
             return self._placeholder_paragraph(text, following, first)
         if ph.has_placeholder(text):
-            if len(block.lines) == 1 and re.match(r"^[^{}\[\]<]{1,40}:\s", text):
-                return [self.line_with_slots("", block.lines[0], owner_name="value")]
+            if all(re.match(r"^[^{}\[\]<]{1,40}:\s", line) for line in block.lines):  # `Date: [Date]` lines
+                lines = [self.line_with_slots("", line, owner_name="value") for line in block.lines]
+                for line in lines[1:]:
+                    line.joined = True
+                return list(lines)
             return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
         if text.endswith(":") and len(text) < 80:
             self._label = text.rstrip(":")
             return [LiteralText(block.lines)]
-        if self.plain or ph.looks_like_example(text):
+        if (self.plain and "](" not in text) or ph.looks_like_example(text):
             self.guidance_lines.append(ph.normalise_line(text))
             return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
         return [LiteralText(block.lines)]
@@ -260,20 +305,44 @@ class BodyCompiler:
         last = 0
         for found in ph.find_placeholders(text):
             parts.append(text[last : found.start])
-            parts.append(self._slot(found, owner_name))
+            in_path = text[found.start - 1 : found.start] == "/" or bool(re.match(r"/|\.\w+\b", text[found.end :]))
+            parts.append(self._slot(found, owner_name, in_path))
             last = found.end
         parts.append(text[last:] + suffix)
         return Line([part for part in parts if part != ""])
 
-    def _slot(self, found: ph.Placeholder, owner_name: str) -> Slot:
+    def _slot(self, found: ph.Placeholder, owner_name: str, in_path: bool = False) -> Slot:
         if found.kind == "variable":
             name = slug(found.guidance)
             spec = self.variables.setdefault(name, FieldSpec(name, "line", found.guidance, examples=(found.raw,)))
-            return Slot(spec, variable=True)
+            spec.tool = spec.tool or tool_fill(found.guidance, found.raw)
+            return Slot(spec, variable=True, in_path=in_path)
         name = slug(found.guidance)[:32].strip("_") or owner_name
         spec = self.value_field(name, found.raw, found.guidance)
         spec.examples = (found.raw,)
-        return Slot(spec)
+        return Slot(spec, in_path=in_path)
+
+
+DATE_WORDS = re.compile(r"^(?:date|today|timestamp|created(?: on| at)?|(?:last )?updated(?: on| at)?|current date|"
+                        r"date created|creation date|last modified)$", re.I)
+DATE_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "YYYYMMDD": "%Y%m%d", "DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y",
+                "YYYY/MM/DD": "%Y/%m/%d", "DD.MM.YYYY": "%d.%m.%Y"}
+
+
+def tool_fill(context: str, value: str) -> str:
+    """"today:<format>" when the value is the drafting date (`**Created:** YYYY-MM-DD`, `{{TIMESTAMP}}`), else ""."""
+    shown = next((fmt for pattern, fmt in DATE_FORMATS.items() if pattern in value.upper()), "")
+    label = re.sub(r"[*_`:]", "", context).strip()
+    inner = re.sub(r"[\[\]{}<>$_]", " ", value).strip()
+    if shown or (DATE_WORDS.match(label) and (not inner or DATE_WORDS.match(inner) or ph.is_whole_placeholder(value))):
+        return f"today:{shown or '%Y-%m-%d'}"
+    return ""
+
+
+def _is_label(block: Block) -> bool:
+    """`**Key Changes:**` alone on its line: a label over what follows it."""
+    return block.kind == "kv" and all(not KEY_VALUE.match(line.strip()).group("value").strip()  # type: ignore[union-attr]
+                                      for line in block.lines)
 
 
 def _top_items(items: list[ListItem]) -> list[ListItem]:

@@ -40,6 +40,8 @@ from agent.template.parse import (
 
 MAX_TEMPLATE_BYTES = 1_000_000
 OPTIONAL_MARK = re.compile(r"\((?:if applicable|optional|if any|if needed|if relevant)\)", re.I)
+RULE_LINE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|(?:[-*_]\s){2,}[-*_])\s*$")
+FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\|")
 NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)?)(?P<rest>(?::|\s+[-–—]\s+|$).*)$")
 
 
@@ -49,7 +51,6 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
         document = parse_document(text)
     except FrontMatterError as error:
         raise TemplateError(path, str(error), error.line) from None
-    _check_braces(document.blocks, path)
     preamble, roots = heading_tree(document.blocks)
     if not roots:
         raise TemplateError(path, "no markdown headings found; a template needs `#`/`##` section headings")
@@ -67,6 +68,7 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
         raise TemplateError(path, "nothing to fill: mark what a plan should fill in with placeholders such as "
                             "{Describe it}, [Name] or {{FEATURE}}")
     template.guidance_lines = frozenset(body.guidance_lines)
+    template.guidance = sorted(body.guidance)
     template.literal_lines = frozenset(_literal_lines(template))
     return template
 
@@ -77,16 +79,6 @@ def _check_size(text: str, path: str) -> None:
         raise TemplateError(path, f"template is {size / 1e6:.1f} MB; templates over 1 MB are not supported")
     if "\x00" in text:
         raise TemplateError(path, "this is a binary file, not a markdown template")
-
-
-def _check_braces(blocks: list[Block], path: str) -> None:
-    for block in blocks:
-        if block.kind == "code":
-            continue
-        for offset, line in enumerate(block.lines):
-            if line.count("{") != line.count("}"):
-                raise TemplateError(path, "unbalanced `{`/`}` in a placeholder; close it or remove it",
-                                    block.line + offset)
 
 
 def _is_plain(blocks: list[Block]) -> bool:
@@ -106,13 +98,17 @@ def _split_units(
         header += body.compile(title.body)
         roots = title.children
     _dedupe_fields(header, set())
-    units = _group_repeats([_compile_section(raw, body, path) for raw in roots])
-    _check_duplicates(units, path)
+    units = _unique_names(_group_repeats([_compile_section(raw, body, path) for raw in roots]))
     return header, [unit for unit in units if isinstance(unit, Section | Repeat)]
 
 
 def _title_line(block: Block, body: BodyCompiler) -> Line:
-    return body.line_with_slots("#" * block.level + " ", block.text, owner_name="title", global_slots=True)
+    text = block.text
+    if comment := re.search(r"<!--(.*?)-->", text):  # `# ADR template <!-- Replace with ADR title -->`
+        text = f"<!-- {comment.group(1).strip()} (the template says: {text[: comment.start()].strip()}) -->"
+    line = body.line_with_slots("#" * block.level + " ", text, owner_name="title", global_slots=True)
+    line.line = block.line
+    return line
 
 
 def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
@@ -122,8 +118,10 @@ def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
     children = body.compile(raw.body)
     optional = bool(OPTIONAL_MARK.search(text)) or body.pop_section_optional()
     description = body.pop_section_description()
-    subsections = _group_repeats([_compile_section(child, body, path) for child in raw.children])
-    _check_duplicates(subsections, path)
+    if not raw.children and not body.kept and not local_fields(children) and not _looks_fixed(children):
+        first_line = raw.body[0].line if raw.body else raw.block.line
+        children, description = _fill_by_default(children, description, label, body, first_line)
+    subsections = _unique_names(_group_repeats([_compile_section(child, body, path) for child in raw.children]))
     _dedupe_fields(children, {node.name for node in subsections})
     for spec in local_fields(children):
         spec.role = spec.role or file_role(label)
@@ -137,6 +135,52 @@ def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
         description=description,
         line=raw.block.line,
     )
+
+
+def _looks_fixed(children: list[Node]) -> bool:
+    """Literal text a plan keeps as written: rules, checklists of fixed gates, links, tables of fixed rows.
+
+    Anything else alone under a leaf heading (prose, questions, notes, nothing at all) is the template
+    telling the author what to write there.
+    """
+    lines = [line for node in children if isinstance(node, LiteralText) for line in node.lines if line.strip()]
+    if any(isinstance(node, Line) for node in children):
+        return True  # `**Owner**: Platform team` lines, and shared variables the header fills
+    content = [line for line in lines if not RULE_LINE.match(line)]
+    return bool(content) and all(FIXED_LINE.search(line) for line in content)
+
+
+def _fill_by_default(
+    children: list[Node], description: str, label: str, body: BodyCompiler, line: int
+) -> tuple[list[Node], str]:
+    """A leaf section with nothing to fill becomes one text field; its prose is the field's guidance."""
+    guidance = [description] if description else []
+    kept: list[Node] = []
+    for node in children:
+        if isinstance(node, LiteralText) and not all(RULE_LINE.match(line) for line in node.lines if line.strip()):
+            text = " ".join(line.strip() for line in node.lines if line.strip())
+            guidance.append(text)
+            body.guidance_lines += [ph.normalise_line(line) for line in node.lines if line.strip()]
+        else:
+            kept.append(node)
+    hint = " ".join(guidance) or f"What this plan says about {label}"
+    spec = FieldSpec(slug(label) or "text", "text", hint, examples=tuple(guidance[:1]))
+    replaced = [node for node in children if node not in kept and isinstance(node, LiteralText)]
+    body.guidance += [(node.line, " ".join(line.strip() for line in node.lines)) for node in replaced]
+    return [FieldBlock(spec, line=replaced[0].line if replaced else line), *kept], ""
+
+
+def _unique_names(nodes: list[Section | Repeat]) -> list[Section | Repeat]:
+    """Two headings with the same name under one parent are told apart as `name`, `name_2`, ..."""
+    seen: set[str] = set()
+    for node in nodes:
+        name, count = node.name, 1
+        while name in seen:
+            count += 1
+            name = f"{node.name}_{count}"
+        node.name = name
+        seen.add(name)
+    return nodes
 
 
 def _dedupe_fields(nodes: list[Node], taken: set[str]) -> None:
@@ -172,6 +216,8 @@ def _repeat_key(section: Section) -> str:
         return "*" + slug(ph.find_placeholders(text)[0].guidance)
     match = NUMBERED.match(text)
     if match is None:
+        if (tail := _titled_prefix(text)) is not None:  # `Feature: [Name]`: each instance names itself
+            return f"{section.level}:~{slug(tail[0])}"
         return ""
     if not match.group("rest").strip(" :-–—") and not has_fields(section):
         return ""  # `### Week 1` over fixed text: nothing in it varies, so it stays as the template wrote it
@@ -184,14 +230,23 @@ def _heading_text(section: Section) -> str:
     ]
 
 
+def _titled_prefix(text: str) -> tuple[str, str] | None:
+    """`Capability: [Name]` → ("Capability: ", "[Name]"): fixed words, then one placeholder ending the heading."""
+    found = [p for p in ph.find_placeholders(text) if p.kind != "variable"]
+    if len(found) != 1 or text[found[0].end :].strip() or not text[: found[0].start].strip():
+        return None
+    return text[: found[0].start], found[0].raw
+
+
 def _start_repeat(section: Section, key: str) -> Repeat:
     text = _heading_text(section)
     match = NUMBERED.match(text)
     title: FieldSpec | None
     if match is None:
-        guidance = ph.find_placeholders(text)[0].guidance
+        prefix, rest = _titled_prefix(text) or ("", text)
+        guidance = ph.find_placeholders(rest)[0].guidance
         title = FieldSpec("title", "line", f"Heading for this item: {guidance}", examples=(text,))
-        prefix, separator, number, rest = "", "", "", text
+        separator, number = "", ""
     else:
         prefix, number, rest = match.group("prefix"), match.group("num"), match.group("rest")
         separator = re.match(r"^(:\s*|\s+[-–—]\s+|)", rest).group(0)  # type: ignore[union-attr]
@@ -213,11 +268,32 @@ def _repeat_title(example: str) -> FieldSpec:
 
 
 def _absorb(repeat: Repeat, section: Section) -> None:
-    """Another instance of the repeated block: keep the fullest one as the shape, note numbering."""
+    """Another instance of the repeated block: the shape takes the fuller body and the fuller sub-headings,
+    since templates often spell out the body in the first instance and the sub-blocks in a later one."""
     repeat.examples.append(_heading_text(section))
-    if _size(section) > _size(repeat.prototype):
-        repeat.prototype.children = section.children
+    mine, theirs = repeat.prototype.children, section.children
+    local = max(_local(mine), _local(theirs), key=len)
+    other = _local(theirs) if local is _local(mine) or local == _local(mine) else _local(mine)
+    keys = {_line_key(node) for node in local}
+    local = [*local, *(node for node in other if isinstance(node, Line) and _line_key(node) not in keys)]
+    subs = max(_subs(mine), _subs(theirs), key=lambda nodes: _size(Section(0, Line([]), "", "", list(nodes))))
+    if local is not _local(mine) or subs != _subs(mine):
+        _dedupe_fields(local, {node.name for node in subs})
+        repeat.prototype.children = [*local, *subs]
     _mark_continuing_numbers(repeat.prototype, section)
+
+
+def _line_key(node: Node) -> str:
+    """`**Goal**: ` for a `**Goal**: [...]` line: what tells one instance's metadata line from another's."""
+    return node.parts[0] if isinstance(node, Line) and node.parts and isinstance(node.parts[0], str) else ""
+
+
+def _local(nodes: list[Node]) -> list[Node]:
+    return [node for node in nodes if not isinstance(node, Section | Repeat)]
+
+
+def _subs(nodes: list[Node]) -> list[Section | Repeat]:
+    return [node for node in nodes if isinstance(node, Section | Repeat)]
 
 
 def _mark_continuing_numbers(prototype: Section, other: Section) -> None:
@@ -231,8 +307,10 @@ def _mark_continuing_numbers(prototype: Section, other: Section) -> None:
                         mine.numbering.continues = True
 
 
-def _size(section: Section) -> int:
-    return sum(1 for _ in walk(section.children))
+def _size(section: Section) -> tuple[int, int]:
+    """How full an instance is: its sub-headings first (`...` under a heading is not a fuller shape), then nodes."""
+    nodes = list(walk(section.children))
+    return sum(isinstance(node, Section | Repeat) for node in nodes), len(nodes)
 
 
 def _plural(word: str) -> str:
@@ -241,21 +319,14 @@ def _plural(word: str) -> str:
     return word + ("es" if word.endswith(("s", "x", "ch")) else "s")
 
 
-def _check_duplicates(nodes: list[Section | Repeat], path: str) -> None:
-    seen: dict[str, int] = {}
-    for node in nodes:
-        if node.name in seen:
-            raise TemplateError(path, f"duplicate heading {node.name!r} (first on line {seen[node.name]}); "
-                                "rename one so each section can be told apart", node.line)
-        seen[node.name] = node.line
-
-
 def _front_matter(data: dict[str, object], body: BodyCompiler) -> list[FrontMatterKey]:
     return [_front_matter_key(key, value, body) for key, value in data.items()]
 
 
 def _front_matter_key(key: str, value: object, body: BodyCompiler) -> FrontMatterKey:
     name = slug(key) or "field"
+    if value is None or value == []:  # `groups:` left empty for the author to fill
+        return FrontMatterKey(key, FieldSpec(name, "list", f"`{key}` front-matter values", optional=True))
     if isinstance(value, list) and len(value) > 1:
         examples = tuple(str(item) for item in value)
         return FrontMatterKey(key, FieldSpec(name, "list", f"`{key}` front-matter values", examples=examples))

@@ -40,6 +40,9 @@ class FieldSpec:
     lang: str = ""
     examples: tuple[str, ...] = ()
     role: FileRole = ""
+    # A value the tool knows and writes itself, whatever the model answers: "today:%Y-%m-%d" is the
+    # drafting date in the template's format.
+    tool: str = ""
 
 
 @dataclass
@@ -48,6 +51,8 @@ class LiteralText:
 
     lines: list[str]
     joined: bool = False
+    line: int = 0  # where it is in the template file, for `plan templates show`
+    kept: bool = False  # the author annotated it `<!-- plan: keep -->`
 
 
 @dataclass
@@ -57,12 +62,14 @@ class FieldBlock:
     field: FieldSpec
     fixed_before: list[str] = dataclass_field(default_factory=list)
     fixed_after: list[str] = dataclass_field(default_factory=list)
+    line: int = 0
 
 
 @dataclass
 class Slot:
     field: FieldSpec
     variable: bool = False  # a `{{NAME}}` shared by the whole plan, filled once in the header
+    in_path: bool = False  # `plans/{feature-name}/plan.md`: written as a slug of the value
 
 
 @dataclass
@@ -71,6 +78,7 @@ class Line:
 
     parts: list[str | Slot]
     joined: bool = False  # follows the previous line directly, with no blank line between
+    line: int = 0
 
 
 @dataclass
@@ -135,6 +143,7 @@ class Template:
     variables: dict[str, FieldSpec]
     guidance_lines: frozenset[str] = frozenset()
     literal_lines: frozenset[str] = frozenset()
+    guidance: list[tuple[int, str]] = dataclass_field(default_factory=list)  # (line, text) read as guidance only
 
     def unit(self, name: str) -> Section | Repeat:
         for unit in self.units:

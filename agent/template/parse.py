@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
+MARKDOWN = MarkdownIt("commonmark").enable("table")
+MARKDOWN.core.ruler.disable(["inline", "text_join"])  # block structure only: inline markup is read as text
 BlockKind = Literal["heading", "list", "table", "code", "kv", "paragraph", "rule", "comment"]
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -59,7 +63,7 @@ class FrontMatterError(ValueError):
 
 def parse_document(text: str, load_front_matter: bool = True) -> Document:
     """Front matter (if any) and the body's blocks; `load_front_matter=False` skips reading its YAML."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()  # splitlines also ends lines at CRLF and CR
     fm_lines, offset = _front_matter_lines(lines)
     front_matter = _load_front_matter(fm_lines) if fm_lines and load_front_matter else None
     blocks = list(split_blocks(lines[offset:], first_line=offset + 1))
@@ -76,8 +80,10 @@ def _front_matter_lines(lines: list[str]) -> tuple[list[str], int]:
 
 
 def _load_front_matter(lines: list[str]) -> dict[str, object]:
+    # An HTML comment in front matter is guidance for the author; YAML would read it as a value.
+    text = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), "\n".join(lines), flags=re.S)
     try:
-        data = yaml.safe_load("\n".join(lines))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
@@ -91,6 +97,53 @@ def _load_front_matter(lines: list[str]) -> dict[str, object]:
 
 
 def split_blocks(lines: list[str], first_line: int = 1) -> list[Block]:
+    """The blocks of `lines` as CommonMark reads them (markdown-it-py), with 1-based line numbers.
+
+    CommonMark decides where blocks start and end (fences of any length, `~~~`, setext headings,
+    `* * *` rules, lazy list continuation, HTML blocks, tables); inside a paragraph, `**Key:** value`
+    lines are told apart from prose line by line, since CommonMark would join them into one paragraph.
+    """
+    blocks: list[Block] = []
+    tokens = MARKDOWN.parse("\n".join(lines))
+    depth = 0
+    for index, token in enumerate(tokens):
+        if token.nesting == -1:
+            depth -= 1
+        if depth == 0 and token.map is not None and token.nesting >= 0:
+            start, end = token.map
+            block_lines = lines[start:end]
+            while block_lines and not block_lines[-1].strip():
+                block_lines.pop()
+            blocks += _block(token, block_lines, first_line + start, tokens[index + 1] if token.nesting else None)
+        if token.nesting == 1:
+            depth += 1
+    return blocks
+
+
+def _block(token: Token, lines: list[str], number: int, inline: Token | None) -> list[Block]:
+    kind = token.type
+    if kind == "heading_open":
+        text = inline.content if inline is not None else ""
+        return [Block("heading", number, lines, level=int(token.tag[1]), text=text.strip())]
+    if kind == "hr":
+        return [Block("rule", number, lines)]
+    if kind == "fence":
+        fence = FENCE.match(lines[0])
+        return [Block("code", number, lines, lang=fence.group(2) if fence else token.info.split(" ")[0])]
+    if kind == "table_open":
+        return [Block("table", number, lines)]
+    if kind in ("bullet_list_open", "ordered_list_open"):
+        return [Block("list", number, lines)]
+    if kind == "html_block" and lines[0].lstrip().startswith("<!--") and lines[-1].rstrip().endswith("-->"):
+        text = " ".join(lines).strip().removeprefix("<!--").removesuffix("-->").strip()
+        return [Block("comment", number, lines, text=text)]
+    if kind == "code_block":  # indented text: templates indent prose and metadata far more often than code
+        return _line_blocks([line.strip() for line in lines], number)
+    return _line_blocks(lines, number)
+
+
+def _line_blocks(lines: list[str], first_line: int) -> list[Block]:
+    """A paragraph's lines split into runs of `**Key:** value` lines and runs of other text."""
     blocks: list[Block] = []
     index = 0
     while index < len(lines):
@@ -166,7 +219,12 @@ def _continues_paragraph(line: str) -> bool:
 def list_items(block: Block) -> list[ListItem]:
     """Items of a list block; continuation lines are folded into the item above them."""
     items: list[ListItem] = []
+    fence = ""
     for offset, line in enumerate(block.lines):
+        if fence or FENCE.match(line):  # code inside an item is the item's own, not text to check or reword
+            opening = FENCE.match(line)
+            fence = "" if fence and opening and opening.group(1).startswith(fence) else fence or opening.group(1)  # type: ignore[union-attr]
+            continue
         match = LIST_ITEM.match(line)
         if match:
             indent, marker, checkbox, text = match.groups()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -16,16 +17,20 @@ HTML_TAGS = frozenset(
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("comment", re.compile(r"<!--(?P<g>.*?)-->", re.S)),
+    ("brace", re.compile(r"\{\{(?P<g>[^{}|\n]+(?:\|[^{}|\n]+)+)\}\}")),  # `{{S|M|L}}`: a choice, not a variable
     ("variable", re.compile(r"\{\{\s*(?P<g>[A-Za-z][A-Za-z0-9_]*)\s*\}\}")),
+    ("variable", re.compile(r"\$\{(?P<g>[A-Z][A-Z0-9_]*)\}")),  # envsubst `${FEATURE_NAME}`
     # A lower-case single word in braces is a route or format parameter (`/users/{id}`), not guidance.
-    ("brace", re.compile(r"(?<!\{)\{(?P<g>(?=[^{}\n]*[ A-Z])(?![\s\"'])[^{}\n\"]{2,})\}(?!\})")),
+    # One level of nesting is guidance inside guidance: `{justification, e.g. resolves force {force}}`.
+    ("brace", re.compile(r"(?<!\{)\{(?P<g>(?=[^{}\n]*[ A-Z])(?![\s\"'])(?:[^{}\n\"]|\{[^{}\n]*\}){2,})\}(?!\})")),
     # `[x]` after an identifier is indexing or a generic (`items[0]`, `dict[str, int]`), not guidance;
     # `[text](url)` and `[text][ref]` are links; `[ ]` and `[x]` are checkboxes.
-    ("bracket", re.compile(r"(?<![A-Za-z0-9)\]])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
-    ("angle", re.compile(r"<(?P<g>[A-Za-z][A-Za-z0-9 _.,/'-]*[A-Za-z0-9])>")),
+    ("bracket", re.compile(r"(?<![A-Za-z0-9)\].])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
+    ("angle", re.compile(r"<(?P<g>[A-Za-z][A-Za-z0-9 _.,/'|-]*[A-Za-z0-9])>")),
     ("date", re.compile(r"\b(?P<g>YYYY-MM-DD)\b")),
     ("todo", re.compile(r"\b(?P<g>TODO|TBD|FIXME)\b")),
 ]
+DATA = re.compile(r"^[a-z0-9_]+(?:[.:][a-z0-9_]+)+$|^[a-z0-9_]+=")
 CHECKBOX = re.compile(r"^\[[ xX]\]$")
 
 
@@ -41,14 +46,15 @@ class Placeholder:
 def find_placeholders(text: str) -> list[Placeholder]:
     """Every placeholder in `text`, in order, none overlapping."""
     found: list[Placeholder] = []
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = []  # sorted, never overlapping: a bisect finds the neighbours of a span
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             span = match.span()
-            if any(span[0] < end and start < span[1] for start, end in taken):
+            at = bisect.bisect(taken, span)
+            if (at > 0 and taken[at - 1][1] > span[0]) or (at < len(taken) and taken[at][0] < span[1]):
                 continue
             if _is_placeholder(kind, match.group("g")):
-                taken.append(span)
+                taken.insert(at, span)
                 found.append(Placeholder(kind, match.group(0), _guidance(kind, match.group("g")), *span))
     return sorted(found, key=lambda p: p.start)
 
@@ -57,8 +63,8 @@ def _is_placeholder(kind: str, inner: str) -> bool:
     if kind == "angle":
         first = inner.split()[0].lower()
         return first not in HTML_TAGS and (" " in inner or "-" in inner or "_" in inner)
-    if kind == "bracket":
-        return not CHECKBOX.match(f"[{inner}]") and not inner.startswith("^")
+    if kind == "bracket":  # data, not guidance: `[project.scripts]`, `[{"id": 1}]`, `'.[dev]'`
+        return not CHECKBOX.match(f"[{inner}]") and not inner.startswith(("^", "{", '"', "'")) and not DATA.match(inner)
     return True
 
 
@@ -101,7 +107,7 @@ _CHOICE_WORD = re.compile(r"^[A-Za-z][A-Za-z_ -]{0,18}$")
 def parse_choices(text: str) -> tuple[str, ...] | None:
     """The options of an enumerated choice like `[draft | approved]`, `S/M/L/XL`, `High/Med/Low`."""
     inner = text.strip().strip("*").strip()
-    if inner[:1] in "[{" and inner[-1:] in "]}":
+    while len(inner) > 2 and inner[:1] in "[{<(" and inner[-1:] in "]}>)":  # `{{S|M|L}}`, `<Draft | Done>`
         inner = inner[1:-1].strip()
     separator = "|" if "|" in inner else "/"
     options = tuple(option.strip() for option in inner.split(separator))
@@ -120,6 +126,7 @@ def parse_choices(text: str) -> tuple[str, ...] | None:
 _EXAMPLE_SHAPES = [
     re.compile(r"\b(?:[A-Z]|\d{1,2})\s*(?:[:\-–—]|$)"),  # "Risk 1", "Service A: ...", "Question 1 - ..."
     re.compile(r"\b[XYZN]\b(?!-)"),  # "X hours", "Feature X must ..."
+    re.compile(r"^[A-Z][a-z]+ \d{1,2}\b"),  # "Task 1 with clear acceptance criteria"
     re.compile(r"path/to/|file\d\b|\bTarget (?:value|%)|\.\.\.$|^e\.g\.", re.I),
     re.compile(
         r"^(?:describe|explain|list|add|link|reference|summar|brief|one-sentence|short|include|document|"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import yaml
 
+from agent.brief import slugify
 from agent.template.model import (
     HEADER,
     FieldBlock,
@@ -27,6 +29,8 @@ from agent.template.model import (
 )
 
 NOT_APPLICABLE = "_Not applicable._"
+RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
+LIST_OR_ROW = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\|)")
 
 
 @dataclass
@@ -35,14 +39,19 @@ class Scope:
     header: dict[str, Any]
     counters: dict[str, int] = field(default_factory=dict)
     parent_number: int | None = None
+    today: date = field(default_factory=date.today)
 
     def inner(self, values: Any, parent_number: int | None = None) -> Scope:
         number = parent_number if parent_number is not None else self.parent_number
-        return Scope(values if isinstance(values, dict) else {}, self.header, self.counters, number)
+        return Scope(values if isinstance(values, dict) else {}, self.header, self.counters, number, self.today)
+
+    def known(self, spec: FieldSpec) -> str:
+        """The value the tool writes for `spec` itself (today's date), or "" when the model's answer stands."""
+        return self.today.strftime(spec.tool.removeprefix("today:")) if spec.tool.startswith("today:") else ""
 
 
-def render_plan(template: Template, plan: dict[str, Any]) -> str:
-    scope = Scope(plan, plan.get(HEADER) or {})
+def render_plan(template: Template, plan: dict[str, Any], today: date | None = None) -> str:
+    scope = Scope(plan, plan.get(HEADER) or {}, today=today or date.today())
     blocks = _header(template, scope)
     for unit in template.units:
         blocks += _node(unit, scope)
@@ -57,25 +66,27 @@ def render_unit(template: Template, plan: dict[str, Any], name: str) -> str:
 
 
 def _header(template: Template, scope: Scope) -> list[str]:
-    return _front_matter(template, scope.header) + _nodes(template.header, scope.inner(scope.header))
+    return _front_matter(template, scope) + _nodes(template.header, scope.inner(scope.header))
 
 
 def _join(blocks: list[str]) -> str:
     return "\n\n".join(block for block in blocks if block != "")
 
 
-def _front_matter(template: Template, header: dict[str, Any]) -> list[str]:
+def _front_matter(template: Template, scope: Scope) -> list[str]:
     if not template.front_matter:
         return []
     lines = ["---"]
     for key in template.front_matter:
-        value = key.literal if key.field is None else header.get(key.field.name)
+        value = key.literal if key.field is None else scope.known(key.field) or scope.header.get(key.field.name)
         lines.append(f"{key.key}: {_yaml_value(value)}")
     return ["\n".join([*lines, "---"])]
 
 
 def _yaml_value(value: Any) -> str:
     """One YAML value on one line: lists in flow style, as front matter is usually written."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value  # a date, as front matter writes one (YAML reads it back as a date)
     flow = isinstance(value, list | dict)
     dumped = yaml.safe_dump(value, default_flow_style=flow, allow_unicode=True, width=10**6)
     return dumped.strip().removesuffix("\n...").removesuffix("...").strip()
@@ -85,11 +96,18 @@ def _nodes(nodes: list[Node], scope: Scope) -> list[str]:
     blocks: list[str] = []
     for node in nodes:
         rendered = _node(node, scope)
-        if isinstance(node, Line | LiteralText) and node.joined and blocks:
-            blocks[-1] += "\n" + rendered[0]
+        if isinstance(node, Line | LiteralText) and node.joined and blocks and not RULE.match(rendered[0]):
+            blocks[-1] += _line_break(blocks[-1], rendered[0]) + rendered[0]
         else:
-            blocks += rendered
+            blocks += rendered  # a `---` rule always stands alone: under a line it would make that line a heading
     return blocks
+
+
+def _line_break(previous: str, following: str) -> str:
+    """`**Status:** Draft` over `**Owner:** Ana`: a hard break, or markdown would join them into one line."""
+    last = previous.rsplit("\n", 1)[-1]
+    items = LIST_OR_ROW.match(last) and LIST_OR_ROW.match(following)
+    return "\n" if items or last.endswith(("  ", "\\")) or not last.strip() else "  \n"
 
 
 def _node(node: Node, scope: Scope) -> list[str]:
@@ -146,7 +164,8 @@ def render_line(line: Line, scope: Scope) -> str:
     for part in line.parts:
         if isinstance(part, Slot):
             source = scope.header if part.variable else scope.values
-            out.append(_one_line(source.get(part.field.name)))
+            value = _one_line(scope.known(part.field) or source.get(part.field.name))
+            out.append(slugify(value) if part.in_path else value)
         else:
             out.append(part)
     return "".join(out)

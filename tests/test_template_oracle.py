@@ -1,0 +1,86 @@
+"""Any team template, drafted faithfully: judged by an oracle that does not use the compiler.
+
+For every public template in `../shared/templates`, the five seeds and the built-ins: compile, fill
+every field the way a good model does, render, and check the plan with `oracle.problems` (headings
+kept in order, metadata keys kept, no empty section, no placeholder, comment or guidance left).
+The offline drafter must leave no section empty either.
+"""
+
+from __future__ import annotations
+
+import pytest
+from oracle import problems
+from template_support import BUILTINS, SEEDS, filled, public_path, public_templates, seed_path
+
+from agent.brief import Brief
+from agent.offline import OfflineDrafter
+from agent.template.catalog import load_template, read_text_file
+from agent.template.compile import compile_template
+from agent.template.model import HEADER, Template
+from agent.template.render import render_plan
+from agent.template.schema import json_schema, plan_model, strict_problems
+
+# Templates the oracle still finds fault with, each for a reason named here; strict, so a fix shows up.
+KNOWN_GAPS = {
+    "03-speckit-tasks.md": "a `- **Key**: value` list whose other keys are numbered is read as examples, "
+                           "so its one unnumbered key (`Polish (Final Phase)`) is rewritten with the list",
+    "20-taskmaster-prd-rpg.md": "<instruction> and <example> blocks are not yet recognised as guidance",
+    "34-github-feature-request.md": "bold lines standing in for headings: refused as 'no headings'",
+    "36-prd-curly-tables.md": "bold `**Scenario 1: {Title}**` lead-ins repeat a block without a heading",
+}
+
+
+def _compiled(name: str) -> tuple[str, Template]:
+    if name in BUILTINS:
+        compiled = load_template(name)
+        return read_text_file(compiled.path, "template", 2_000_000), compiled
+    path = seed_path(name) if name in SEEDS else public_path(name)
+    text = path.read_text(encoding="utf-8")
+    return text, compile_template(text, str(path), name)
+
+
+CASES = [pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_GAPS[name], strict=True))
+         if name in KNOWN_GAPS else name for name in [*public_templates(), *SEEDS, *BUILTINS]]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_filled_plan_keeps_the_template_and_leaves_no_guidance(name: str) -> None:
+    text, compiled = _compiled(name)
+
+    plan = render_plan(compiled, filled(compiled))
+
+    assert problems(text, plan) == []
+
+
+@pytest.mark.parametrize("name", [name for name in [*public_templates(), *SEEDS, *BUILTINS] if name not in KNOWN_GAPS])
+def test_offline_draft_leaves_no_section_empty(name: str) -> None:
+    _, compiled = _compiled(name)
+
+    brief = Brief("Export invoices as CSV", "# Export invoices as CSV\n\n- Finance downloads a CSV of invoices.\n"
+                  "- The export streams rows so large months do not time out.\n", "brief.md",
+                  requirements=("Finance downloads a CSV of invoices.",))
+    drafter = OfflineDrafter(compiled, brief, None)
+    plan = render_plan(compiled, {name: drafter.unit(name) for name in [HEADER, *compiled.unit_names]})
+
+    assert [problem for problem in problems("", plan) if "is empty" in problem] == []
+
+
+def test_oracle_catches_what_it_looks_for() -> None:
+    """The oracle is only worth its passes if it fails plans that break each rule."""
+    text = "---\nstatus: draft\n---\n# Plan\n\n**Owner:** {Name}\n\n## Goal\n\n<!-- What we want -->\n\n## Steps\n\n- [Step]\n"
+    good = "---\nstatus: draft\n---\n# Plan\n\n**Owner:** Ana\n\n## Goal\n\nShip it.\n\n## Steps\n\n- Build\n"
+
+    assert problems(text, good) == []
+    assert any("missing" in p for p in problems(text, good.replace("## Steps", "## Other")))
+    assert any("is empty" in p for p in problems(text, good.replace("Ship it.", "")))
+    assert any("placeholder" in p for p in problems(text, good.replace("Build", "[Step]")))
+    assert any("HTML comment" in p for p in problems(text, good.replace("Ship it.", "<!-- What we want -->")))
+    assert any("'Owner'" in p for p in problems(text, good.replace("**Owner:** Ana", "Ana")))
+    assert any("front matter" in p for p in problems(text, good.replace("status: draft", "state: x")))
+
+
+@pytest.mark.parametrize("name", [name for name in [*public_templates(), *SEEDS, *BUILTINS] if name not in KNOWN_GAPS])
+def test_plan_schema_passes_the_strict_structured_output_lint(name: str) -> None:
+    _, compiled = _compiled(name)
+
+    assert strict_problems(json_schema(plan_model(compiled))) == []
