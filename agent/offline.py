@@ -51,6 +51,7 @@ class Topic:
 class OfflineDrafter:
     name = "offline"
     model = "offline"
+    drafts_whole_plan = False  # sections only: no plan spine, no whole-plan review (it cannot judge a plan)
 
     def __init__(self, template: Template, brief: Brief, repo: RepoContext | None, today: date | None = None) -> None:
         self.template, self.brief, self.repo = template, brief, repo

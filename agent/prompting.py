@@ -1,53 +1,77 @@
 """The words sent to the model, assembled from the files in `prompts/`.
 
-The shared prefix (template overview, repository, then the brief) is built once per draft and is
-byte-identical for every section call, so provider prompt caches serve it after the first call; its
-first part is identical across every brief drafted against the same template and repository.
+The shared prefix (template outline, repository, the brief, then the plan spine) is built once per draft
+and is byte-identical for every section call, so provider prompt caches serve it after the first call;
+its first part is identical across every brief drafted against the same template and repository.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from string import Template as Text
 from typing import Any
 
 from agent.brief import Brief
 from agent.template.catalog import prompt_text
-from agent.template.model import HEADER, Repeat, Section, Template
+from agent.template.model import (
+    HEADER,
+    FieldSpec,
+    Repeat,
+    Section,
+    Template,
+    has_fields,
+    header_fields,
+    local_fields,
+)
 from agent.template.schema import unit_names
 
 MAX_PREVIOUS_CHARS = 12_000
+MAX_GUIDANCE_CHARS = 2_000
+MAX_OWNS_CHARS = 120  # of a section's guidance in the outline: enough to say what it owns
 
 
 def system_prompt() -> str:
     return prompt_text("system.md").strip()
 
 
-def shared_prefix(template: Template, brief: Brief, repository: str) -> str:
-    return "".join(prefix_parts(template, brief, repository))
+def shared_prefix(template: Template, brief: Brief, repository: str, today: date | None = None) -> str:
+    return "".join(prefix_parts(template, brief, repository, today))
 
 
-def prefix_parts(template: Template, brief: Brief, repository: str) -> tuple[str, str]:
+def prefix_parts(template: Template, brief: Brief, repository: str, today: date | None = None) -> tuple[str, str]:
     """The shared prefix in two parts: the template's outline and the repository, which every brief
     drafted against them shares (a whole `plan batch`), then the brief. Common part first, so one
     cache entry serves every item of a batch."""
     common = _fill("prefix.md", template_name=template.name, outline=template_outline(template),
                    repository=repository or "(no repository context)")
-    return common + "\n\n", _fill("brief.md", brief=brief.text)
+    return common + "\n\n", _fill("brief.md", brief=brief.text, today=(today or date.today()).isoformat())
+
+
+def spine_part(spine: str) -> str:
+    """What the prefix gains once the spine is drafted: every section request carries it."""
+    return "\n\n" + _fill("spine_part.md", spine=spine)
 
 
 def template_outline(template: Template) -> str:
+    """Each section with what it owns (its template guidance, cut short), so no section restates another."""
     lines = [f"- {HEADER}: title, metadata and front matter"] if HEADER in unit_names(template) else []
     for unit in template.units:
-        lines.append(f"- {unit.name}: {unit_label(unit)}")
-        lines += [f"  - {child.label}" for child in _subsections(unit)]
+        owns = _short(_ownership(_section(unit)))
+        lines.append(f"- {unit.name}: {unit_label(unit)}" + (f" (owns: {owns})" if owns else ""))
+        for child in _subsections(unit):
+            owns = _short(_ownership(child))
+            lines.append(f"  - {child.label}" + (f" (owns: {owns})" if owns else ""))
     return "\n".join(lines)
 
 
+def _section(unit: Section | Repeat) -> Section:
+    return unit.prototype if isinstance(unit, Repeat) else unit
+
+
 def _subsections(unit: Section | Repeat) -> list[Section]:
-    section = unit.prototype if isinstance(unit, Repeat) else unit
-    return [child for child in section.children if isinstance(child, Section)]
+    return [child for child in _section(unit).children if isinstance(child, Section)]
 
 
 def unit_label(unit: Section | Repeat) -> str:
@@ -56,17 +80,29 @@ def unit_label(unit: Section | Repeat) -> str:
     return unit.label
 
 
-def section_prompt(template: Template, unit: str) -> str:
+def spine_prompt(total_words: int) -> str:
+    return _fill("spine.md", total_words=str(total_words))
+
+
+def section_prompt(template: Template, unit: str, words: int = 0, spine: bool = True) -> str:
+    """The first request for a section; `spine`: whether the prefix carries a plan spine to follow."""
     label, guidance = _describe(template, unit)
-    return _fill("section.md", label=label, guidance=guidance, unit=unit)
+    rules = _fill("section_rules_spine.md" if spine else "section_rules.md")
+    return _fill("section.md", label=label, heading=_heading(template, unit), guidance=guidance or "(no guidance)",
+                 words=str(words or "a few hundred"), owns=_owns(template, unit), unit=unit, rules=rules)
 
 
-def reask_prompt(template: Template, unit: str, problems: list[str], previous: Any) -> str:
+def reask_prompt(template: Template, unit: str, problems: list[str], previous: Any, words: int = 0) -> str:
     label, _ = _describe(template, unit)
     shown = json.dumps({unit: previous}, indent=1, ensure_ascii=False)[:MAX_PREVIOUS_CHARS] if previous is not None \
         else "(no usable answer)"
     findings = "\n".join(f"- {problem}" for problem in problems)
-    return _fill("reask.md", label=label, findings=findings, previous=shown, unit=unit)
+    return _fill("reask.md", label=label, findings=findings, previous=shown, unit=unit,
+                 words=str(words or "a few hundred"))
+
+
+def review_prompt(markdown: str) -> str:
+    return _fill("review.md", plan=markdown.strip())
 
 
 def revise_note(current: str, problems: list[str], note: str) -> str:
@@ -80,11 +116,63 @@ def revise_note(current: str, problems: list[str], note: str) -> str:
 
 
 def _describe(template: Template, unit: str) -> tuple[str, str]:
+    """The section's label, and its guidance: its own description, then each field's and sub-section's."""
     if unit == HEADER:
-        return "header", "The title, the metadata lines and the front matter of the plan."
+        fields = "\n".join(_field_line(spec, "") for spec in header_fields(template))
+        return "header", "The title, the metadata lines and the front matter of the plan.\n" + fields
     node = template.unit(unit)
-    description = node.description if isinstance(node, Section) else node.prototype.description
-    return unit_label(node), description
+    lines = _guidance(_section(node), "")
+    if isinstance(node, Repeat):
+        lines.insert(0, f"One entry per {node.prefix.strip() or 'item'}, in order; each entry has the fields below.")
+    return unit_label(node), "\n".join(lines)[:MAX_GUIDANCE_CHARS]
+
+
+def _guidance(section: Section, indent: str) -> list[str]:
+    lines = [f"{indent}{section.description}"] if section.description else []
+    lines += [_field_line(spec, indent) for spec in local_fields(section.children)]
+    for child in section.children:
+        if isinstance(child, Section | Repeat) and has_fields(child):
+            lines.append(f"{indent}- under \"{unit_label(child)}\":")
+            lines += _guidance(_section(child), indent + "  ")
+    return lines
+
+
+def _field_line(spec: FieldSpec, indent: str) -> str:
+    """A field and what to write in it; a description that only repeats the field's name says nothing."""
+    said = re.sub(r"[\W_]+", " ", spec.description).strip().lower()
+    named = re.sub(r"[\W_]+", " ", spec.name).strip().lower()
+    about = "" if not said or said == named or set(said.split()) <= set(named.split()) else f": {spec.description}"
+    choices = f" (one of: {', '.join(spec.choices)})" if spec.choices else ""
+    return f"{indent}- `{spec.name}` ({spec.kind}){about}{choices}"
+
+
+def _heading(template: Template, unit: str) -> str:
+    if unit == HEADER:
+        return "the title and metadata at the top of the plan"
+    node = template.unit(unit)
+    path = "#" * node.level + " " + unit_label(node)
+    subs = ", ".join(f'"{child.label}"' for child in _subsections(node))
+    return path + (f" (with sub-headings {subs})" if subs else "")
+
+
+def _owns(template: Template, unit: str) -> str:
+    if unit == HEADER:
+        return "the title and the metadata values"
+    return _short(_ownership(_section(template.unit(unit)))) or f"what the heading \"{unit_label(template.unit(unit))}\" says"
+
+
+def _ownership(section: Section) -> str:
+    """What a section is for: its own guidance, else its first field's, as the template's example says it
+    ("{Risk and its mitigation}"), without the placeholder marks."""
+    fields = local_fields(section.children)
+    text = section.description or (fields[0].description if fields else "")
+    text = re.sub(r"^(?:One entry per item, in the spirit of the template's examples:|Write this:)\s*", "", text)
+    return re.sub(r"[{}\[\]<>`]", "", text.split(";")[0]).strip()
+
+
+def _short(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= MAX_OWNS_CHARS else text[:MAX_OWNS_CHARS].rsplit(" ", 1)[0] + "..."
 
 
 def _fill(name: str, **values: str) -> str:

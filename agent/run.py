@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class DraftRequest:
     context_tokens: int | None = None
     timeout: float | None = None
     deadline: float | None = None
+    review: bool = True  # the whole-plan review call (`--no-review` turns it off)
 
     def flags(self) -> dict[str, Any]:
         return {"template": self.template, "model": self.model, "max_rounds": self.max_rounds,
@@ -88,7 +89,7 @@ def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress 
         progress(f"{brief.source}: secret-looking values on line(s) {_lines(brief.redacted_lines)} of the brief "
                  "were replaced with [REDACTED]; nothing redacted is sent or written")
     provider = make_provider(model, request.base_url, env, template, brief, context, config)
-    settings = draft_settings(config)
+    settings = replace(draft_settings(config), review=request.review)
     with plan_lock(paths[0]):
         check_output(paths, request.force)  # again: another run may have written it while we waited
         result = asyncio.run(draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
@@ -105,9 +106,13 @@ def _lines(numbers: tuple[int, ...]) -> str:
 
 
 def write_outcome(outcome: DraftOutcome) -> None:
-    """plan.md and plan.json (the plan's data and the report), both replaced or neither."""
-    record = {**plan_json(outcome.template, outcome.result.plan), "report": draft_report(outcome)}
-    write_files({outcome.plan_path: outcome.result.markdown, outcome.json_path: json_text(record)})
+    """plan.md and plan.json (the plan's data, its spine, the review's findings and the report), both
+    replaced or neither."""
+    result = outcome.result
+    review = None if result.review is None else [note.as_dict() for note in result.review]
+    record = {**plan_json(outcome.template, result.plan), "spine": result.spine, "review": review,
+              "report": draft_report(outcome)}
+    write_files({outcome.plan_path: result.markdown, outcome.json_path: json_text(record)})
 
 
 def draft_settings(config: Settings) -> DraftSettings:
@@ -159,6 +164,7 @@ def draft_report(outcome: DraftOutcome) -> dict[str, Any]:
         "findings": [finding.as_dict() for finding in result.findings],
         "usage": usage_json(result),
         "calls": result.calls,
+        "calls_by_purpose": result.by_purpose,
         "timings": result.timings,
         "context": {"tokens_used": outcome.context.tokens_used, "budget_tokens": outcome.context.budget_tokens,
                     "included": list(outcome.context.manifest.included_names())},

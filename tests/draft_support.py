@@ -23,3 +23,16 @@ GOOD: dict[str, Any] = {
     "risks": ["Large invoices are slow to export; stream the rows"],
 }
 UNITS = sorted(GOOD)
+
+SPINE_ANSWER: dict[str, Any] = {
+    "summary": "Add Invoice.to_csv and a download route beside the invoice page.",
+    "size": "S",
+    "decisions": ["Write the CSV with the standard csv module: no new dependency"],
+    "files_to_modify": [{"path": "src/billing/invoice.py", "change": "add to_csv"},
+                        {"path": "src/billing/views.py", "change": "add the download route"}],
+    "files_to_create": [{"path": "src/billing/csv_export.py", "change": "the CSV writer"}],
+    "names": [{"kind": "function", "name": "invoice_csv_download", "meaning": "the route handler"}],
+    "steps": ["CSV writer", "Download route"],
+    "section_budgets": [{"section": "goal", "words": 40}, {"section": "plan", "words": 120}],
+}
+NO_FINDINGS: dict[str, Any] = {"findings": []}

@@ -47,6 +47,9 @@ FORMATS = {
     "uri": "https://docs.example.com/runbooks/checkout",
 }
 MAX_DEPTH = 8
+# Left empty, as a model answers when nothing is wrong: a section's changes to the plan spine, and the
+# whole-plan review's findings (a filled one would quote nothing real in the plan).
+EMPTY_BY_DEFAULT = frozenset({"$.spine_changes", "$.findings"})
 
 
 @dataclass
@@ -91,6 +94,8 @@ def _fill_type(kind: str, node: dict[str, Any], walk: _Walk, path: str, depth: i
 
 
 def _fill_array(node: dict[str, Any], walk: _Walk, path: str, depth: int) -> list[Any]:
+    if path in EMPTY_BY_DEFAULT:
+        return []
     low = node.get("minItems", 0)
     count = low if depth >= MAX_DEPTH else max(low, min(2, node.get("maxItems", 2)))
     items = node.get("items", {"type": "string"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_llm_server import Failure, FakeLLMServer
@@ -231,6 +232,10 @@ def test_a_server_that_echoes_the_key_does_not_leak_it(repo: Path) -> None:
 # --- the cost cap --------------------------------------------------------------------------------------
 
 
+def schema_name(request: Any) -> str:
+    return str(request.body["response_format"]["json_schema"]["name"])
+
+
 def test_max_cost_stops_before_the_call_that_would_pass_it(repo: Path) -> None:
     # gpt-4.1-mini: the bound on a call (every byte of its body a token, a 4096-token output budget) is about
     # $0.01, so $0.015 allows one at a time; what each really cost (a few hundred tokens) leaves room for a
@@ -245,3 +250,15 @@ def test_max_cost_stops_before_the_call_that_would_pass_it(repo: Path) -> None:
     budget = [f for f in report["findings"] if f["code"] == "budget"]
     assert budget and "--max-cost" in budget[0]["message"] and not report["complete"]
     assert result.exit_code == 3 and default_plan(repo).is_file()  # what was drafted is kept
+
+
+def test_no_review_drafts_without_the_review_call(repo: Path) -> None:
+    with FakeLLMServer() as server:
+        args = ["--model", "openai:gpt-4.1-mini", "--base-url", server.openai_base_url, "--format", "json"]
+        result = draft("briefs/invoices.md", *args, "--no-review", env={"OPENAI_API_KEY": SECRET})
+        asked = [schema_name(r) for r in server.requests]
+    assert result.exit_code in (0, 3), result.stderr  # the fake server's file names are not this repository's
+    assert asked[0] == "plan-spine" and "plan-review" not in asked
+    report = json.loads(result.stdout)
+    assert "review" not in report["calls_by_purpose"] and report["calls_by_purpose"]["spine"]["calls"] == 1
+    assert json.loads(Path(report["json_path"]).read_text())["review"] is None

@@ -66,7 +66,11 @@ def test_template_drafts_into_a_plan_that_validates(
     assert report["complete"] and report["rounds"] == 0 and report["findings"] == []
     sections = unit_names(load_template(template))
     warm_up = 1 if wire == "anthropic" else 0  # one call writes Anthropic's cache before the sections fan out
-    assert report["usage"]["calls"] == len(sections) + warm_up == len(fake_llm_server.requests)
+    # one spine call before the sections, one review call after them
+    assert report["usage"]["calls"] == len(sections) + 2 + warm_up == len(fake_llm_server.requests)
+    by_purpose = {purpose: entry["calls"] for purpose, entry in report["calls_by_purpose"].items()}
+    assert by_purpose == {"spine": 1, "section": len(sections), "review": 1, **({"warm_up": 1} if warm_up else {})}
+    assert all(entry["input_tokens"] > 0 for entry in report["calls_by_purpose"].values())
     assert {r.wire for r in fake_llm_server.requests} == {wire}
 
     plan = Path(report["plan_path"])
@@ -76,3 +80,4 @@ def test_template_drafts_into_a_plan_that_validates(
         assert checked.exit_code == 0, checked.output
     saved = json.loads(Path(report["json_path"]).read_text())
     assert saved["report"]["plan_path"] == str(plan) and set(saved["plan"]) == set(sections)
+    assert saved["spine"]["files_to_modify"] and saved["review"] == []  # the fake server finds nothing wrong

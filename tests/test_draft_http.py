@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from draft_support import BRIEF, GOOD, TEMPLATE, UNITS
+from draft_support import BRIEF, GOOD, NO_FINDINGS, SPINE_ANSWER, TEMPLATE, UNITS
 from provider_support import ANTHROPIC_KEY, OPENAI_KEY, RecordingSleep, fast_policy
 from typer.testing import CliRunner
 
@@ -20,6 +20,8 @@ from agent.errors import TransportError
 from agent.providers.anthropic import ANTHROPIC_URL, AnthropicProvider
 from agent.providers.base import ModelRequest, Provider
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
+from agent.review import REVIEW
+from agent.spine import SPINE, with_spine_changes
 from agent.template.schema import json_schema, unit_model
 
 CHAT = f"{OPENAI_URL}/chat/completions"
@@ -48,7 +50,7 @@ def is_warm_up(request: httpx.Request) -> bool:
 
 def openai_reply(unit: str, value: Any, usage: dict[str, Any] | None = None) -> httpx.Response:
     """The answer through the forced function, as api.openai.com gives it."""
-    call = {"id": "call_1", "type": "function", "function": {"name": unit, "arguments": json.dumps({unit: value})}}
+    call = {"id": "call_1", "type": "function", "function": {"name": unit, "arguments": json.dumps(_payload(unit, value))}}
     message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [call]}
     return httpx.Response(200, json={
         "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4.1-mini",
@@ -58,7 +60,7 @@ def openai_reply(unit: str, value: Any, usage: dict[str, Any] | None = None) -> 
 
 
 def anthropic_reply(unit: str, value: Any, usage: dict[str, Any] | None = None) -> httpx.Response:
-    tool_use = {"type": "tool_use", "id": "toolu_1", "name": unit, "input": {unit: value}}
+    tool_use = {"type": "tool_use", "id": "toolu_1", "name": unit, "input": _payload(unit, value)}
     return httpx.Response(200, json={
         "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
         "content": [tool_use], "stop_reason": "tool_use", "stop_sequence": None,
@@ -67,6 +69,12 @@ def anthropic_reply(unit: str, value: Any, usage: dict[str, Any] | None = None) 
 
 
 REPLY = {"openai": openai_reply, "anthropic": anthropic_reply}
+WHOLE_PLAN = {SPINE: SPINE_ANSWER, REVIEW: NO_FINDINGS}  # answered as they are, not under a section's key
+GOOD_ANSWERS = {**GOOD, **WHOLE_PLAN}
+
+
+def _payload(unit: str, value: Any) -> Any:
+    return value if unit in WHOLE_PLAN else {unit: value}
 
 
 class Wire:
@@ -83,10 +91,10 @@ class Wire:
         unit = section_of(request)
         if is_warm_up(request):
             self.warm_ups.append(request)
-            return REPLY[self.kind](unit, GOOD[unit], self.usage)
+            return REPLY[self.kind](unit, GOOD_ANSWERS[unit], self.usage)
         self.requests.append(request)
         scripted = self.scripts.get(unit)
-        reply = scripted.pop(0) if scripted else GOOD[unit]
+        reply = scripted.pop(0) if scripted else GOOD_ANSWERS[unit]
         if isinstance(reply, Exception):
             raise reply
         if isinstance(reply, httpx.Response):
@@ -111,8 +119,9 @@ def provider(kind: str, attempts: int = 4) -> tuple[Provider, RecordingSleep]:
 def draft(target: Provider, **settings: Any) -> DraftResult:
     async def run() -> DraftResult:
         try:
+            # the spine and review calls are left out: these tests are about section calls on the wire
             return await draft_plan(TEMPLATE, BRIEF, target, "## Files\n- src/billing/invoice.py", None,
-                                    DraftSettings(**settings))
+                                    DraftSettings(**{"spine": False, "review": False, **settings}))
         finally:
             await target.aclose()  # type: ignore[attr-defined]
 
@@ -179,7 +188,7 @@ def test_anthropic_forces_the_section_tool_and_caches_the_shared_prefix() -> Non
         unit = body["tool_choice"]["name"]
         assert body["tool_choice"] == {"type": "tool", "name": unit}
         tools = {tool["name"]: tool["input_schema"] for tool in body["tools"]}
-        assert tools[unit] == json_schema(unit_model(TEMPLATE, unit))
+        assert tools[unit] == with_spine_changes(json_schema(unit_model(TEMPLATE, unit)), unit)
         _, common, own = body["system"]
         # Two breakpoints in the system tier, which a change of tool_choice does not invalidate: the
         # repository part, which other briefs share too, and then the brief.
@@ -346,7 +355,7 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     usage = report["usage"]
-    calls = len(UNITS) + len(wire.warm_ups)
+    calls = len(UNITS) + 2 + len(wire.warm_ups)  # the sections, the spine, the review, the warm-up
     if kind == "openai":
         assert (usage["input_tokens"], usage["cache_read_tokens"], usage["cache_write_tokens"]) == (
             1000 * calls, 768 * calls, 0)

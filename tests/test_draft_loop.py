@@ -9,11 +9,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from draft_support import BRIEF, GOOD, TEMPLATE, TRACKED, UNITS
+from draft_support import BRIEF, GOOD, NO_FINDINGS, SPINE_ANSWER, TEMPLATE, TRACKED, UNITS
 
 from agent.draft import DraftResult, DraftSettings, draft_plan
 from agent.errors import InputError, ProviderError, RejectedError, TransportError
 from agent.providers.base import ModelRequest, ModelResponse, Usage
+from agent.review import REVIEW
+from agent.spine import SPINE
 from agent.template.compile import compile_template
 from agent.usage import Price
 
@@ -51,6 +53,7 @@ class ScriptedModel:
     def __init__(self, scripts: dict[str, Iterable[Reply]] | None = None, good: dict[str, Any] | None = None) -> None:
         self.queues = {unit: deque(replies) for unit, replies in (scripts or {}).items()}
         self.good = copy.deepcopy(GOOD if good is None else good)
+        self.whole = {SPINE: SPINE_ANSWER, REVIEW: NO_FINDINGS}
         self.requests: list[ModelRequest] = []
         self.usage_total = Usage()
         self.in_flight = self.max_in_flight = 0
@@ -72,19 +75,28 @@ class ScriptedModel:
 
     def _next(self, unit: str) -> Reply:
         queue = self.queues.get(unit)
-        return queue.popleft() if queue else answer(unit, self.good[unit])
+        if queue:
+            return queue.popleft()
+        if unit in self.whole:
+            return ModelResponse(copy.deepcopy(self.whole[unit]), "{}", "complete", CALL_USAGE)
+        return answer(unit, self.good[unit])
 
     def asked(self, unit: str) -> list[ModelRequest]:
         return [request for request in self.requests if request.schema_name == unit]
 
+    def section_requests(self) -> list[ModelRequest]:
+        return [request for request in self.requests if request.schema_name not in self.whole]
+
 
 def draft(model: ScriptedModel, tracked: frozenset[str] | None = None, **settings: Any) -> DraftResult:
+    """A draft; the spine and review calls only when asked for, so most tests see section calls alone."""
+    settings = {"spine": False, "review": False, **settings}
     return asyncio.run(draft_plan(TEMPLATE, BRIEF, model, "## Files\n- src/billing/invoice.py", tracked,
                                   DraftSettings(**settings)))
 
 
 def units_asked(model: ScriptedModel) -> list[str]:
-    return sorted(request.schema_name for request in model.requests)
+    return sorted(request.schema_name for request in model.section_requests())
 
 
 # --- one pass --------------------------------------------------------------------------------------
@@ -102,13 +114,14 @@ def test_happy_path_asks_each_section_once_and_validates() -> None:
 
 def test_every_section_request_shares_a_byte_identical_prefix() -> None:
     model = ScriptedModel()
-    draft(model)
-    assert len(model.requests) == len(UNITS)
+    draft(model, spine=True, review=True)
+    sections = model.section_requests()
+    assert len(sections) == len(UNITS)
     assert len({request.system for request in model.requests}) == 1
-    assert len({request.shared_prefix for request in model.requests}) == 1
-    assert BRIEF.text in model.requests[0].shared_prefix
-    assert len({repr(request.toolbox) for request in model.requests}) == 1
-    assert len({request.prompt for request in model.requests}) == len(UNITS)  # only the prompt varies
+    assert len({request.shared_prefix for request in sections}) == 1
+    assert BRIEF.text in sections[0].shared_prefix
+    assert len({repr(request.toolbox) for request in model.requests}) == 1  # spine and review calls too
+    assert len({request.prompt for request in sections}) == len(UNITS)  # only the prompt varies
 
 
 @pytest.mark.parametrize("bound", [1, 2, 4])

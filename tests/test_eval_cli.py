@@ -20,7 +20,8 @@ CASE_IDS = sorted(path.name for path in CASES.iterdir() if (path / "expect.yaml"
 SMALL = ["python-flask-invoice-csv", "prompt-injection"]  # small repositories, built-in template
 NO_KEYS: dict[str, str | None] = dict.fromkeys(
     ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"))
-GRADERS = {"schema_validity", "completeness", "grounding", "consistency", "coverage", "proportion", "expectations"}
+GRADERS = {"schema_validity", "completeness", "grounding", "consistency", "coverage", "proportion", "substance",
+           "expectations"}
 
 
 def plan_eval(*args: str, env: dict[str, str | None] | None = None) -> Result:

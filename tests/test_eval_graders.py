@@ -80,7 +80,7 @@ def test_a_good_plan_scores_full_marks_on_every_grader() -> None:
     scores = {name: g.score for name, g in grades().items()}
     assert scores == dict.fromkeys(scores, 1.0)
     assert set(scores) == {"schema_validity", "completeness", "grounding", "consistency", "coverage",
-                           "proportion", "expectations"}
+                           "proportion", "substance", "expectations"}
 
 
 def test_placeholders_and_guidance_left_in_cost_completeness_for_their_sections() -> None:
@@ -174,3 +174,72 @@ def test_schema_validity_counts_first_answers_and_what_the_re_asks_left() -> Non
 def test_a_truncated_first_answer_is_not_valid_on_the_first_pass() -> None:
     first = {"goal": answer({"goal": "Finance downloads invoices."}, stop="truncated")}
     assert grades(first_answers=first)["schema_validity"].details["first_pass"] == 0.0
+
+
+# --- contradictions, repetition, skeletons ------------------------------------------------------------------
+
+
+def test_the_consistency_grader_flags_a_planted_contradiction() -> None:
+    planted = GOOD.replace("- Large invoices are slow to export; stream the rows",
+                           "- Large invoices are slow to export; stream the rows\n"
+                           "- No changes to `src/billing/invoice.py`: the model stays as it is")
+    found = grades(planted)["consistency"]
+    assert found.score == pytest.approx(0.75)
+    assert "`src/billing/invoice.py` stays as it is, but the plan changes it" in found.details["contradictions"][0]
+
+
+def test_one_name_spelled_two_ways_is_a_contradiction() -> None:
+    planted = GOOD.replace("3. Add the download route in `src/billing/views.py`",
+                           "3. Add the download route `export_invoice_csv` in `src/billing/views.py`, called by "
+                           "`exportInvoiceCsv` in the page script")
+    found = grades(planted)["consistency"]
+    assert found.score < 1.0 and "`exportInvoiceCsv`, `export_invoice_csv`" in found.details["contradictions"][0]
+
+
+def test_a_line_written_out_twice_costs_proportion() -> None:
+    twice = GOOD.replace("- Large invoices are slow to export; stream the rows",
+                         "- Large invoices are slow to export; stream the rows\n"
+                         "- Large invoices are slow to export; stream the rows")
+    found = grades(twice)["proportion"]
+    assert found.score < 1.0 and found.details["repeated_lines"] == 1
+
+
+def test_a_skeleton_of_todos_and_the_brief_copied_out_scores_clearly_below_a_complete_plan() -> None:
+    skeleton = """# Invoice CSV export — one-page plan
+
+**Status:** draft
+**Size:** M
+
+## Goal
+
+Finance retypes invoices into spreadsheets by hand.
+
+## Plan
+
+1. Add a CSV download of an invoice with one row per line item
+2. Put the invoice total and its currency on the last row
+
+## Files
+
+### Files to modify
+
+- `src/billing/invoice.py` - TODO: say what changes here (ranked as related to the brief)
+
+### Files to create
+
+- TODO: name the new files this needs and what each holds
+
+## Tests
+
+- [ ] Add a CSV download of an invoice with one row per line item
+- [ ] Put the invoice total and its currency on the last row
+
+## Risks
+
+- Add a CSV download of an invoice with one row per line item
+"""
+    skeletal = grades(skeleton)
+    assert skeletal["substance"].score == 0.0 and skeletal["coverage"].score == 0.0
+    assert skeletal["proportion"].details["repeated_lines"] >= 2
+    mean = sum(g.score for g in skeletal.values()) / len(skeletal)
+    assert mean < 0.7 < sum(g.score for g in grades().values()) / len(skeletal)

@@ -196,3 +196,16 @@ def test_openai_prompt_cache_key_separates_caches(fake_llm_server: FakeLLMServer
     _, other_key = post(fake_llm_server, "/v1/chat/completions", openai_body(key="draft-2"))
     _, same_key = post(fake_llm_server, "/v1/chat/completions", openai_body(key="draft-1", prompt="Again."))
     assert cached_tokens(other_key) == 0 and cached_tokens(same_key) >= 1024
+
+
+def test_the_filler_changes_no_spine_and_its_review_finds_nothing() -> None:
+    from agent.review import review_schema
+    from agent.spine import spine_schema, with_spine_changes
+
+    section = with_spine_changes({"type": "object", "properties": {"goal": {"type": "string"}},
+                                  "required": ["goal"], "additionalProperties": False}, "goal")
+    filled = fill_schema(section)
+    assert filled["goal"] and filled["spine_changes"] == []
+    assert fill_schema(review_schema(["goal"])) == {"findings": []}
+    spine = fill_schema(spine_schema(["goal"]))
+    assert spine["files_to_modify"] and spine["section_budgets"][0]["section"] == "goal"

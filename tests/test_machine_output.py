@@ -17,7 +17,7 @@ FINDING = {"severity", "code", "message", "line", "column", "section", "unit"}
 USAGE = {"calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd"}
 SHAPES = {
     "draft": {"schema_version", "plan_path", "json_path", "complete", "rounds", "model", "template", "brief",
-              "brief_redacted_lines", "findings", "usage", "calls", "timings", "context"},
+              "brief_redacted_lines", "findings", "usage", "calls", "calls_by_purpose", "timings", "context"},
     "validate": {"schema_version", "plan_path", "template", "valid", "errors", "warnings", "findings"},
     "context": {"schema_version", "root", "is_git", "budget_tokens", "tokens_used", "tracked_file_count", "stack",
                 "ranked", "manifest", "prompt_text"},

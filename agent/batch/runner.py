@@ -118,7 +118,9 @@ class BatchRun:
         self.manifest, self.observer = manifest, observer
         prices = config.prices if request.via == "direct" else _discounted(config.prices)
         sections = config.concurrency if request.via == "direct" else 1_000  # every section into the same job
-        self.settings = DraftSettings(config.max_rounds, sections, prices=prices)
+        # A batch drafts sections and re-asks only: a spine and a review per item would add two more
+        # sequential jobs to every --via batch-api run. Not yet measured for batches; `plan draft` has both.
+        self.settings = DraftSettings(config.max_rounds, sections, prices=prices, spine=False, review=False)
         self.workers = request.concurrency or config.concurrency
         self.cap = CostCap(config.max_cost, prices, spent_before=manifest.spent_usd)
         self.limiter = RateLimiter(config.rpm, config.tpm) if request.via == "direct" else None

@@ -54,6 +54,9 @@ def draft(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing plan.")] = False,
     timeout: TimeoutOption = None,
     deadline: DeadlineOption = None,
+    no_review: Annotated[
+        bool, typer.Option("--no-review", help="Skip the whole-plan review call after the sections are checked.")
+    ] = False,
 ) -> None:
     """Draft a plan for BRIEF in the template's shape, section by section, and check it.
 
@@ -66,7 +69,8 @@ def draft(
 
     request = DraftRequest(brief, template=template, repo=repo, model=model, base_url=base_url, out=out,
                            max_rounds=max_rounds, concurrency=concurrency, max_cost_usd=max_cost, force=force,
-                           context_tokens=context_tokens, timeout=timeout, deadline=deadline)
+                           context_tokens=context_tokens, timeout=timeout, deadline=deadline,
+                           review=not no_review)
     with user_errors():
         outcome = run_draft(request, dict(os.environ), progress=lambda line: typer.echo(line, err=True))
     if output is PlanFormat.json:

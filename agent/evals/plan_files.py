@@ -61,6 +61,13 @@ def plan_lines(markdown: str) -> list[PlanLine]:
     return lines
 
 
+# `text/csv`, `application/json`: a media type a plan names, never a file.
+MEDIA_TYPE = re.compile(r"^(?:text|application|image|audio|video|multipart|font)/[\w.+-]+$")
+
+# "The brief's `payments/stripe_client.py` does not exist": a path named as missing is not a claim it exists.
+ABSENT = re.compile(r"\b(?:does not|doesn't|do not|don't) exist|\bno such file|\bnot in the repository", re.I)
+
+
 class PlanFiles:
     """The paths a plan names, where, and whether its file-change sections list them to modify or create."""
 
@@ -71,7 +78,8 @@ class PlanFiles:
 
     @cached_property
     def mentions(self) -> list[tuple[str, PlanLine]]:
-        return [(path, line) for line in self.lines for path in line.paths]
+        return [(path, line) for line in self.lines for path in line.paths
+                if not MEDIA_TYPE.match(path) and not ABSENT.search(line.text)]
 
     @cached_property
     def _listed(self) -> dict[str, set[tuple[str, int]]]:

@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from agent.template.model import Template
 
 Progress = Callable[[str], None]
 SECRET_NAMES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+EVAL_DATE = date(2026, 1, 5)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,11 @@ class _Runner:
     def __init__(self, settings: EvalSettings, env: Mapping[str, str], workdir: Path, model: str,
                  progress: Progress) -> None:
         self.settings, self.env, self.workdir, self.model, self.progress = settings, env, workdir, model, progress
-        self.draft_settings = DraftSettings(settings.max_rounds, settings.concurrency)
+        # A fixed date, so the requests (and so the cassettes) are the same whichever day a case runs; the
+        # offline drafter writes sections only, wrapped here where the draft loop cannot see it say so.
+        whole = model != "offline"
+        self.draft_settings = DraftSettings(settings.max_rounds, settings.concurrency, spine=whole, review=whole,
+                                            today=EVAL_DATE)
 
     async def run_all(self, cases: list[Case]) -> list[CaseResult]:
         results = []
@@ -196,8 +202,7 @@ class FirstAnswers:
 def _template(case: Case) -> Template:
     """The case's template, a file named by its stem: the prompt names the template, and a path that
     depends on where the checkout lives would change every request, and so miss every cassette."""
-    template = load_template(case.template)
-    return template if template.name == case.template else replace(template, name=Path(case.template).stem)
+    return replace(load_template(case.template), name=Path(case.template).stem)  # a built-in's name is its stem
 
 
 def _measures(result: Any, wall_s: float) -> dict[str, Any]:
@@ -205,7 +210,8 @@ def _measures(result: Any, wall_s: float) -> dict[str, Any]:
     return {"calls": usage.calls, "rounds": result.rounds, "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens, "cache_read_tokens": usage.cache_read_tokens,
             "cost_usd": result.cost_usd, "wall_s": round(wall_s, 3), "complete": result.complete,
-            "words": len(result.markdown.split())}
+            "words": len(result.markdown.split()),
+            "calls_by_purpose": {purpose: entry["calls"] for purpose, entry in result.by_purpose.items()}}
 
 
 async def _close(provider: Any) -> None:
