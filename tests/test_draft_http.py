@@ -20,9 +20,9 @@ from agent.errors import TransportError
 from agent.providers.anthropic import ANTHROPIC_URL, AnthropicProvider
 from agent.providers.base import ModelRequest, Provider
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
-from agent.review import REVIEW
-from agent.spine import SPINE, with_spine_changes
-from agent.template.schema import json_schema, unit_model
+from agent.review import REVIEW, review_schema
+from agent.spine import SPINE, spine_schema, with_spine_changes
+from agent.template.schema import json_schema, unit_model, unit_names
 
 CHAT = f"{OPENAI_URL}/chat/completions"
 MESSAGES = f"{ANTHROPIC_URL}/v1/messages"
@@ -134,6 +134,7 @@ def error(kind: str, status: int, headers: dict[str, str] | None = None) -> http
     return httpx.Response(status, headers=headers, json=body)
 
 
+TEMPLATE_UNITS = unit_names(TEMPLATE)  # in the template's order, as the schemas' enums list them
 KINDS = pytest.mark.parametrize("kind", ["openai", "anthropic"])
 
 
@@ -150,9 +151,13 @@ def test_openai_forces_one_of_the_same_strict_tools_behind_one_prefix() -> None:
     bodies = {section_of(r): body_of(r) for r in wire.requests}
     [warm_up] = [body_of(request) for request in wire.warm_ups]  # fills the cache before the fan-out
     assert sorted(bodies) == UNITS
-    tools = [{"type": "function", "function": {"name": unit, "description": tool["function"]["description"],
-                                               "strict": True, "parameters": json_schema(unit_model(TEMPLATE, unit))}}
-             for unit, tool in zip(UNITS, sorted(warm_up["tools"], key=lambda t: t["function"]["name"]), strict=True)]
+    # Every call carries every tool, the spine's and the review's too, so one cached prefix serves them all.
+    schemas = {unit: with_spine_changes(json_schema(unit_model(TEMPLATE, unit)), unit) for unit in UNITS}
+    schemas |= {SPINE: spine_schema(list(TEMPLATE_UNITS)), REVIEW: review_schema(list(TEMPLATE_UNITS))}
+    tools = [{"type": "function", "function": {"name": name, "description": tool["function"]["description"],
+                                               "strict": True, "parameters": schemas[name]}}
+             for name, tool in zip(sorted(schemas), sorted(warm_up["tools"], key=lambda t: t["function"]["name"]),
+                                   strict=True)]
     for unit, body in bodies.items():
         assert "response_format" not in body
         assert sorted(body["tools"], key=lambda t: t["function"]["name"]) == tools
@@ -368,7 +373,7 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
     assert usage["cost_usd"] == pytest.approx(per_call * calls)
     # And call by call, the warm-up included, what the cache did for each.
     assert sorted(call["section"] for call in report["calls"]) == sorted(
-        [*UNITS, *(section_of(request) for request in wire.warm_ups)])
+        [*UNITS, SPINE, REVIEW, *(section_of(request) for request in wire.warm_ups)])
     read = 768 if kind == "openai" else 700
     assert {(call["input_tokens"], call["cache_read_tokens"]) for call in report["calls"]} == {(1000, read)}
 
