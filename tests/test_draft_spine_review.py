@@ -7,9 +7,11 @@ import copy
 from datetime import date
 from typing import Any
 
+import pytest
 from draft_support import GOOD, TRACKED, UNITS
 from test_draft_loop import CALL_USAGE, ScriptedModel, answer, draft
 
+from agent.errors import RejectedError, TransportError
 from agent.offline import OfflineDrafter
 from agent.providers.base import ModelResponse
 from agent.review import REVIEW
@@ -220,3 +222,17 @@ def test_a_re_answer_may_drop_a_real_path_its_findings_asked_to_drop() -> None:
     result = whole(model)
     assert result.plan["files"] == fixed
     assert not [f for f in result.findings if f.code == "reanswer-discarded"]
+
+
+def test_a_provider_unreachable_through_the_spine_call_ends_the_draft_without_more_waiting() -> None:
+    model = ScriptedModel({SPINE: [TransportError("openai: could not connect")]})
+    with pytest.raises(TransportError, match="could not connect"):
+        whole(model)
+    assert [request.schema_name for request in model.requests] == [SPINE]  # no section waited on it again
+
+
+def test_a_spine_stopped_by_the_cost_cap_or_refused_leaves_the_sections_to_go_ahead() -> None:
+    model = ScriptedModel({SPINE: [RejectedError("openai: the request was rejected (400)")]})
+    result = whole(model)
+    assert result.spine is None and result.complete
+    assert sorted(r.schema_name for r in model.section_requests()) == UNITS
