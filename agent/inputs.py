@@ -208,22 +208,28 @@ class _BoundedLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
-def load_yaml(text: str, source: str, error: ErrorFactory | None = None) -> Any:
-    """A YAML document through the safe loader, with no aliases and nesting at most MAX_DEPTH deep."""
-    fail = error or _default_error(source)
+def parse_yaml(text: str) -> Any:
+    """`yaml.safe_load` with no aliases and nesting at most MAX_DEPTH deep; raises `yaml.YAMLError`."""
     loader = _BoundedLoader(text)
     try:
         return loader.get_single_data()
     except RecursionError:
-        raise fail(f"the YAML is nested more than {MAX_DEPTH} levels deep") from None
+        raise yaml.YAMLError(f"the YAML is nested more than {MAX_DEPTH} levels deep") from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml(text: str, source: str, error: ErrorFactory | None = None) -> Any:
+    """A YAML document through the safe loader, with no aliases and nesting at most MAX_DEPTH deep."""
+    fail = error or _default_error(source)
+    try:
+        return parse_yaml(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         raise InputError(f"{source}{line}: not valid YAML ({err.problem}); fix the syntax") from None
     except yaml.YAMLError as err:
         raise fail(f"{err}") from None
-    finally:
-        loader.dispose()
 
 
 def trusted_path(value: str, roots: tuple[str | os.PathLike[str], ...], what: str, fix: str,

@@ -183,3 +183,29 @@ def test_a_plan_over_the_size_limit_is_not_read_whole(work: Path) -> None:
 def test_a_missing_repository(work: Path) -> None:
     ran = plan("context", "brief.md", "--repo", "no-such-dir")
     assert ran.code == 2 and "no-such-dir" in ran.error()
+
+
+def test_a_template_front_matter_alias_bomb_is_refused_at_once(work: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9))
+    (work / "bomb.md").write_text(f"---\n{bomb}---\n# Plan\n\n## Goal\n\n{{The goal}}\n")
+    started = time.monotonic()
+    ran = plan_process("templates", "show", "bomb.md", cwd=work, timeout=60)
+    assert ran.code == 2 and "aliases" in ran.error()
+    assert time.monotonic() - started < 30
+
+
+def test_a_repository_with_a_manifest_nested_thousands_deep_still_gives_context(work: Path) -> None:
+    (work / "package.json").write_text('{"name": "x", "config": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    ran = plan("context", "brief.md", "--format", "json")
+    assert ran.code == 0
+    assert json.loads(ran.stdout)["schema_version"] == 1
+
+
+@pytest.mark.parametrize("content", ["[" * 10_000 + "]" * 10_000, '{"schema_version": 1, "cases": "', "\x00\x01"],
+                         ids=["deep", "truncated", "binary"])
+def test_eval_compare_refuses_a_bad_report_in_one_line(work: Path, content: str) -> None:
+    (work / "a.json").write_text(content)
+    (work / "b.json").write_text(content)
+    ran = plan("eval", "compare", "a.json", "b.json")
+    assert ran.code == 2 and ran.error().startswith("a.json")

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.errors import InputError
+from agent.inputs import load_json, read_text
 from agent.output import write_json
 
 MANIFEST_NAME = "batch-manifest.json"
 LOCK_NAME = ".batch.lock"
+MAX_MANIFEST_BYTES = 200_000_000
 SCHEMA_VERSION = 1
 State = Literal["pending", "running", "done", "failed"]
 UNFINISHED: frozenset[str] = frozenset({"pending", "running"})
@@ -92,11 +94,11 @@ class Manifest:
         if not path.exists():
             return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = load_json(read_text(str(path), "batch manifest", MAX_MANIFEST_BYTES), str(path))
             items = {key: ItemRecord(**value) for key, value in data["items"].items()}
             jobs = [BatchJob(**job) for job in data.get("jobs", [])]
             return cls(out, data["source"], items, jobs, float(data.get("spent_usd", 0.0)))
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (InputError, ValueError, KeyError, TypeError) as error:
             raise InputError(f"{path}: not a batch manifest this version can read ({error}); "
                              "pass another --out") from None
 

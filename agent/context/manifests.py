@@ -143,14 +143,14 @@ def _makefile(text: str, nearby: frozenset[str]) -> ManifestFacts:
 def _toml(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return {}  # a broken manifest tells us nothing, but must not stop the plan
 
 
 def _json(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         return {}
     return data if isinstance(data, dict) else {}
 

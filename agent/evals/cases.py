@@ -18,6 +18,7 @@ import yaml
 
 from agent.errors import InputError
 from agent.evals.generate import generate_files
+from agent.inputs import parse_yaml, read_text
 from agent.template.catalog import builtin_templates
 
 KNOWN_KEYS = frozenset({"title", "template", "tags", "git", "generate", "must_change", "must_not_change",
@@ -27,6 +28,8 @@ BRIEF_NAMES = ("brief.md", "brief.txt", "brief.yaml", "brief.yml", "brief.json")
 GIT_ENV = {"GIT_AUTHOR_NAME": "plan-eval", "GIT_AUTHOR_EMAIL": "eval@example.com",
            "GIT_COMMITTER_NAME": "plan-eval", "GIT_COMMITTER_EMAIL": "eval@example.com",
            "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+
+MAX_CASE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,8 @@ def load_case(folder: Path) -> Case:
 
 def _read_expect(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+        data = parse_yaml(read_text(str(path), "case", MAX_CASE_BYTES)) or {}
+    except yaml.YAMLError as error:
         raise InputError(f"{path}: cannot read the case: {error}") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: must be a YAML mapping (template, must_change, must_not_change, ...)")

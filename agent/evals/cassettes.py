@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from agent import errors
 from agent.errors import InputError, ProviderError, TransportError
+from agent.inputs import load_json, read_text
 from agent.output import write_atomic
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 
@@ -27,6 +28,8 @@ CASSETTE_VERSION = 1
 KEY_LIKE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{20,}")
 REDACTED = "[REDACTED]"
 Match = Literal["exact", "section"]
+
+MAX_CASSETTE_BYTES = 100_000_000
 
 
 class ReplayMissError(InputError):
@@ -134,11 +137,13 @@ def _error_class(name: str) -> type[ProviderError]:
 
 def _load(path: Path, case_id: str) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if not path.exists():
+            raise FileNotFoundError(path)
+        data = load_json(read_text(str(path), "cassette", MAX_CASSETTE_BYTES), str(path))
     except FileNotFoundError:
         raise ReplayMissError(f"case {case_id}: no cassette at {path}; record one with --record {path.parent}") from None
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: not a readable cassette ({error}); record it again with --record") from None
+    except InputError as error:
+        raise InputError(f"{error}; record it again with --record") from None
     if not isinstance(data, dict) or data.get("schema_version") != CASSETTE_VERSION or "exchanges" not in data:
         raise InputError(f"{path}: not a version {CASSETTE_VERSION} cassette; record it again with --record")
     return data

@@ -8,12 +8,15 @@ from typing import Any
 
 from agent.errors import InputError
 from agent.evals.runner import CaseResult, EvalRun
+from agent.inputs import load_json, read_text
 from agent.output import write_atomic
 
 SCHEMA_VERSION = 1
 SHORT = {"schema_validity": "schema", "completeness": "complete", "grounding": "ground", "consistency": "consist",
          "coverage": "cover", "proportion": "prop", "expectations": "expect", "rubric": "rubric"}
 SUMMED = ("calls", "input_tokens", "output_tokens", "cache_read_tokens", "wall_s")
+
+MAX_REPORT_BYTES = 100_000_000
 
 
 def report_json(run: EvalRun) -> dict[str, Any]:
@@ -123,11 +126,11 @@ def write_reports(report: dict[str, Any], out: Path) -> Path:
 
 def read_report(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if not path.exists():
+            raise FileNotFoundError(path)
+        data = load_json(read_text(str(path), "report", MAX_REPORT_BYTES), str(path))
     except FileNotFoundError:
         raise InputError(f"{path}: no such report; write one with `plan eval --out {path}`") from None
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: not a readable JSON report ({error})") from None
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION or "cases" not in data:
         raise InputError(f"{path}: not a `plan eval` report (schema_version {SCHEMA_VERSION}); run `plan eval --out`")
     return data

@@ -14,6 +14,8 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from agent.inputs import parse_yaml
+
 MARKDOWN = MarkdownIt("commonmark").enable("table")
 MARKDOWN.core.ruler.disable(["inline", "text_join"])  # block structure only: inline markup is read as text
 BlockKind = Literal["heading", "list", "table", "code", "kv", "paragraph", "rule", "comment"]
@@ -83,11 +85,11 @@ def _load_front_matter(lines: list[str]) -> dict[str, object]:
     # An HTML comment in front matter is guidance for the author; YAML would read it as a value.
     text = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), "\n".join(lines), flags=re.S)
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)  # no aliases: a few bytes of nested aliases expand to gigabytes
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
-        problem = getattr(error, "problem", None) or "not valid YAML"
+        problem = getattr(error, "problem", None) or str(error) or "not valid YAML"
         raise FrontMatterError(f"front matter is not valid YAML ({problem})", line) from error
     if data is None:
         return {}
