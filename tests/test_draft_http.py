@@ -382,10 +382,11 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
 def test_cli_gives_up_in_one_line_when_the_provider_stays_down(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    policy, _ = fast_policy(attempts=2)
-    monkeypatch.setattr("agent.providers.openai.RetryPolicy", lambda: policy)  # no real back-off sleeps
+    policy, sleeps = fast_policy(attempts=2)
+    monkeypatch.setattr("agent.providers.sdk.RetryPolicy", lambda: policy)  # where providers build it
     respx.post(CHAT).mock(side_effect=httpx.ConnectError("connection refused"))
     result = cli("--model", "openai:gpt-4.1-mini", env={"OPENAI_API_KEY": OPENAI_KEY})
+    assert sleeps.waits, "the fast policy was not the one used: the test slept through real back-off"
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.splitlines()[-1].startswith("plan: error: openai: could not connect to https://api.openai.com/v1")
     assert OPENAI_KEY not in result.output

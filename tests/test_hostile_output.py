@@ -125,10 +125,10 @@ def test_a_symlinked_plan_is_written_through(repo: Path) -> None:
 
 
 def test_two_drafts_of_one_plan_never_both_claim_success(repo: Path) -> None:
-    with FakeLLMServer(delay_s=1.5) as server:
+    with FakeLLMServer(delay_s=0.5) as server:
         env = {**CLEAN_ENV, "OPENAI_API_KEY": "sk-test"}
         args = [*PLAN, "draft", "brief.md", "--model", "openai:test", "--base-url", server.openai_base_url,
-                "--out", "plan.md", "--template", "compact", "--concurrency", "1"]
+                "--out", "plan.md", "--template", "compact", "--no-review"]
         first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while not server.requests and time.monotonic() < deadline:  # the first one is drafting
@@ -144,7 +144,7 @@ def test_two_drafts_of_one_plan_never_both_claim_success(repo: Path) -> None:
 
 def test_two_revisions_of_one_plan_never_both_claim_success(repo: Path) -> None:
     assert plan("draft", "brief.md", "--model", "offline", "--template", "compact", "--out", "plan.md").code == 3
-    with FakeLLMServer(delay_s=1.5) as server:
+    with FakeLLMServer(delay_s=0.5) as server:
         env = {**CLEAN_ENV, "OPENAI_API_KEY": "sk-test"}
         args = [*PLAN, "revise", "plan.md", "--section", "goal", "--model", "openai:test",
                 "--base-url", server.openai_base_url]
