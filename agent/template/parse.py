@@ -89,7 +89,7 @@ def _load_front_matter(lines: list[str]) -> dict[str, object]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
-        problem = getattr(error, "problem", None) or str(error) or "not valid YAML"
+        problem = getattr(error, "problem", None) or next(iter(str(error).splitlines()), "") or "not valid YAML"
         raise FrontMatterError(f"front matter is not valid YAML ({problem})", line) from error
     if data is None:
         return {}
