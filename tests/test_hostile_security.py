@@ -168,3 +168,11 @@ def test_what_only_looks_like_a_secret_reaches_the_model_intact(repo: Path, line
     (repo / "brief.md").write_text(f"# Keys\n\n{line}\n")
     brief = read_brief("brief.md")
     assert line in brief.text and brief.redacted_lines == ()
+
+
+def test_a_redacted_value_in_a_plan_is_not_a_placeholder_to_fill(repo: Path) -> None:
+    (repo / "brief.md").write_text(SECRET_BRIEF)
+    ran = plan("draft", "brief.md", "--model", "offline", "--template", "compact", "--format", "json")
+    plan_text = Path(json.loads(ran.stdout)["plan_path"]).read_text()
+    assert "[REDACTED]" in plan_text  # the offline drafter quotes the brief
+    assert not any("[REDACTED]" in finding["message"] for finding in json.loads(ran.stdout)["findings"])

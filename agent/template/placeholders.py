@@ -64,6 +64,8 @@ def _is_placeholder(kind: str, inner: str) -> bool:
         first = inner.split()[0].lower()
         return first not in HTML_TAGS and (" " in inner or "-" in inner or "_" in inner)
     if kind == "bracket":  # data, not guidance: `[project.scripts]`, `[{"id": 1}]`, `'.[dev]'`
+        if inner == "REDACTED":  # where we hid a secret from the brief or repository: asking to fill it in invites a guess
+            return False
         return not CHECKBOX.match(f"[{inner}]") and not inner.startswith(("^", "{", '"', "'")) and not DATA.match(inner)
     return True
 
