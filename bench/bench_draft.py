@@ -3,6 +3,7 @@ server, which answers each call after a fixed delay plus output tokens at a set 
 provider's documented prompt-cache rules (see tests/fake_llm_server.py).
 
 Usage: python bench/bench_draft.py [--template default] [--delay 0.5] [--tokens-per-s 100] [--concurrency 8]
+                                  [--repo DIR]
 
 Prints, per provider: wall time of the draft loop, calls, input/output tokens, the slowest single call,
 wall/slowest (target <= 1.5: sections run side by side), the share of input tokens read from the cache
@@ -124,7 +125,6 @@ def make_repo(root: Path) -> Path:
     for path in PATHS:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(f"# {path}\n")
-    (root / "brief.md").write_text(BRIEF)
     return root
 
 
@@ -139,8 +139,8 @@ async def draft_once(provider: Provider, template: Template, brief: Brief, conte
     return time.perf_counter() - started, result
 
 
-def run(wire: str, variant: str, args: argparse.Namespace, repo: Path) -> Row:
-    template, brief = load_template(args.template), read_brief(str(repo / "brief.md"))
+def run(wire: str, variant: str, args: argparse.Namespace, repo: Path, brief_path: Path) -> Row:
+    template, brief = load_template(args.template), read_brief(str(brief_path))
     context = build_context(repo, brief.text)
     with FakeLLMServer(delay_s=args.delay, tokens_per_s=args.tokens_per_s) as server:
         provider: Provider
@@ -174,11 +174,14 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.5, help="seconds before each answer")
     parser.add_argument("--tokens-per-s", type=float, default=100.0, help="output tokens per second")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--repo", help="a repository for the context (default: a few files, a small context)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        repo = make_repo(Path(tmp))
-        rows = [run("openai", variant, args, repo) for variant in ("", "compatible")]
-        rows += [run("anthropic", variant, args, repo) for variant in ANTHROPIC_VARIANTS]
+        repo = Path(args.repo) if args.repo else make_repo(Path(tmp))
+        brief_path = Path(tmp) / "brief.md"
+        brief_path.write_text(BRIEF)
+        rows = [run("openai", variant, args, repo, brief_path) for variant in ("", "compatible")]
+        rows += [run("anthropic", variant, args, repo, brief_path) for variant in ANTHROPIC_VARIANTS]
     print(f"template {args.template}; server: {args.delay} s + 1 s per {args.tokens_per_s:g} output tokens; "
           f"concurrency {args.concurrency}; billed input in input-token equivalents "
           f"(priced as {', '.join(PRICED_AS.values())})")
