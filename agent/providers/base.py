@@ -52,13 +52,15 @@ class ModelRequest:
     prompt: str
     schema: dict[str, Any]
     schema_name: str
+    # 0 asks for no output at all: a request that only writes the prompt cache (Anthropic's `max_tokens: 0`
+    # pre-warm; one token where the API has no such request).
     max_output_tokens: int = 4096
     # Every section's (name, schema), identical across a draft's calls. A provider that puts tool
-    # definitions ahead of the cached prefix (Anthropic) sends them all and forces `schema_name`, so the
-    # cached prefix is the same for every section call.
+    # definitions ahead of the cached prefix (Anthropic, api.openai.com) sends them all and forces
+    # `schema_name`, so the cached prefix is the same for every section call.
     toolbox: tuple[tuple[str, dict[str, Any]], ...] = ()
     # How many leading characters of `shared_prefix` other drafts share too (a batch's template and
-    # repository). A provider with explicit cache breakpoints (Anthropic) marks one there as well.
+    # repository). Anthropic marks a cache breakpoint there as well; OpenAI names its cache after it.
     common_prefix_chars: int = 0
 
 
