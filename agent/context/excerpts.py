@@ -33,7 +33,7 @@ def chosen_spans(text: str, entries: Sequence[OutlineEntry], query: Sequence[str
     room = max_tokens * CHARS_PER_TOKEN
     if _chars(lines, 0, len(lines)) <= room:
         return [(0, len(lines))] if lines else []  # a file that fits is shown whole: nothing to choose
-    chunks = _chunks(len(lines), entries)
+    chunks = _chunks(lines, entries)
     scores = _scores(chunks, lines, set(query), set(identifiers))
     spans: list[tuple[int, int]] = []
     for index in sorted(range(len(chunks)), key=lambda i: (-scores[i], i)):
@@ -49,8 +49,10 @@ def chosen_spans(text: str, entries: Sequence[OutlineEntry], query: Sequence[str
     return _merged(sorted(spans))
 
 
-def _chunks(line_count: int, entries: Sequence[OutlineEntry]) -> list[Chunk]:
-    starts = sorted({(entry.line - 1, entry.name) for entry in entries if 0 < entry.line <= line_count})
+def _chunks(lines: Sequence[str], entries: Sequence[OutlineEntry]) -> list[Chunk]:
+    line_count = len(lines)
+    starts = sorted({(_above_decorators(lines, entry.line - 1), entry.name) for entry in entries
+                     if 0 < entry.line <= line_count})
     if not starts:
         return [Chunk(first, min(first + WINDOW_LINES, line_count)) for first in range(0, line_count, WINDOW_LINES)]
     found = [Chunk(0, starts[0][0])] if starts[0][0] > 0 else []  # the module's head: imports, docstring
@@ -58,6 +60,13 @@ def _chunks(line_count: int, entries: Sequence[OutlineEntry]) -> list[Chunk]:
         if following > first:
             found.append(Chunk(first, following, name))
     return found
+
+
+def _above_decorators(lines: Sequence[str], first: int) -> int:
+    """A definition's chunk starts at its decorators (`@dataclass`, `@router.get(...)`), not below them."""
+    while first > 0 and lines[first - 1].lstrip().startswith("@"):
+        first -= 1
+    return first
 
 
 def _scores(chunks: Sequence[Chunk], lines: Sequence[str], wanted: set[str], identifiers: set[str]) -> list[float]:
