@@ -16,7 +16,7 @@ from agent.context.model import (
     RankedFile,
     RepoContext,
 )
-from agent.context.outline import outline
+from agent.context.outline import MAX_ENTRIES, outline
 from agent.context.paths import triage
 from agent.context.rank import Candidate, Ranking, rank_files
 from agent.context.read import SourceFile, read_source
@@ -205,7 +205,9 @@ def _file_section(kind: str, candidate: Candidate, ranking: Ranking, outlines: _
     tokens = allowance if room is None else min(allowance, room)
     if tokens < MIN_EXCERPT_TOKENS:
         return None
-    spans = chosen_spans(source.text, entries, ranking.query, ranking.identifiers, tokens - EXCERPT_FRAME_TOKENS)
+    # Chunks come from every symbol in the file, not the outline's first sixty.
+    every_entry = outline(source.path, source.text, max_entries=None) if len(entries) >= MAX_ENTRIES else entries
+    spans = chosen_spans(source.text, every_entry, ranking.query, ranking.identifiers, tokens - EXCERPT_FRAME_TOKENS)
     return excerpt_section(source, spans, tokens)
 
 
