@@ -121,15 +121,22 @@ def _fixed_sections(
 
 
 class _Outlines:
-    """Each file's scrubbed outline, worked out the first time it is asked for."""
+    """Each file's symbols, parsed once: all of them cut excerpts into chunks; the first MAX_ENTRIES, scrubbed,
+    are its outline."""
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[OutlineEntry, ...]] = {}
+        self._every: dict[str, tuple[OutlineEntry, ...]] = {}
+        self._shown: dict[str, tuple[OutlineEntry, ...]] = {}
+
+    def every(self, source: SourceFile) -> tuple[OutlineEntry, ...]:
+        if source.path not in self._every:
+            self._every[source.path] = outline(source.path, source.text, max_entries=None)
+        return self._every[source.path]
 
     def __call__(self, source: SourceFile) -> tuple[OutlineEntry, ...]:
-        if source.path not in self._found:
-            self._found[source.path] = scrub_outline(outline(source.path, source.text), source.path)
-        return self._found[source.path]
+        if source.path not in self._shown:
+            self._shown[source.path] = scrub_outline(self.every(source)[:MAX_ENTRIES], source.path)
+        return self._shown[source.path]
 
 
 def _ranked_files(ranking: Ranking, outlines: _Outlines) -> tuple[RankedFile, ...]:
@@ -205,9 +212,8 @@ def _file_section(kind: str, candidate: Candidate, ranking: Ranking, outlines: _
     tokens = allowance if room is None else min(allowance, room)
     if tokens < MIN_EXCERPT_TOKENS:
         return None
-    # Chunks come from every symbol in the file, not the outline's first sixty.
-    every_entry = outline(source.path, source.text, max_entries=None) if len(entries) >= MAX_ENTRIES else entries
-    spans = chosen_spans(source.text, every_entry, ranking.query, ranking.identifiers, tokens - EXCERPT_FRAME_TOKENS)
+    spans = chosen_spans(source.text, outlines.every(source), ranking.query, ranking.identifiers,
+                         tokens - EXCERPT_FRAME_TOKENS)
     return excerpt_section(source, spans, tokens)
 
 
