@@ -1,8 +1,9 @@
 """Benchmark: does the repository context find the code a change touches? Measured on real history.
 
-Cases: every non-merge commit of this project's own git history whose message does not name the source files
-it changed (the message is the brief, the parent commit is the repository, the changed source files are the
-gold set), then the eval cases (their brief, their repository, `must_change` as the gold set).
+Cases: every non-merge commit of this project's own git history that changed at most ten existing source files
+and whose message has three words or more and names none of them (the message is the brief, the parent commit
+is the repository, those files are the gold set), then the eval cases (their brief, their repository,
+`must_change` as the gold set).
 
 Printed, for `build_context` and, in the same run, for a plain BM25 ranking over the source files alone:
 recall within the budget at 4k, 12k and 30k tokens (the share of gold files whose outline or excerpt is
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUDGETS = (4_000, 12_000, 30_000)
 BASELINE_BUDGETS = (4_000, 12_000, 27_000, 30_000)
 MAX_GOLD_FILES = 10  # a commit that touches more is a sweep (a rename, a reformat), not a brief's change
+MIN_BRIEF_WORDS = 3  # "v2.9.2", "years", "Fixed style" are not briefs
 CODE_EXTENSIONS = frozenset(
     "py pyi js jsx mjs cjs ts tsx go rs java kt scala rb php cs swift c h cc cpp hpp ex exs sql sh tf".split()
 )
@@ -94,7 +96,8 @@ def history_cases(rev: str, limit: int | None) -> list[Case]:
         # Modified or deleted files existed in the parent: a new file cannot be found before it exists.
         gold = tuple(sorted(cols[1] for cols in changed if cols[0][0] in "MD" and is_source(cols[1])))
         message = git("log", "-1", "--format=%B", commit).strip()
-        if not gold or len(gold) > MAX_GOLD_FILES or names_its_files(message, gold):
+        if (not gold or len(gold) > MAX_GOLD_FILES or len(message.split()) < MIN_BRIEF_WORDS
+                or names_its_files(message, gold)):
             continue
         edited = {path: edited_lines(git("diff", "-U0", parents[0], commit, "--", path)) for path in gold}
         cases.append(Case(f"{commit[:8]}^", message, gold, edited))

@@ -71,13 +71,12 @@ def test_importing_the_package_loads_no_heavy_library() -> None:
     assert out.strip() == "[]"
 
 
+def module(index: int) -> str:
+    return "\n".join(f"def invoice_total_{index}_{j}(value: int) -> int:\n    return value + {j}\n" for j in range(25))
+
+
 def many_modules(root: Path, count: int = 40) -> Path:
-    modules = {
-        f"shop/invoices/step_{i:02}.py": "\n".join(f"def invoice_total_{i}_{j}(value: int) -> int:\n    return value + {j}\n"
-                                                 for j in range(25))
-        for i in range(count)
-    }
-    return git_repo(root, {**PYTHON_REPO, **modules})
+    return git_repo(root, {**PYTHON_REPO, **{f"shop/invoices/step_{i:02}.py": module(i) for i in range(count)}})
 
 
 def sent_files(ctx: RepoContext) -> set[str]:
@@ -93,9 +92,14 @@ def test_no_fixed_file_cap_the_budget_decides(tmp_path: Path) -> None:
 
 
 def test_a_larger_budget_sends_every_file_a_smaller_one_does(tmp_path: Path) -> None:
-    repo = many_modules(tmp_path / "repo")
+    # One folder's line of the file list is about 1,000 tokens: the budget at which it first fits must not
+    # leave less room for files than a slightly smaller one did. The README is cut short at every budget too.
+    images = {f"assets/image_{i:03}.png": "" for i in range(300)}
+    readme = {"README.md": "# Shop\n\n" + "A line about invoices and the shop's billing totals.\n" * 400}
+    modules = {f"shop/invoices/step_{i:02}.py": module(i) for i in range(40)}
+    repo = git_repo(tmp_path / "repo", {**PYTHON_REPO, **images, **readme, **modules})
     sent = [sent_files(build_context(repo, "Change how an invoice total is computed", budget_tokens=budget))
-            for budget in (600, 1_000, 2_000, 4_000, 8_000, 12_000, 20_000, 30_000)]
+            for budget in range(6_000, 7_400, 70)]
     for smaller, larger in itertools.pairwise(sent):
         assert smaller <= larger
     assert len(sent[0]) < len(sent[-1])

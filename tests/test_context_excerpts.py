@@ -21,7 +21,8 @@ def filler_function(index: int) -> str:
 LONG_MODULE = (
     '"""Billing pipeline."""\n\nimport math\n\n\n'
     + "".join(filler_function(i) for i in range(30))
-    + "def apply_late_fee(invoice: dict, days_overdue: int) -> dict:\n"
+    + "@audited('billing')\n"
+    "def apply_late_fee(invoice: dict, days_overdue: int) -> dict:\n"
     "    '''Add the late fee to an overdue invoice.'''\n"
     "    fee = invoice['total'] * 0.02 * days_overdue\n"
     "    return {**invoice, 'late_fee': fee}\n\n\n"
@@ -47,6 +48,7 @@ def test_the_excerpt_shows_the_function_the_brief_is_about_deep_in_a_long_file(t
     assert target > 300
     assert any(first <= target <= last for first, last in excerpt_lines(ctx.prompt_text, "billing/pipeline.py"))
     assert "fee = invoice['total'] * 0.02 * days_overdue" in ctx.prompt_text
+    assert "@audited('billing')\ndef apply_late_fee" in ctx.prompt_text  # with its decorator
 
 
 def test_stretches_of_one_file_are_separated_and_the_named_identifier_is_defined(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from context_support import git_repo
 
 from agent.context import build_context
-from agent.context.roles import Roles
+from agent.context.roles import Roles, subject_keys, subjects_tested
 
 SHOP = {
     "shop/__init__.py": "",
@@ -121,3 +121,16 @@ def test_bundled_copies_inside_a_python_package_are_vendored() -> None:
     assert roles.role("requests/packages/urllib3/response.py") == "vendored"
     assert roles.role("pkg/lib/six/six.py") == "vendored"
     assert roles.role("requests/models.py") == roles.role("packages/web/src/index.ts") == "source"
+
+
+def test_tests_are_matched_to_their_subject_in_several_languages() -> None:
+    paths = ["agent/context/rank.py", "tests/test_context_rank.py", "tests/test_rank.py", "pkg/store/store.go",
+             "pkg/store/store_test.go", "web/src/cart.ts", "web/src/cart.spec.ts", "src/main/java/Order.java",
+             "src/test/java/OrderTest.java", "lib/user.rb", "spec/user_spec.rb"]
+    tests = subjects_tested(paths, Roles.of(paths))
+    for source, test in [("agent/context/rank.py", "tests/test_context_rank.py"), ("pkg/store/store.go",
+                         "pkg/store/store_test.go"), ("web/src/cart.ts", "web/src/cart.spec.ts"),
+                         ("src/main/java/Order.java", "src/test/java/OrderTest.java"), ("lib/user.rb", "spec/user_spec.rb")]:
+        # the most specific name wins: context_rank before rank
+        key = next(key for key in reversed(subject_keys(source)) if key in tests)
+        assert tests[key] == [test], source

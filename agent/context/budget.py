@@ -21,10 +21,17 @@ class Section:
     kind: str
     path: str | None
     text: str
+    # Set when the section was cut short to fit this many tokens: it is charged all of them, so that what is
+    # left for files never shrinks as the budget grows (a longer file list must not push a file out).
+    allowance: int | None = None
 
     @property
     def tokens(self) -> int:
         return estimate_tokens(self.text)
+
+    @property
+    def cost(self) -> int:
+        return max(self.tokens, self.allowance or 0)
 
 
 @dataclass
@@ -41,12 +48,11 @@ class Budget:
         return self.limit - self.used
 
     def offer(self, section: Section) -> bool:
-        tokens = section.tokens
-        if tokens > self.remaining:
-            self.cut.append(CutItem(section.kind, section.path or "", "over budget", tokens))
+        if section.cost > self.remaining:
+            self.cut.append(CutItem(section.kind, section.path or "", "over budget", section.tokens))
             return False
         self.included.append(section)
-        self.used += tokens
+        self.used += section.cost
         return True
 
     def manifest_items(self) -> tuple[IncludedItem, ...]:

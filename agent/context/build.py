@@ -16,7 +16,7 @@ from agent.context.model import (
     RankedFile,
     RepoContext,
 )
-from agent.context.outline import outline
+from agent.context.outline import MAX_ENTRIES, outline
 from agent.context.paths import triage
 from agent.context.rank import Candidate, Ranking, rank_files
 from agent.context.read import SourceFile, read_source
@@ -121,15 +121,22 @@ def _fixed_sections(
 
 
 class _Outlines:
-    """Each file's scrubbed outline, worked out the first time it is asked for."""
+    """Each file's symbols, parsed once: all of them cut excerpts into chunks; the first MAX_ENTRIES, scrubbed,
+    are its outline."""
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[OutlineEntry, ...]] = {}
+        self._every: dict[str, tuple[OutlineEntry, ...]] = {}
+        self._shown: dict[str, tuple[OutlineEntry, ...]] = {}
+
+    def every(self, source: SourceFile) -> tuple[OutlineEntry, ...]:
+        if source.path not in self._every:
+            self._every[source.path] = outline(source.path, source.text, max_entries=None)
+        return self._every[source.path]
 
     def __call__(self, source: SourceFile) -> tuple[OutlineEntry, ...]:
-        if source.path not in self._found:
-            self._found[source.path] = scrub_outline(outline(source.path, source.text), source.path)
-        return self._found[source.path]
+        if source.path not in self._shown:
+            self._shown[source.path] = scrub_outline(self.every(source)[:MAX_ENTRIES], source.path)
+        return self._shown[source.path]
 
 
 def _ranked_files(ranking: Ranking, outlines: _Outlines) -> tuple[RankedFile, ...]:
@@ -205,7 +212,8 @@ def _file_section(kind: str, candidate: Candidate, ranking: Ranking, outlines: _
     tokens = allowance if room is None else min(allowance, room)
     if tokens < MIN_EXCERPT_TOKENS:
         return None
-    spans = chosen_spans(source.text, entries, ranking.query, ranking.identifiers, tokens - EXCERPT_FRAME_TOKENS)
+    spans = chosen_spans(source.text, outlines.every(source), ranking.query, ranking.identifiers,
+                         tokens - EXCERPT_FRAME_TOKENS)
     return excerpt_section(source, spans, tokens)
 
 

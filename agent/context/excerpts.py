@@ -16,6 +16,7 @@ WINDOW_LINES = 40  # a file without an outline is cut into windows this long
 MAX_LINE_CHARS = 240
 NAMED_DEFINITION = 10.0  # a chunk that defines an identifier the brief names comes first
 NAME_MATCH = 2.0  # a brief's word in the chunk's name says more than one in its body
+K1, B = 1.2, 0.75  # BM25's usual constants
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def chosen_spans(text: str, entries: Sequence[OutlineEntry], query: Sequence[str
     room = max_tokens * CHARS_PER_TOKEN
     if _chars(lines, 0, len(lines)) <= room:
         return [(0, len(lines))] if lines else []  # a file that fits is shown whole: nothing to choose
-    chunks = _chunks(len(lines), entries)
+    chunks = _chunks(lines, entries)
     scores = _scores(chunks, lines, set(query), set(identifiers))
     spans: list[tuple[int, int]] = []
     for index in sorted(range(len(chunks)), key=lambda i: (-scores[i], i)):
@@ -49,8 +50,10 @@ def chosen_spans(text: str, entries: Sequence[OutlineEntry], query: Sequence[str
     return _merged(sorted(spans))
 
 
-def _chunks(line_count: int, entries: Sequence[OutlineEntry]) -> list[Chunk]:
-    starts = sorted({(entry.line - 1, entry.name) for entry in entries if 0 < entry.line <= line_count})
+def _chunks(lines: Sequence[str], entries: Sequence[OutlineEntry]) -> list[Chunk]:
+    line_count = len(lines)
+    starts = sorted({(_above_decorators(lines, entry.line - 1), entry.name) for entry in entries
+                     if 0 < entry.line <= line_count})
     if not starts:
         return [Chunk(first, min(first + WINDOW_LINES, line_count)) for first in range(0, line_count, WINDOW_LINES)]
     found = [Chunk(0, starts[0][0])] if starts[0][0] > 0 else []  # the module's head: imports, docstring
@@ -60,13 +63,24 @@ def _chunks(line_count: int, entries: Sequence[OutlineEntry]) -> list[Chunk]:
     return found
 
 
+def _above_decorators(lines: Sequence[str], first: int) -> int:
+    """A definition's chunk starts at its decorators (`@dataclass`, `@router.get(...)`), not below them."""
+    while first > 0 and lines[first - 1].lstrip().startswith("@"):
+        first -= 1
+    return first
+
+
 def _scores(chunks: Sequence[Chunk], lines: Sequence[str], wanted: set[str], identifiers: set[str]) -> list[float]:
-    """tf-idf within the file: a word the brief shares with every chunk tells them apart by nothing."""
-    counts = [Counter(t for t in terms("\n".join(lines[c.first:c.end])) if t in wanted) for c in chunks]
-    spread = Counter(term for found in counts for term in found)
+    """BM25 within the file: a word the brief shares with every chunk tells them apart by nothing, and a long
+    chunk (a class docstring, a module of constants) must not win on length alone."""
+    found = [terms("\n".join(lines[c.first:c.end])) for c in chunks]
+    counts = [Counter(term for term in words if term in wanted) for words in found]
+    spread = Counter(term for matched in counts for term in matched)
+    average = sum(len(words) for words in found) / len(found) or 1.0
     scores = []
-    for chunk, found in zip(chunks, counts, strict=True):
-        score = sum((1 + math.log(n)) * math.log(1 + len(chunks) / spread[term]) for term, n in found.items())
+    for chunk, words, matched in zip(chunks, found, counts, strict=True):
+        norm = K1 * (1 - B + B * len(words) / average)
+        score = sum(math.log(1 + len(chunks) / spread[term]) * n * (K1 + 1) / (n + norm) for term, n in matched.items())
         score += NAME_MATCH * sum(1 for term in terms(chunk.name) if term in wanted)
         score += NAMED_DEFINITION if chunk.name.rpartition(".")[2] in identifiers else 0.0
         scores.append(score)

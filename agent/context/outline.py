@@ -16,14 +16,15 @@ _ROUTE_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "opti
 _CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]+$")
 
 
-def outline(path: str, text: str) -> tuple[OutlineEntry, ...]:
+def outline(path: str, text: str, max_entries: int | None = MAX_ENTRIES) -> tuple[OutlineEntry, ...]:
+    """The file's symbols in line order; the first `max_entries` of them (all with None)."""
     extension = path.rpartition(".")[2].lower()
     entries: Iterable[OutlineEntry] = ()
     if extension in ("py", "pyi"):
         entries = _python(text)
     if not entries and extension in RULES_BY_EXTENSION:
         entries = _by_patterns(text, RULES_BY_EXTENSION[extension])
-    return tuple(sorted(entries, key=lambda entry: (entry.line, entry.kind, entry.name)))[:MAX_ENTRIES]
+    return tuple(sorted(entries, key=lambda entry: (entry.line, entry.kind, entry.name)))[:max_entries]
 
 
 def _python(text: str) -> list[OutlineEntry]:

@@ -54,8 +54,10 @@ def readme_section(readme: SourceFile, max_tokens: int = README_TOKENS) -> Secti
     # Scrub a generous head, then trim: a redaction must not push the section past its size.
     head = scrub("\n".join(_lines_within(lines, max_tokens * 8)), readme.path)
     body = _lines_within(head.splitlines(), max_tokens * 4)
-    title = readme.path + (" (excerpt)" if len(body) < len(lines) else "")
-    return Section("readme", readme.path, scrub(f"## {title}\n") + "\n".join(body) + "\n\n")
+    shortened = len(body) < len(lines)
+    title = readme.path + (" (excerpt)" if shortened else "")
+    text = scrub(f"## {title}\n") + "\n".join(body) + "\n\n"
+    return Section("readme", readme.path, text, max_tokens if shortened else None)
 
 
 def tree_section(paths: Sequence[str], max_tokens: int) -> Section:
@@ -86,7 +88,7 @@ def tree_section(paths: Sequence[str], max_tokens: int) -> Section:
             room -= len(line) + 1
     if left_files:
         lines.append(f"… {left_files:,} more files in {left_directories:,} directories not listed")
-    return Section("tree", None, scrub("\n".join(lines) + "\n\n"))
+    return Section("tree", None, scrub("\n".join(lines) + "\n\n"), max_tokens if left_files else None)
 
 
 def scrub_outline(entries: Sequence[OutlineEntry], path: str) -> tuple[OutlineEntry, ...]:
