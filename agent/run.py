@@ -82,7 +82,7 @@ def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress 
     paths = plan_paths(request.out, brief.slug, plans_dir=config.out_dir)
     check_output(paths, request.force)  # before spending a single token
     model, note = choose_model(config.model, env, request.base_url)
-    context = context_for_brief(Path(request.repo), brief, config.context_tokens)
+    context = context_for_brief(Path(request.repo), brief, config.context_tokens, output_dir=Path(config.out_dir))
     if note:  # after the repository is known to be there, so a bad --repo is the only message
         progress(note)
     if brief.redacted_lines:

@@ -176,3 +176,12 @@ def test_a_redacted_value_in_a_plan_is_not_a_placeholder_to_fill(repo: Path) -> 
     plan_text = Path(json.loads(ran.stdout)["plan_path"]).read_text()
     assert "[REDACTED]" in plan_text  # the offline drafter quotes the brief
     assert not any("[REDACTED]" in finding["message"] for finding in json.loads(ran.stdout)["findings"])
+
+
+def test_earlier_plans_are_not_context_for_the_next_draft(repo: Path) -> None:
+    (repo / "brief.md").write_text("# Invoice export\n\n- Export invoices as CSV\n")
+    assert plan("draft", "brief.md", "--model", "offline").code == 3
+    ran = plan("context", "brief.md", "--format", "json")
+    sent = json.loads(ran.stdout)
+    assert not any(item["path"].startswith("implementation-plans/") for item in sent["ranked"])
+    assert "implementation-plans/" not in sent["prompt_text"]

@@ -156,8 +156,8 @@ def context(
     from agent.context import context_for_brief, format_text, to_json
 
     with user_errors():
-        tokens = resolve_settings({"context_tokens": context_tokens}, os.environ, repo).context_tokens
-        built = context_for_brief(Path(repo), read_brief(brief), tokens)
+        config = resolve_settings({"context_tokens": context_tokens}, os.environ, repo)
+        built = context_for_brief(Path(repo), read_brief(brief), config.context_tokens, output_dir=Path(config.out_dir))
     if output is OutputFormat.json:
         print_json(to_json(built))
     else:

@@ -229,9 +229,12 @@ def _put_in_reading_order(sections: list[Section], candidates: Sequence[Candidat
     sections.sort(key=position)
 
 
-def context_for_brief(repo: Path, brief: Brief, budget_tokens: int = DEFAULT_CONTEXT_TOKENS) -> RepoContext:
-    """The context for a brief read from a file: the brief's own file, if inside the repo, is not ranked."""
-    return build_context(repo, brief.text, budget_tokens, exclude=_own_path(repo, brief.source))
+def context_for_brief(repo: Path, brief: Brief, budget_tokens: int = DEFAULT_CONTEXT_TOKENS,
+                      output_dir: Path | None = None) -> RepoContext:
+    """The context for a brief read from a file: the brief's own file, if inside the repo, is not ranked, and
+    the plans folder is left out (earlier plans are drafts about other changes, not the code)."""
+    skip = tuple(f"{path}/" for path in (_own_path(repo, str(output_dir)) if output_dir else ()))
+    return build_context(repo, brief.text, budget_tokens, exclude=_own_path(repo, brief.source), skip_dirs=skip)
 
 
 def context_for_backlog(repo: Path, briefs: Sequence[Brief], budget_tokens: int = DEFAULT_CONTEXT_TOKENS,
