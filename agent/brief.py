@@ -6,11 +6,10 @@ anything else sees it: secret-looking values become [REDACTED], and the brief sa
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -164,10 +163,13 @@ def _from_yaml(data: Any, source: str) -> Brief:
 
 
 def _from_markdown(text: str, source: str) -> Brief:
-    heading = re.search(r"^#{1,6}\s+(.+?)\s*#*\s*$", text, re.M)
-    first_line = next(line.strip() for line in text.splitlines() if line.strip())
+    # Title and requirements come from the redacted text: a title cut to 80 characters could cut a secret
+    # short enough that no detector knows it any more.
+    brief = redact_brief(Brief("", text.strip(), source))
+    heading = re.search(r"^#{1,6}\s+(.+?)\s*#*\s*$", brief.text, re.M)
+    first_line = next(line.strip() for line in brief.text.splitlines() if line.strip())
     title = heading.group(1) if heading else first_line[:80]
-    return redact_brief(Brief(title.strip(), text.strip(), source, requirement_lines(text)))
+    return replace(brief, title=title.strip(), requirements=requirement_lines(brief.text))
 
 
 def redact_brief(brief: Brief) -> Brief:
@@ -177,10 +179,9 @@ def redact_brief(brief: Brief) -> Brief:
     text = redact(brief.text)
     if text == brief.text:
         return brief
-    # A private key block shrinks to one line, so compare the lines as sequences, not pairwise.
-    lines = difflib.SequenceMatcher(None, brief.text.split("\n"), text.split("\n"), autojunk=False)
-    changed = tuple(number + 1 for tag, start, end, _, _ in lines.get_opcodes() if tag != "equal"
-                    for number in range(start, end))
+    # Redaction keeps every line where it was (a key block becomes as many [REDACTED] lines).
+    changed = tuple(number for number, (before, after)
+                    in enumerate(zip(brief.text.split("\n"), text.split("\n"), strict=True), 1) if before != after)
     return Brief(redact(brief.title), text, brief.source, tuple(redact(item) for item in brief.requirements),
                  tuple(redact(label) for label in brief.labels), brief.number, changed)
 

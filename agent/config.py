@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.context.model import DEFAULT_CONTEXT_TOKENS
 from agent.errors import InputError
-from agent.inputs import read_text, trusted_path
+from agent.inputs import read_text, repository_root, trusted_path
 from agent.output import PLANS_DIR, recorded_template
 from agent.template.catalog import DEFAULT_TEMPLATE
 from agent.usage import PRICES, Price
@@ -152,7 +152,8 @@ def _relative(value: str, base: Path, where: str) -> str:
     if "/" not in value and not value.endswith(".md"):
         return value
     resolved = str(path if path.is_absolute() else base / path)
-    return trusted_path(resolved, (base,), where, "use a path inside the repository", "the repository")
+    return trusted_path(resolved, (repository_root(base),), where, "use a path inside the repository, or choose "
+                        "the template with --template or PLAN_TEMPLATE", "the repository")
 
 
 def read_config_files(root: Path) -> list[ConfigFile]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -168,25 +169,15 @@ def load_json(text: str, source: str, error: ErrorFactory | None = None) -> Any:
 
 def _refuse_deep_brackets(text: str, fail: ErrorFactory) -> None:
     """Count nesting outside strings before parsing, so a deep document costs one linear scan."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_DEPTH:
-                raise fail(f"the JSON is nested more than {MAX_DEPTH} levels deep")
-        elif char in "]}":
-            depth -= 1
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise fail(f"the JSON is nested more than {MAX_DEPTH} levels deep")
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -230,6 +221,18 @@ def load_yaml(text: str, source: str, error: ErrorFactory | None = None) -> Any:
         raise InputError(f"{source}{line}: not valid YAML ({err.problem}); fix the syntax") from None
     except yaml.YAMLError as err:
         raise fail(f"{err}") from None
+
+
+def repository_root(path: str | os.PathLike[str]) -> str:
+    """The top of the git work tree holding `path` (a monorepo's packages share it), else `path` itself."""
+    start = folder = os.path.realpath(path)
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return start
+        folder = parent
 
 
 def trusted_path(value: str, roots: tuple[str | os.PathLike[str], ...], what: str, fix: str,

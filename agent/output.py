@@ -53,6 +53,8 @@ def check_output(paths: tuple[Path, ...], force: bool | None) -> None:
     if force is not None:
         refuse_overwrite(paths, force)
     for path in paths:
+        if path.is_symlink() and not path.is_file():
+            raise InputError(f"{path}: is a symbolic link to a missing file; remove the link or choose another --out")
         if path.is_dir():
             raise InputError(f"{path}: is a directory, where the plan's file goes; choose another --out")
         if path.exists() and not os.access(path, os.W_OK):
@@ -81,6 +83,7 @@ def plan_lock(plan_path: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: no lock, one run per plan is up to the user
         yield
         return
+    plan_path = Path(os.path.realpath(plan_path))  # one plan reached by two names is still one plan
     created = [folder for folder in (plan_path.parent, *plan_path.parent.parents) if not folder.exists()]
     plan_path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = plan_path.parent / f".{plan_path.name}.lock"
@@ -115,25 +118,68 @@ def _same_file(handle: int, path: Path) -> bool:
 
 
 def write_files(files: dict[Path, str]) -> None:
-    """Write each file's text; either every file is replaced or none is."""
+    """Write each file's text; either every file is replaced or none is. Each file is staged beside its
+    target first (a full disk fails here, before anything changed); each old file is kept under a hard
+    link until every rename has succeeded, so a rename that fails half-way is undone."""
     staged: list[tuple[str, Path]] = []
+    kept: dict[Path, str | None] = {}  # each existing target's old file under a second name (None: none made)
+    replaced: list[Path] = []
     try:
         for path, text in files.items():
             staged.append((_stage(path, text), _target(path)))
         for temporary, target in staged:
+            if target.exists():
+                kept[target] = _keep(target)
             os.replace(temporary, target)
+            replaced.append(target)
     except OSError as error:
-        raise PlanError(f"{next(iter(files))}: cannot write the plan: {error.strerror or error}; "
-                        "nothing was changed") from None
+        undone = _undo(replaced, kept)
+        outcome = "nothing was changed" if undone else f"{replaced[0]} was replaced, the rest not"
+        raise PlanError(f"{next(iter(files))}: cannot write the plan: {error.strerror or error}; {outcome}") from None
     finally:
-        for temporary, _ in staged:
+        for leftover in [temporary for temporary, _ in staged] + [link for link in kept.values() if link]:
             with suppress(OSError):
-                os.unlink(temporary)
+                os.unlink(leftover)
+
+
+def _keep(target: Path) -> str | None:
+    """A second name for the old file, or None where the file system has no hard links (no undo then)."""
+    link = f"{target.parent}/.{target.name}.{os.getpid()}.old"
+    try:
+        with suppress(FileNotFoundError):
+            os.unlink(link)
+        os.link(target, link)
+    except OSError:
+        return None
+    return link
+
+
+def _undo(replaced: list[Path], kept: dict[Path, str | None]) -> bool:
+    """Put back the old file of every target already replaced (remove it, if it is new); True when nothing
+    is left changed."""
+    try:
+        for target in replaced:
+            if target not in kept:
+                os.unlink(target)
+            elif kept[target] is None:
+                return False  # no second name could be kept for the old file
+            else:
+                os.replace(str(kept[target]), target)
+    except OSError:
+        return False
+    return True
 
 
 def _target(path: Path) -> Path:
-    """Where the bytes go: through a symlink to the file it names, so the link stays a link."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    """Where the bytes go: through a symlink to the file it names, so the link stays a link. A link to
+    nothing (a cloned repository can ship one) is not followed: it could point anywhere."""
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if not target.is_file():
+        raise PlanError(f"{path}: is a symbolic link to {target}, which is not a file; remove the link or "
+                        "choose another --out")
+    return target
 
 
 def _stage(path: Path, text: str) -> str:
@@ -203,10 +249,10 @@ def recorded_template(plan_path: Path, root: Path | str = ".") -> str | None:
     name = read_plan_json(plan_path).get("template")
     if not isinstance(name, str) or not name:
         return None
-    from agent.inputs import trusted_path
+    from agent.inputs import repository_root, trusted_path
     from agent.template.catalog import builtin_templates
 
     if name in builtin_templates():
         return name
-    return trusted_path(name, (root, plan_path.parent), f"{plan_path.with_suffix('.json')} names the template",
+    return trusted_path(name, (repository_root(root), plan_path.parent), f"{plan_path.with_suffix('.json')} names the template",
                         "pass --template to choose it")

@@ -15,7 +15,7 @@ from agent.config import settings_for_plan
 from agent.context import context_for_brief
 from agent.draft import DraftResult, Progress, Revision, draft_plan
 from agent.errors import InputError, PlanFileError
-from agent.inputs import decode, read_bytes, trusted_path
+from agent.inputs import decode, read_bytes, repository_root, trusted_path
 from agent.output import check_output, json_text, plan_lock, read_plan_json, write_files
 from agent.prompting import revise_note, unit_label
 from agent.providers.base import Usage
@@ -160,7 +160,7 @@ def _original_brief(source: str | None, plan: PlanFile, repo: str) -> Brief | No
     if not isinstance(recorded, str) or not Path(recorded).is_file():
         return None
     # plan.json may come from anyone (a pull request): what it names is read and sent to the model.
-    trusted_path(recorded, (repo, plan.path.parent), f"{plan.json_path} names the brief",
+    trusted_path(recorded, (repository_root(repo), plan.path.parent), f"{plan.json_path} names the brief",
                  "pass --brief to choose the brief")
     return read_brief(recorded)
 

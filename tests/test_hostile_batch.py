@@ -103,3 +103,15 @@ def test_spending_is_recorded_call_by_call_so_a_killed_run_keeps_it(repo: Path) 
     manifest = json.loads((repo / "implementation-plans" / MANIFEST_NAME).read_text())
     assert not any(record["state"] == "done" for record in manifest["items"].values()), "killed too late to tell"
     assert manifest["spent_usd"] > 0
+
+
+def test_an_item_whose_folder_is_in_the_way_fails_alone(repo: Path) -> None:
+    (repo / "backlog.jsonl").write_text("".join(
+        json.dumps({"id": name, "title": f"Feature {name}", "body": "- Do it"}) + "\n" for name in "abc"))
+    (repo / "out" / "a-feature-a" / "plan.json").mkdir(parents=True)  # a folder where the report goes
+    ran = plan("batch", "backlog.jsonl", "--model", "offline", "--out", "out", "--concurrency", "1", "--format", "json")
+    outcome = items(ran.stdout)
+    assert ran.code == 1
+    assert outcome["a"]["state"] == "failed" and "cannot write the plan" in str(outcome["a"]["error"])
+    assert outcome["b"]["state"] == outcome["c"]["state"] == "done"
+    assert not (repo / "out" / "a-feature-a" / "plan.md").exists()

@@ -176,3 +176,54 @@ def test_a_failed_draft_leaves_no_empty_folder(repo: Path) -> None:
     ran = plan("draft", "brief.md", "--model", "openai:test", env={"OPENAI_API_KEY": ""})
     assert ran.code == 1
     assert not (repo / "implementation-plans").exists()
+
+
+def test_a_rename_that_fails_half_way_is_undone(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert plan("draft", "brief.md", "--model", "offline", "--out", "plan.md").code == 3
+    before = tree(repo)
+    real_replace, calls = os.replace, []
+
+    def second_fails(source: str, target: str) -> None:  # plan.md renamed, then plan.json cannot be
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(errno.EIO, "Input/output error")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", second_fails)
+    (repo / "brief.md").write_text(BRIEF)
+    ran = plan("draft", "brief.md", "--model", "offline", "--template", "compact", "--out", "plan.md", "--force")
+
+    assert ran.code == 1 and "Input/output error; nothing was changed" in ran.error()
+    assert tree(repo) == before
+
+
+def test_a_symlink_to_nothing_is_not_followed(repo: Path, tmp_path: Path) -> None:
+    (repo / "out").mkdir()
+    (repo / "out" / "plan.md").symlink_to(tmp_path / "elsewhere" / "deep" / "stolen.md")
+    ran = plan("draft", "brief.md", "--model", "offline", "--out", "out/")
+    assert ran.code == 2 and "symbolic link to a missing file" in ran.error()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_one_plan_reached_by_two_names_is_still_locked(repo: Path) -> None:
+    (repo / "alias").symlink_to(repo)
+    with FakeLLMServer(delay_s=0.5) as server:
+        env = {**CLEAN_ENV, "OPENAI_API_KEY": "sk-test"}
+        first = subprocess.Popen([*PLAN, "draft", "brief.md", "--model", "openai:test", "--base-url",
+                                  server.openai_base_url, "--out", "plan.md", "--template", "compact", "--no-review"],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ran = plan("draft", "brief.md", "--model", "openai:test", "--base-url", server.openai_base_url,
+                   "--out", "alias/plan.md", "--force", env={"OPENAI_API_KEY": "sk-test"})
+        first.wait(timeout=120)
+    assert ran.code == 2 and "another `plan` is writing this plan" in ran.error()
+
+
+def test_json_report_with_standard_output_closed(repo: Path) -> None:
+    done = subprocess.run(" ".join([*(f"'{part}'" for part in PLAN), "draft", "brief.md", "--model", "offline",
+                                    "--format", "json", ">&-"]), shell=True, cwd=repo, env=CLEAN_ENV,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "plan: error: cannot write the output: standard output is closed"

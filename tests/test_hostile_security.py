@@ -185,3 +185,68 @@ def test_earlier_plans_are_not_context_for_the_next_draft(repo: Path) -> None:
     sent = json.loads(ran.stdout)
     assert not any(item["path"].startswith("implementation-plans/") for item in sent["ranked"])
     assert "implementation-plans/" not in sent["prompt_text"]
+
+
+def test_a_title_cut_short_keeps_no_part_of_a_secret(repo: Path) -> None:
+    (repo / "brief.md").write_text(f"Use this GitHub token for the deploy job please: {GITHUB_TOKEN}\n\n- Rotate it\n")
+    ran = plan("draft", "brief.md", "--model", "offline", "--format", "json")
+    written = ran.stdout + ran.stderr + "".join(text.decode() for text in tree(repo).values())
+    written = written.replace((repo / "brief.md").read_text(), "")
+    assert all(GITHUB_TOKEN[i:i + 12] not in written for i in range(len(GITHUB_TOKEN) - 12))
+
+
+@pytest.mark.parametrize("line", ['password: "HUNTER2_PROD_2024"', 'DB_PASSWORD="CORRECT_HORSE_BATTERY_STAPLE_42"'])
+def test_an_upper_case_password_is_still_a_secret(repo: Path, line: str) -> None:
+    from agent.brief import read_brief
+
+    (repo / "brief.md").write_text(f"# Keys\n\n{line}\n")
+    brief = read_brief("brief.md")
+    assert line.split('"')[1] not in brief.text and brief.redacted_lines == (3,)
+
+
+def test_a_long_line_with_a_secret_is_redacted_in_linear_time(repo: Path) -> None:
+    import time
+
+    from agent.brief import read_brief
+
+    (repo / "brief.md").write_text('# Big\n\npassword = "hunter2xyzzy" ' + "a" * 500_000 + "\n" + "- an item\n" * 20_000)
+    started = time.monotonic()
+    brief = read_brief("brief.md")
+    assert "hunter2xyzzy" not in brief.text and brief.redacted_lines == (3,)
+    assert time.monotonic() - started < 20  # was minutes: a backtracking pattern and a quadratic diff
+
+
+def git_repo(root: Path) -> Path:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def test_revise_from_a_subfolder_reads_a_brief_inside_the_git_repository(
+        repo: Path, fake_llm_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    git_repo(repo)
+    (repo / "docs").mkdir()
+    draft_plan_with_record(repo, str(repo / "docs" / "brief.md"))
+    (repo / "docs" / "brief.md").write_text("# Invoice export\n\n- Export invoices as CSV for finance audits\n")
+    monkeypatch.chdir(repo / "shop")
+    flags, env = wire_env(fake_llm_server, "openai")
+
+    ran = plan("revise", "../plan.md", "--section", "goal", *flags, env=env)
+
+    assert ran.code in (0, 3), ran.stderr
+    assert any("finance audits" in json.dumps(request.body) for request in fake_llm_server.requests)
+
+
+def test_a_package_config_may_name_a_template_at_the_top_of_its_monorepo(repo: Path) -> None:
+    git_repo(repo)
+    (repo / "templates").mkdir()
+    (repo / "templates" / "team.md").write_text("# Plan\n\n## Goal\n\n{The goal}\n")
+    package = repo / "packages" / "api"
+    package.mkdir(parents=True)
+    (package / ".plan.toml").write_text('template = "../../templates/team.md"\n')
+
+    ran = plan("config", "show", "--repo", str(package), "--format", "json")
+
+    assert ran.code == 0, ran.stderr
+    assert json.loads(ran.stdout)["settings"]["template"]["value"].endswith("templates/team.md")

@@ -87,3 +87,18 @@ def test_an_interrupted_draft_leaves_nothing_behind(repo: Path, sent: signal.Sig
     assert message.strip().splitlines()[-1].startswith(f"plan: error: {said}")
     assert set(tree(repo)) == {"app.py", "brief.md"}
     assert not (repo / "plans").exists()
+
+
+def test_sigterm_ends_a_draft_started_with_sigint_ignored(repo: Path) -> None:
+    with FakeLLMServer(delay_s=30) as server:
+        process = subprocess.Popen(
+            [*PLAN, "draft", "brief.md", "--model", "openai:test", "--base-url", server.openai_base_url],
+            cwd=repo, env={**CLEAN_ENV, "OPENAI_API_KEY": "sk-test"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as a shell starts `plan ... &`
+        deadline = time.monotonic() + 30
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143, stderr.decode()
+    assert set(tree(repo)) == {"app.py", "brief.md"}

@@ -22,7 +22,7 @@ from agent.config import Settings, resolve_settings
 from agent.context import context_for_backlog
 from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, draft_plan
-from agent.errors import InputError, OutputExistsError, ProviderError
+from agent.errors import InputError, OutputExistsError, PlanError, ProviderError
 from agent.offline import OfflineDrafter
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
@@ -186,9 +186,14 @@ class BatchRun:
             return
         finally:
             self.usage_total += provider.usage_total
-        remove_stale_temporaries(plan_path.parent)
-        write_outcome(DraftOutcome(result, plan_path, plan_path.with_suffix(".json"), self.model, self.template,
-                                   self.context, item.brief.source))
+        try:
+            remove_stale_temporaries(plan_path.parent)
+            write_outcome(DraftOutcome(result, plan_path, plan_path.with_suffix(".json"), self.model, self.template,
+                                       self.context, item.brief.source))
+        except (PlanError, OSError) as error:  # this item's folder is in the way or the disk is full: it alone fails
+            message = str(error) if isinstance(error, PlanError) else f"{plan_path}: {error.strerror or error}"
+            self._end(item, plan_path, started, _failed(message, provider.usage_total))
+            return
         self.drafted += 1
         self._end(item, plan_path, started, _changes(result), tuple(f.as_dict() for f in result.findings))
 

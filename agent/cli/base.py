@@ -108,6 +108,8 @@ DeadlineOption = Annotated[
 
 
 def print_json(data: dict[str, Any]) -> None:
+    if sys.stdout is None:  # started with descriptor 1 closed (`>&-`)
+        raise OSError(9, "standard output is closed")
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
     sys.stdout.flush()  # now, so a full or closed stdout is an error we report, not a warning at exit
 
@@ -115,6 +117,10 @@ def print_json(data: dict[str, Any]) -> None:
 def main() -> None:
     import signal
 
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A shell starts background jobs with SIGINT ignored; SIGTERM borrows SIGINT's clean path, so it must
+        # be live (and asyncio only cancels a draft on SIGINT when the default handler is in place).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     run: Callable[[], Any] = app
     try:
@@ -129,5 +135,7 @@ def _drop_stdout() -> None:
     """Point stdout at the null device, so the interpreter's last flush at exit cannot fail again."""
     import os
 
+    if sys.stdout is None:  # descriptor 1 was closed from the start: nothing will flush it
+        return
     with suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -29,7 +29,7 @@ _PEM_BLOCK = re.compile(
     re.DOTALL,
 )
 # Some detectors report only a prefix of the secret (a regex group), so a hit grows to its whole token.
-_TOKEN_CHARS = r"[A-Za-z0-9_\-+/.~]"
+_TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/.~")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+")
 # Public IP addresses are not secrets, and hiding them would make plans wrong.
 _NOT_SECRETS = frozenset({"IPPublicDetector"})
@@ -52,8 +52,9 @@ def is_secret_name(name: str) -> bool:
 
 
 def strip_private_keys(text: str) -> str:
-    """Replace whole PEM private key blocks; run it on a whole file before cutting an excerpt from it."""
-    return _PEM_BLOCK.sub(REDACTED, text)
+    """Replace whole PEM private key blocks, line for line (so line numbers still hold); run it on a whole
+    file before cutting an excerpt from it."""
+    return _PEM_BLOCK.sub(lambda block: "\n".join([REDACTED] * (block.group(0).count("\n") + 1)), text)
 
 
 def redact(text: str, path: str = "") -> str:
@@ -67,13 +68,35 @@ def _redacted_line(line: str, filename: str) -> str:
     if len(line) < 8:  # every detector needs more than this
         return line
     found = {hit.secret_value or "" for plugin in _plugins() for hit in plugin.analyze_line(filename=filename, line=line)}
-    # A hit of a couple of characters would erase half the line; no real secret is that short. A value that
-    # is the name of an environment variable (`api_key_env = "STRIPE_API_KEY"`) says where a secret lives,
-    # which a plan needs to say too.
-    kept = (value for value in found if len(value) >= 3 and not _ENV_NAME.fullmatch(value))
+    # A hit of a couple of characters would erase half the line; no real secret is that short. The name of
+    # an environment variable read for a secret (`api_key_env = "STRIPE_API_KEY"`, `os.environ["TOKEN"]`)
+    # says where the secret lives, which a plan needs to say too.
+    kept = (value for value in found if len(value) >= 3 and not _names_variable(line, value))
     for value in sorted(kept, key=len, reverse=True):
-        line = re.sub(f"{_TOKEN_CHARS}*{re.escape(value)}{_TOKEN_CHARS}*=*", REDACTED, line)
+        line = _hidden(line, value)
     return line
+
+
+def _names_variable(line: str, value: str) -> bool:
+    return bool(_ENV_NAME.fullmatch(value)) and re.search(rf"(?i)(env|environ|getenv)\W{{0,4}}{re.escape(value)}",
+                                                          line) is not None
+
+
+def _hidden(line: str, value: str) -> str:
+    """`line` with each occurrence of `value` and the token it sits in (a detector may report only part of
+    it) replaced; one pass over the line, however long."""
+    pieces, position = [], 0
+    while (found := line.find(value, position)) >= 0:
+        start, end = found, found + len(value)
+        while start > position and line[start - 1] in _TOKEN:
+            start -= 1
+        while end < len(line) and line[end] in _TOKEN:
+            end += 1
+        while end < len(line) and line[end] == "=":  # base64 padding
+            end += 1
+        pieces += [line[position:start], REDACTED]
+        position = end
+    return "".join(pieces) + line[position:]
 
 
 @cache
