@@ -7,7 +7,7 @@ from collections import Counter
 
 from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
-from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, table_rows
+from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
 
 NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
 ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
@@ -77,7 +77,7 @@ class BodyCompiler:
                 self.guidance.append((block.line, " ".join(line.strip() for line in block.lines)))
             for offset, node in enumerate(new):
                 if isinstance(node, LiteralText | FieldBlock | Line) and not node.line:
-                    node.line = block.line + (offset if block.kind in ("kv", "list") and len(new) > 1 else 0)
+                    node.line = block.line + (offset if block.kind in ("kv", "list", "table") and len(new) > 1 else 0)
             nodes += new
         return nodes
 
@@ -100,7 +100,7 @@ class BodyCompiler:
         if block.kind == "code":
             return [self._code(block)]
         if block.kind == "table":
-            return [self._table(block)]
+            return self._key_value_table(block) or [self._table(block)]
         if block.kind == "list":
             return self._list(block)
         if block.kind == "kv":
@@ -138,6 +138,28 @@ class BodyCompiler:
         spec = self._field("rows", "table", f"Table rows with columns: {', '.join(header)}", columns=columns,
                            examples=examples)
         return FieldBlock(spec)
+
+    def _key_value_table(self, block: Block) -> list[Node] | None:
+        """A two-column Field/Value table (`| Status | [Draft / Done] |`): fixed keys, each with its own value."""
+        rows = [split_row(line) for line in block.lines]
+        if not rows or any(len(row) != 2 for row in rows):
+            return None
+        data = [row for row in rows if not _separator(row)]
+        valued = [row for row in data if ph.has_placeholder(row[1]) or ph.parse_choices(row[1])]
+        keyed = all(row[0].strip("* ") and not ph.has_placeholder(row[0]) for row in valued)
+        if not valued or not keyed or any(ph.has_placeholder(row[0]) for row in data):
+            return None
+        header_is_key = data[0] in valued
+        self._pending, self._label = [], ""
+        nodes: list[Node] = []
+        for index, (line, row) in enumerate(zip(block.lines, rows, strict=True)):
+            if _separator(row) or (index == 0 and not header_is_key) or row[1].strip("* ").lower() in FIXED_CELLS:
+                nodes.append(LiteralText([line], joined=bool(nodes)))
+                continue
+            key = row[0].strip("* ")
+            spec = self.value_field(slug(key) or "value", row[1] or f"[{key}]", key)
+            nodes.append(Line([f"| {row[0]} | ", Slot(spec), " |"], joined=bool(nodes)))
+        return nodes
 
     def _column(self, name: str, cells: list[str]) -> Column:
         key = slug(name) or "column"
@@ -337,6 +359,10 @@ def tool_fill(context: str, value: str) -> str:
     if shown or (DATE_WORDS.match(label) and (not inner or DATE_WORDS.match(inner) or ph.is_whole_placeholder(value))):
         return f"today:{shown or '%Y-%m-%d'}"
     return ""
+
+
+def _separator(row: list[str]) -> bool:
+    return bool(row) and all(re.fullmatch(r":?-{2,}:?", cell.strip()) for cell in row)
 
 
 def _is_label(block: Block) -> bool:

@@ -132,9 +132,16 @@ def _block(token: Token, lines: list[str], number: int, inline: Token | None) ->
     if kind == "fence":
         fence = FENCE.match(lines[0])
         return [Block("code", number, lines, lang=fence.group(2) if fence else token.info.split(" ")[0])]
-    if kind == "table_open":
-        return [Block("table", number, lines)]
+    if kind == "table_open":  # a line with no `|` after the rows is the next block, not a row of one cell
+        end = next((i for i, line in enumerate(lines) if i > 1 and "|" not in line), len(lines))
+        return [Block("table", number, lines[:end]), *_line_blocks(lines[end:], number + end)]
     if kind in ("bullet_list_open", "ordered_list_open"):
+        # `- **Size:** M` over `**Status:** draft`: CommonMark continues the item lazily, but a line of its
+        # own that starts with a bold key is the next metadata line, as every template author means it.
+        lazy = next((i for i, line in enumerate(lines) if i and KEY_VALUE.match(line) and not LIST_ITEM.match(line)
+                     and not lines[i - 1].rstrip().endswith(("\\", "  "))), None)
+        if lazy is not None:
+            return [Block("list", number, lines[:lazy]), *_line_blocks(lines[lazy:], number + lazy)]
         return [Block("list", number, lines)]
     if kind == "html_block" and lines[0].lstrip().startswith("<!--") and lines[-1].rstrip().endswith("-->"):
         text = " ".join(lines).strip().removeprefix("<!--").removesuffix("-->").strip()

@@ -106,7 +106,7 @@ def _nodes(nodes: list[Node], scope: Scope) -> list[str]:
 def _line_break(previous: str, following: str) -> str:
     """`**Status:** Draft` over `**Owner:** Ana`: a hard break, or markdown would join them into one line."""
     last = previous.rsplit("\n", 1)[-1]
-    items = LIST_OR_ROW.match(last) and LIST_OR_ROW.match(following)
+    items = (LIST_OR_ROW.match(last) and LIST_OR_ROW.match(following)) or ("|" in last and "|" in following)
     return "\n" if items or last.endswith(("  ", "\\")) or not last.strip() else "  \n"
 
 
