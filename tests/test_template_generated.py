@@ -36,6 +36,7 @@ BODY = st.one_of(
 METADATA = st.sampled_from([
     "**Status:** [draft | approved]", "**Owner**: {Name}", "- **Size:** S/M/L", "Priority: <High | Low>",
     "**Created:** YYYY-MM-DD", "| Field | Value |\n|---|---|\n| Status | [Draft / Review / Done] |",
+    "**Stage:** [Draft | Done] · **Lead:** {Name} · **Effort:** S/M/L", "**Team**: {Team} | **Due**: YYYY-MM-DD",
 ])
 MARKERS = st.sampled_from(["", "", " (optional)", " (if applicable)"])
 

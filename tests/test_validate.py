@@ -415,3 +415,13 @@ def test_a_choice_may_be_spelled_out() -> None:
 
     assert validate_plan(compiled, "# Plan\n\n**Risk:** Medium\n\n## Goal\n\nShip it.\n") == []
     assert validate_plan(compiled, "# Plan\n\n**Risk:** Mild\n\n## Goal\n\nShip it.\n") != []
+
+
+def test_several_fields_on_one_line_are_each_checked() -> None:
+    compiled = compile_template("# Plan\n\n**Status:** [Draft | Done] · **Owner:** {Name} · **Size:** S/M/L\n\n"
+                                "## Goal\n\n{The goal}\n", "mini.md")
+    good = "# Plan\n\n**Status:** Done · **Owner:** Ana · **Size:** m\n\n## Goal\n\nShip it.\n"
+
+    assert validate_plan(compiled, good) == []
+    assert [f.code for f in validate_plan(compiled, good.replace("**Size:** m", "**Size:** Huge"))] == ["enum"]
+    assert [f.code for f in validate_plan(compiled, good.replace("Ana", "{Name}"))] == ["placeholder"]

@@ -10,6 +10,7 @@ from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, 
 from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
 
 NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
+INLINE_KEY = re.compile(r"\*\*(?P<key>[^*]{1,40}?:)\*\*\s*|\*\*(?P<k2>[^*]{1,40}?)\*\*:\s*")
 ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
@@ -237,6 +238,8 @@ class BodyCompiler:
         return list(nodes)
 
     def _key_value_line(self, raw: str) -> Line | LiteralText:
+        if len(keys := list(INLINE_KEY.finditer(raw))) > 1:
+            return self._key_value_run(raw, keys)
         match = KEY_VALUE.match(raw.strip())
         assert match is not None
         key, sep, value = match.group("key"), match.group("sep"), match.group("value")
@@ -255,6 +258,21 @@ class BodyCompiler:
         spec = self.value_field(slug(key), value.strip(), key)
         spec.role = file_role(key)
         return Line([prefix, Slot(spec), trailing])
+
+    def _key_value_run(self, raw: str, keys: list[re.Match[str]]) -> Line:
+        """`**Status:** Draft · **Owner:** {Name} · **Size:** S/M/L`: several fields on one line."""
+        parts: list[str | Slot] = [raw[: keys[0].start()]]
+        for index, key in enumerate(keys):
+            end = keys[index + 1].start() if index + 1 < len(keys) else len(raw)
+            segment = raw[key.end() : end]
+            value = re.sub(r"\s*[·|,;]?\s*$", "", segment)  # the separator before the next key stays literal
+            name = (key.group("key") or key.group("k2")).strip().rstrip(":")
+            if value.strip():
+                spec = self.value_field(slug(name) or "value", value.strip(), name)
+                parts += [key.group(0), Slot(spec), segment[len(value) :]]
+            else:
+                parts += [key.group(0), segment]
+        return Line([part for part in parts if part != ""])
 
     def value_field(self, name: str, value: str, context: str) -> FieldSpec:
         """A one-line value: an enum when the template offers choices, else text with the template's hint."""
