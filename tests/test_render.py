@@ -17,9 +17,10 @@ from template_support import (
     template,
 )
 
+from agent.check.validate import validate_plan
 from agent.template.parse import split_row
 from agent.template.placeholders import find_placeholders
-from agent.template.render import NOT_APPLICABLE, render_plan
+from agent.template.render import render_plan
 
 
 def body_of(markdown: str) -> str:
@@ -232,14 +233,15 @@ def test_header_key_value_lines_stay_together_in_seed_003() -> None:
     assert lines[created + 2].startswith("**Status:** ")
 
 
-def test_optional_section_left_out_is_marked_not_applicable() -> None:
+def test_optional_section_left_out_is_dropped_whole() -> None:
     data = filled(template("002"))
     data["data_migration"] = None
 
     markdown = render_plan(template("002"), data)
 
-    assert section_lines(markdown, "## Data Migration") == [NOT_APPLICABLE]
+    assert "## Data Migration" not in markdown
     assert "## Performance Considerations" in markdown
+    assert validate_plan(template("002"), markdown) == []
 
 
 @pytest.mark.parametrize("name", ALL_TEMPLATES)

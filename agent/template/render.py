@@ -28,7 +28,6 @@ from agent.template.model import (
     flat_field,
 )
 
-NOT_APPLICABLE = "_Not applicable._"
 RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 LIST_OR_ROW = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\|)")
 
@@ -126,7 +125,7 @@ def _section(section: Section, scope: Scope) -> list[str]:
     heading = render_line(section.heading, scope)
     value = scope.values.get(section.name)
     if section.optional and value is None and section.name in scope.values:
-        return [heading, NOT_APPLICABLE]
+        return []  # an optional section the plan does not need is dropped whole, never left empty
     flat = flat_field(section)
     inner = scope.inner({flat.name: value} if flat else value)
     return [heading, *_nodes(section.children, inner)]
