@@ -22,11 +22,7 @@ from agent.template.schema import json_schema, plan_model, strict_problems
 
 # Templates the oracle still finds fault with, each for a reason named here; strict, so a fix shows up.
 KNOWN_GAPS = {
-    "03-speckit-tasks.md": "a `- **Key**: value` list whose other keys are numbered is read as examples, "
-                           "so its one unnumbered key (`Polish (Final Phase)`) is rewritten with the list",
-    "20-taskmaster-prd-rpg.md": "<instruction> and <example> blocks are not yet recognised as guidance",
     "34-github-feature-request.md": "bold lines standing in for headings: refused as 'no headings'",
-    "36-prd-curly-tables.md": "bold `**Scenario 1: {Title}**` lead-ins repeat a block without a heading",
 }
 
 

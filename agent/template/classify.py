@@ -59,10 +59,19 @@ class BodyCompiler:
         self.kept = False
         nodes: list[Node] = []
         annotation = ""
+        closing = ""  # inside `<instruction>` … `</instruction>`: words for the author or the model
         for index, block in enumerate(blocks):
             following = blocks[index + 1] if index + 1 < len(blocks) else None
             if block.kind == "comment" and (match := ANNOTATION.match(block.text)):
                 annotation = match.group("what").lower()
+                continue
+            if closing or _custom_tag(block.lines[0]):
+                text = "\n".join(block.lines)
+                if closing and closing in text:
+                    text, closing = text[text.index(closing) + len(closing) :], ""
+                closing = closing or _still_open(text, blocks[index + 1 :])
+                self._section_description.append(" ".join(line.strip() for line in block.lines))
+                self.guidance.append((block.line, block.lines[0]))
                 continue
             if annotation == "keep":
                 new: list[Node] = [LiteralText(block.lines, kept=True)]
@@ -245,6 +254,9 @@ class BodyCompiler:
         key, sep, value = match.group("key"), match.group("sep"), match.group("value")
         trailing = raw[len(raw.rstrip()) :]
         marker = CONDITIONAL_NOTE.fullmatch(value.strip())
+        if not value.strip() and ph.has_placeholder(key):  # `**Decision: [Technology]**` names what follows
+            self._label = ph.strip_placeholders(key).strip(" :")
+            return self.line_with_slots("", raw.rstrip(), owner_name=slug(self._label) or "title")
         if not value.strip() or marker:  # `**Files**: (optional)`: the marker is for the author, not the plan
             self._label = key.strip().rstrip(":")
             self._pending_optional = bool(CONDITIONAL_NOTE.search(sep) or marker)
@@ -376,6 +388,28 @@ def tool_fill(context: str, value: str) -> str:
     inner = re.sub(r"[\[\]{}<>$_]", " ", value).strip()
     if shown or (DATE_WORDS.match(label) and (not inner or DATE_WORDS.match(inner) or ph.is_whole_placeholder(value))):
         return f"today:{shown or '%Y-%m-%d'}"
+    return ""
+
+
+CUSTOM_TAG = re.compile(r"^\s*<(/?)([a-z][\w-]*)(?:\s[^<>]*)?>", re.I)
+INSTRUCTION = re.compile(r"^(?:ACTION REQUIRED|REMOVE IF UNUSED|Repeat (?:this|the|for)\b|Delete (?:this|the)\b|"
+                         r"Remove (?:this|the) (?:section|line|block|note)|Instructions?:)", re.I)  # to the author
+
+
+def _custom_tag(line: str) -> bool:
+    """`<instruction>`, `<example type="good">`, `</overview>`: tags HTML does not know, around words for the
+    author or the model."""
+    match = CUSTOM_TAG.match(line)
+    return match is not None and match.group(2).lower() not in ph.HTML_TAGS
+
+
+def _still_open(text: str, rest: list[Block]) -> str:
+    """The closing tag of a custom tag opened in `text` and closed in a later block of `rest`, else ""."""
+    later = "\n".join(line for block in rest for line in block.lines)
+    for match in re.finditer(r"<([a-z][\w-]*)(?:\s[^<>]*)?>", text, re.I):
+        closing = f"</{match.group(1)}>"
+        if match.group(1).lower() not in ph.HTML_TAGS and closing not in text[match.end() :] and closing in later:
+            return closing
     return ""
 
 

@@ -41,7 +41,8 @@ from agent.template.parse import (
 MAX_TEMPLATE_BYTES = 1_000_000
 OPTIONAL_MARK = re.compile(r"\((?:if applicable|optional|if any|if needed|if relevant)\)", re.I)
 RULE_LINE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|(?:[-*_]\s){2,}[-*_])\s*$")
-FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\|")
+# Checklist gates, links, table rows, and `- **Key**: value` definitions.
+FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\||^\s*[-*+]\s+\*\*[^*]+\*\*:?\s*\S")
 NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)?)(?P<rest>(?::|\s+[-–—]\s+|$).*)$")
 
 
@@ -147,7 +148,8 @@ def _looks_fixed(children: list[Node]) -> bool:
     if any(isinstance(node, Line) for node in children):
         return True  # `**Owner**: Platform team` lines, and shared variables the header fills
     content = [line for line in lines if not RULE_LINE.match(line)]
-    return bool(content) and all(FIXED_LINE.search(line) for line in content)
+    fixed = [line for line in content if FIXED_LINE.search(line)]
+    return bool(content) and 3 * len(fixed) >= 2 * len(content)  # a note under a fixed list does not make it prose
 
 
 def _fill_by_default(

@@ -133,7 +133,9 @@ def _block(token: Token, lines: list[str], number: int, inline: Token | None) ->
         fence = FENCE.match(lines[0])
         return [Block("code", number, lines, lang=fence.group(2) if fence else token.info.split(" ")[0])]
     if kind == "table_open":  # a line with no `|` after the rows is the next block, not a row of one cell
-        end = next((i for i, line in enumerate(lines) if i > 1 and "|" not in line), len(lines))
+        piped = lines[0].lstrip().startswith("|")
+        end = next((i for i, line in enumerate(lines)
+                    if i > 1 and ("|" not in line or (piped and not line.lstrip().startswith("|")))), len(lines))
         return [Block("table", number, lines[:end]), *_line_blocks(lines[end:], number + end)]
     if kind in ("bullet_list_open", "ordered_list_open"):
         # `- **Size:** M` over `**Status:** draft`: CommonMark continues the item lazily, but a line of its
