@@ -269,3 +269,17 @@ def test_a_marker_for_the_author_never_reaches_the_plan() -> None:
     plan = render_plan(compiled, filled(compiled))
 
     assert "**Files**:" in plan and "(optional)" not in plan
+
+
+def test_instructions_reach_the_prompt_not_the_plan() -> None:
+    text = ("# Plan\n\n## Tasks\n\n### Task 1: [Name]\n\n{What to do}\n\n{Repeat structure for each task...}\n\n"
+            "## Notes\n\n<instruction>\nWrite for a reviewer.\n\nKeep it short.\n</instruction>\n\n"
+            "Delete this section before publishing.\n\n{Notes}\n")
+    compiled = compile_template(text, "mini.md")
+
+    plan = render_plan(compiled, filled(compiled))
+    notes = json_schema(plan_model(compiled))["properties"]["notes"]
+
+    for instruction in ("Repeat structure", "instruction>", "Write for a reviewer", "Delete this section"):
+        assert instruction not in plan
+    assert "Write for a reviewer" in notes["description"] and "Keep it short" in notes["description"]

@@ -31,6 +31,8 @@ BODY = st.one_of(
     st.builds(lambda text: f"| Item | Owner | Priority |\n|---|---|---|\n| [{text}] | [Name] | High/Med/Low |",
               GUIDANCE),
     st.builds(lambda text: f"<!-- {text} -->\n\n```bash\n{{Command}}\n```", GUIDANCE),
+    st.builds(lambda text: f"<instruction>\n{text}.\n\nBe brief.\n</instruction>\n\n{{{text}}}", GUIDANCE),
+    st.builds(lambda text: f"Delete this note before publishing.\n\n[{text}]", GUIDANCE),
     st.just(""),
 )
 METADATA = st.sampled_from([

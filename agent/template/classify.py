@@ -305,6 +305,10 @@ class BodyCompiler:
 
     def _paragraph(self, block: Block, following: Block | None, first: bool) -> list[Node]:
         text = " ".join(line.strip() for line in block.lines)
+        if INSTRUCTION.match(re.sub(r"^[*_\[{(<\s]+", "", text)):  # "{Repeat structure for each task...}"
+            (self._section_description if first else self._pending).append(text)
+            self.guidance_lines.append(ph.normalise_line(text))
+            return []
         if NOTE.match(text):  # a blockquote or an italic line: a note to the author, never plan text
             note = re.sub(r"^>\s?|^[*_]|[*_]$", "", text).strip()
             (self._section_description if first else self._pending).append(note)
@@ -392,7 +396,8 @@ def tool_fill(context: str, value: str) -> str:
 
 
 CUSTOM_TAG = re.compile(r"^\s*<(/?)([a-z][\w-]*)(?:\s[^<>]*)?>", re.I)
-INSTRUCTION = re.compile(r"^(?:ACTION REQUIRED|REMOVE IF UNUSED|Repeat (?:this|the|for)\b|Delete (?:this|the)\b|"
+INSTRUCTION = re.compile(r"^(?:ACTION REQUIRED|REMOVE IF UNUSED|Delete (?:this|the)\b|"
+                         r"Repeat\b.{0,40}\b(?:for each|as needed|above|below|structure|section|block)|"
                          r"Remove (?:this|the) (?:section|line|block|note)|Instructions?:)", re.I)  # to the author
 
 
