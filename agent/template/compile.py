@@ -115,7 +115,10 @@ def _title_line(block: Block, body: BodyCompiler) -> Line:
 def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
     text = raw.block.text
     label = heading_label(ph.strip_placeholders(text)) or heading_label(text)
-    heading = body.line_with_slots("#" * raw.block.level + " ", text, owner_name="heading")
+    if raw.block.bold:  # written as the template writes it: a bold line, not a `##` heading
+        heading = body.line_with_slots("", raw.block.lines[0].strip(), owner_name="heading")
+    else:
+        heading = body.line_with_slots("#" * raw.block.level + " ", text, owner_name="heading")
     children = body.compile(raw.body)
     optional = bool(OPTIONAL_MARK.search(text)) or body.pop_section_optional()
     description = body.pop_section_description()

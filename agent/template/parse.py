@@ -24,6 +24,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
 RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(\[[ xX]\]\s+)?(.*)$")
+BOLD_LINE = re.compile(r"\*\*[^*]{3,120}\*\*:?")
 KEY_VALUE = re.compile(r"^\*\*(?P<key>[^*]+?)\*\*(?P<sep>\s*(?:\*[^*]*\*\s*)?:?\s*)(?P<value>.*)$")
 
 
@@ -37,6 +38,7 @@ class Block:
     level: int = 0
     text: str = ""
     lang: str = ""
+    bold: bool = False  # a heading written as a bold line of its own, in a file with no `#` headings
 
 
 @dataclass
@@ -69,7 +71,24 @@ def parse_document(text: str, load_front_matter: bool = True) -> Document:
     fm_lines, offset = _front_matter_lines(lines)
     front_matter = _load_front_matter(fm_lines) if fm_lines and load_front_matter else None
     blocks = list(split_blocks(lines[offset:], first_line=offset + 1))
+    if not any(block.kind == "heading" for block in blocks):
+        blocks = _bold_headings(blocks)
     return Document(front_matter, fm_lines, blocks, body_offset=offset)
+
+
+def _bold_headings(blocks: list[Block]) -> list[Block]:
+    """Issue templates often use `**Describe the problem**` lines as their headings: with no `#` heading in the
+    file, a bold line standing alone at the start of a block is one (level 2), in templates and plans alike."""
+    out: list[Block] = []
+    for block in blocks:
+        first = block.lines[0].strip()
+        if block.kind in ("kv", "paragraph") and BOLD_LINE.fullmatch(first):
+            out.append(Block("heading", block.line, [block.lines[0]], level=2, text=first.strip("*").strip(),
+                             bold=True))
+            out += _line_blocks(block.lines[1:], block.line + 1)
+        else:
+            out.append(block)
+    return out
 
 
 def _front_matter_lines(lines: list[str]) -> tuple[list[str], int]:
