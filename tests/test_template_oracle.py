@@ -13,6 +13,7 @@ from oracle import problems
 from template_support import BUILTINS, SEEDS, filled, public_path, public_templates, seed_path
 
 from agent.brief import Brief
+from agent.check.validate import validate_plan
 from agent.offline import OfflineDrafter
 from agent.template.catalog import load_template, read_text_file
 from agent.template.compile import compile_template
@@ -78,3 +79,11 @@ def test_plan_schema_passes_the_strict_structured_output_lint(name: str) -> None
     _, compiled = _compiled(name)
 
     assert strict_problems(json_schema(plan_model(compiled))) == []
+
+
+@pytest.mark.parametrize("name", [*public_templates(), *SEEDS, *BUILTINS])
+def test_a_complete_plan_validates_clean(name: str) -> None:
+    """Every finding is fed back to the model: a complete plan for any template must draw none."""
+    _, compiled = _compiled(name)
+
+    assert validate_plan(compiled, render_plan(compiled, filled(compiled))) == []

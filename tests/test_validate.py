@@ -168,7 +168,7 @@ def test_optional_section_marked_not_applicable_is_fine() -> None:
 
 
 def test_optional_section_left_out_entirely_is_fine() -> None:
-    plan = drop_section(rendered("000"), "### Files to delete (if any)")
+    plan = drop_section(rendered("000"), "### Files to delete")
     assert "Files to delete" not in plan
 
     assert not has_errors(validate_plan(template("000"), plan, "plan.md"))

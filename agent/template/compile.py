@@ -39,7 +39,7 @@ from agent.template.parse import (
 )
 
 MAX_TEMPLATE_BYTES = 1_000_000
-OPTIONAL_MARK = re.compile(r"\((?:if applicable|optional|if any|if needed|if relevant)\)", re.I)
+OPTIONAL_MARK = re.compile(r"\s*\*?[(\[]\s*(?:if applicable|optional|if any|if needed|if relevant)\s*[)\]]\*?", re.I)
 RULE_LINE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|(?:[-*_]\s){2,}[-*_])\s*$")
 # Checklist gates, links, table rows, and `- **Key**: value` definitions.
 FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\||^\s*[-*+]\s+\*\*[^*]+\*\*:?\s*\S")
@@ -113,14 +113,15 @@ def _title_line(block: Block, body: BodyCompiler) -> Line:
 
 
 def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
-    text = raw.block.text
+    optional_mark = bool(OPTIONAL_MARK.search(raw.block.text))
+    text = OPTIONAL_MARK.sub("", raw.block.text).strip() or raw.block.text  # the marker is for the author
     label = heading_label(ph.strip_placeholders(text)) or heading_label(text)
     if raw.block.bold:  # written as the template writes it: a bold line, not a `##` heading
         heading = body.line_with_slots("", raw.block.lines[0].strip(), owner_name="heading")
     else:
         heading = body.line_with_slots("#" * raw.block.level + " ", text, owner_name="heading")
     children = body.compile(raw.body)
-    optional = bool(OPTIONAL_MARK.search(text)) or body.pop_section_optional()
+    optional = optional_mark or body.pop_section_optional()
     description = body.pop_section_description()
     if not raw.children and not body.kept and not local_fields(children) and not _looks_fixed(children):
         first_line = raw.body[0].line if raw.body else raw.block.line
@@ -205,7 +206,7 @@ def _group_repeats(sections: list[Section]) -> list[Section | Repeat]:
     for section in sections:
         key = _repeat_key(section)
         previous = grouped[-1] if grouped else None
-        if key and isinstance(previous, Repeat) and previous.numbering.key == key:
+        if key and isinstance(previous, Repeat) and _same_list(previous.numbering.key, key):
             _absorb(previous, section)
         elif key:
             grouped.append(_start_repeat(section, key))
@@ -214,15 +215,21 @@ def _group_repeats(sections: list[Section]) -> list[Section | Repeat]:
     return grouped
 
 
+def _same_list(key: str, other: str) -> bool:
+    """`{Title of option 1}` then `{Title of other option}`: headings that are all placeholder, side by side at
+    one level, are instances of one list however their guidance words differ (the plan cannot tell them apart)."""
+    return key == other or (key.startswith("*") and other.startswith("*"))
+
+
 def _repeat_key(section: Section) -> str:
     """`Phase 1: [Name]` and `Phase 2: Core` share the key `phase`; a heading that is all placeholder repeats too."""
     text = _heading_text(section)
-    if ph.is_whole_placeholder(text):
-        return "*" + slug(ph.find_placeholders(text)[0].guidance)
+    if ph.is_whole_placeholder(text) or (ph.has_placeholder(text) and not ph.strip_placeholders(text).strip(" :-–—")):
+        return "*" + slug(ph.find_placeholders(text)[0].guidance)  # `[DRAFT/WIP] [Title]` is all placeholder too
     match = NUMBERED.match(text)
     if match is None:
-        if (tail := _titled_prefix(text)) is not None:  # `Feature: [Name]`: each instance names itself
-            return f"{section.level}:~{slug(tail[0])}"
+        if (titled := _titled(text)) is not None:  # `Feature: [Name]`: each instance names itself
+            return f"{section.level}:~{slug(titled[0])}~{slug(re.sub(r'[0-9]+', '', titled[2]))}"
         return ""
     if not match.group("rest").strip(" :-–—") and not has_fields(section):
         return ""  # `### Week 1` over fixed text: nothing in it varies, so it stays as the template wrote it
@@ -235,12 +242,14 @@ def _heading_text(section: Section) -> str:
     ]
 
 
-def _titled_prefix(text: str) -> tuple[str, str] | None:
-    """`Capability: [Name]` → ("Capability: ", "[Name]"): fixed words, then one placeholder ending the heading."""
+def _titled(text: str) -> tuple[str, str, str] | None:
+    """`Capability: [Name]` → ("Capability: ", "[Name]", ""), `[Layer] (Phase 1)` → ("", "[Layer]", " (Phase 1)"):
+    fixed words around one placeholder that names the instance."""
     found = [p for p in ph.find_placeholders(text) if p.kind != "variable"]
-    if len(found) != 1 or text[found[0].end :].strip() or not text[: found[0].start].strip():
+    if len(found) != 1:
         return None
-    return text[: found[0].start], found[0].raw
+    prefix, suffix = text[: found[0].start], text[found[0].end :]
+    return (prefix, found[0].raw, suffix) if (prefix + suffix).strip(" :-–—") else None
 
 
 def _start_repeat(section: Section, key: str) -> Repeat:
@@ -248,11 +257,13 @@ def _start_repeat(section: Section, key: str) -> Repeat:
     match = NUMBERED.match(text)
     title: FieldSpec | None
     if match is None:
-        prefix, rest = _titled_prefix(text) or ("", text)
+        prefix, rest, suffix = _titled(text) or ("", text, "")
         guidance = ph.find_placeholders(rest)[0].guidance
         title = FieldSpec("title", "line", f"Heading for this item: {guidance}", examples=(text,))
         separator, number = "", ""
+        suffix = re.sub(r"[0-9]+", "{n}", suffix, count=1)  # `(Phase 1)`, `(Phase 2)`: numbered item by item
     else:
+        suffix = ""
         prefix, number, rest = match.group("prefix"), match.group("num"), match.group("rest")
         separator = re.match(r"^(:\s*|\s+[-–—]\s+|)", rest).group(0)  # type: ignore[union-attr]
         title = _repeat_title(rest[len(separator) :]) if rest.strip(" :-–—") else None
@@ -263,7 +274,7 @@ def _start_repeat(section: Section, key: str) -> Repeat:
     stem = slug(prefix) or re.sub(r"_(name|title)$", "", slug(ph.find_placeholders(text)[0].guidance))
     name = _plural(stem or "item")
     return Repeat(section.level, name, prefix, separator, match is not None, numbering, title, prototype,
-                  examples=[text], line=section.line)
+                  examples=[text], line=section.line, suffix=suffix)
 
 
 def _repeat_title(example: str) -> FieldSpec:

@@ -137,7 +137,7 @@ def _repeat(repeat: Repeat, scope: Scope) -> list[str]:
     for index, item in enumerate(items, start=1):
         number = _number(repeat, index, scope)
         title = (item or {}).get("title", "") if isinstance(item, dict) else ""
-        blocks.append(repeat_heading(repeat, number, title))
+        blocks.append(repeat_heading(repeat, number, title, index))
         blocks += _nodes(repeat.prototype.children, scope.inner(item, parent_number=index))
     return blocks
 
@@ -151,10 +151,11 @@ def _number(repeat: Repeat, index: int, scope: Scope) -> str:
     return repeat.numbering.format(index, scope.parent_number)
 
 
-def repeat_heading(repeat: Repeat, number: str, title: str) -> str:
+def repeat_heading(repeat: Repeat, number: str, title: str, index: int = 1) -> str:
     text = f"{repeat.prefix}{number}"
     if repeat.title is not None:
         text += f"{repeat.separator}{_one_line(title)}" if text else _one_line(title)
+    text += repeat.suffix.replace("{n}", str(index))
     return f"{'#' * repeat.level} {text}"
 
 
