@@ -283,3 +283,18 @@ def test_instructions_reach_the_prompt_not_the_plan() -> None:
     for instruction in ("Repeat structure", "instruction>", "Write for a reviewer", "Delete this section"):
         assert instruction not in plan
     assert "Write for a reviewer" in notes["description"] and "Keep it short" in notes["description"]
+
+
+def test_commonmark_forms_are_read_as_commonmark() -> None:
+    """Setext headings, `* * *` rules, `~~~` and long fences, a BOM and CRLF line endings."""
+    from oracle import problems
+
+    text = ("\ufeffPlan\r\n====\r\n\r\nGoal\r\n----\r\n\r\n{The goal}\r\n\r\n* * *\r\n\r\n## Commands [optional]\r\n\r\n"
+            "~~~~bash\r\n{{COMMAND}}\r\n## not a heading\r\n~~~~\r\n")
+    compiled = compile_template(text, "mini.md")
+
+    plan = render_plan(compiled, filled(compiled))
+
+    assert compiled.unit_names == ["goal", "commands"] and compiled.unit("commands").optional
+    assert plan.startswith("# Plan\n\n## Goal\n") and "\n\n* * *\n\n## Commands\n\n```bash\n" in plan
+    assert problems(text, plan) == []
