@@ -298,3 +298,16 @@ def test_commonmark_forms_are_read_as_commonmark() -> None:
     assert compiled.unit_names == ["goal", "commands"] and compiled.unit("commands").optional
     assert plan.startswith("# Plan\n\n## Goal\n") and "\n\n* * *\n\n## Commands\n\n```bash\n" in plan
     assert problems(text, plan) == []
+
+
+def test_a_leaf_of_example_items_becomes_a_list_of_the_plans_own() -> None:
+    text = ("# Tasks\n\n## Work\n\n- [ ] 1. Create the model in src/model.ts\n  - File: src/model.ts\n\n"
+            "- [ ] 2. Add the API in src/api.ts\n  - File: src/api.ts\n")
+    compiled = compile_template(text, "mini.md")
+
+    work = json_schema(plan_model(compiled))["properties"]["work"]
+    plan = render_plan(compiled, filled(compiled))
+
+    assert work["type"] == "array" and "Create the model" in work["description"] and "File: src/model.ts" in \
+        work["description"]
+    assert "- [ ] Handle" in plan and "Create the model" not in plan and "\n\n\n" not in plan

@@ -192,7 +192,7 @@ class BodyCompiler:
         examples = [self._is_example(item.text, plain=self.plain and not checklist) for item in items]
         if not any(examples):
             self._pending, self._label = [], ""
-            nodes: list[Node] = [self._fixed_line(line) for line in block.lines]
+            nodes: list[Node] = [self._fixed_line(line) for line in block.lines if line.strip()]
             for node in nodes[1:]:
                 node.joined = True  # type: ignore[union-attr]
             return nodes

@@ -30,6 +30,7 @@ from agent.template.model import (
     walk,
 )
 from agent.template.parse import (
+    LIST_ITEM,
     Block,
     FrontMatterError,
     RawSection,
@@ -162,6 +163,7 @@ def _fill_by_default(
     """A leaf section with nothing to fill becomes one text field; its prose is the field's guidance."""
     guidance = [description] if description else []
     kept: list[Node] = []
+    children = [node for node in children if not (isinstance(node, LiteralText) and not "".join(node.lines).strip())]
     for node in children:
         if isinstance(node, LiteralText) and not all(RULE_LINE.match(line) for line in node.lines if line.strip()):
             text = " ".join(line.strip() for line in node.lines if line.strip())
@@ -170,8 +172,20 @@ def _fill_by_default(
         else:
             kept.append(node)
     hint = " ".join(guidance) or f"What this plan says about {label}"
-    spec = FieldSpec(slug(label) or "text", "text", hint, examples=tuple(guidance[:1]))
     replaced = [node for node in children if node not in kept and isinstance(node, LiteralText)]
+    lines = [line for node in replaced for line in node.lines if line.strip()]
+    items = [match for line in lines if (match := LIST_ITEM.match(line)) and not match.group(1)]
+    if items and all(LIST_ITEM.match(line) or line.startswith((" ", "\t")) for line in lines):
+        # Example items (`- [ ] 1. Create core interfaces ...`): the plan writes its own items in that shape.
+        marker = "1." if items[0].group(2)[0].isdigit() else items[0].group(2)
+        examples = tuple(match.group(4) for match in items)
+        shape = " / ".join(line.strip() for line in lines[: lines.index(items[1].group(0))] if len(items) > 1)
+        lead = f"{description} " if description else ""
+        spec = FieldSpec(slug(label) or "items", "list", f"{lead}One entry per item, in the spirit of: "
+                         f"{'; '.join(examples[:3])}" + (f". Each item as the template shows one: {shape}" if shape else ""),
+                         marker=marker, checkbox=bool(items[0].group(3)), examples=examples)
+    else:
+        spec = FieldSpec(slug(label) or "text", "text", hint, examples=tuple(guidance[:1]))
     body.guidance += [(node.line, " ".join(line.strip() for line in node.lines)) for node in replaced]
     return [FieldBlock(spec, line=replaced[0].line if replaced else line), *kept], ""
 
