@@ -266,7 +266,7 @@ class BodyCompiler:
         prefix = raw[: len(raw) - len(raw.lstrip())] + f"**{key}**{sep}"
         key = key.strip().rstrip(":")
         if ph.is_whole_placeholder(value) and ph.find_placeholders(value)[0].kind == "variable":
-            return self.line_with_slots(prefix, value.strip(), owner_name=slug(key), suffix=trailing)
+            return self.line_with_slots(prefix, value.strip(), owner_name=slug(key), suffix=trailing, label=key)
         spec = self.value_field(slug(key), value.strip(), key)
         spec.role = file_role(key)
         return Line([prefix, Slot(spec), trailing])
@@ -354,7 +354,7 @@ class BodyCompiler:
         return [FieldBlock(self._field("text", "text", found.guidance, examples=(text,)))]
 
     def line_with_slots(
-        self, prefix: str, text: str, owner_name: str, global_slots: bool = False, suffix: str = ""
+        self, prefix: str, text: str, owner_name: str, global_slots: bool = False, suffix: str = "", label: str = ""
     ) -> Line:
         """Literal text with a slot per placeholder; `{{NAME}}` slots are shared plan-wide variables."""
         parts: list[str | Slot] = [prefix]
@@ -362,19 +362,20 @@ class BodyCompiler:
         for found in ph.find_placeholders(text):
             parts.append(text[last : found.start])
             in_path = text[found.start - 1 : found.start] == "/" or bool(re.match(r"/|\.\w+\b", text[found.end :]))
-            parts.append(self._slot(found, owner_name, in_path))
+            before = re.search(r"([A-Za-z][A-Za-z ]*?)\**\s*:\**\s*$", text[last : found.start])  # `Last updated: `
+            parts.append(self._slot(found, owner_name, in_path, label or (before.group(1) if before else "")))
             last = found.end
         parts.append(text[last:] + suffix)
         return Line([part for part in parts if part != ""])
 
-    def _slot(self, found: ph.Placeholder, owner_name: str, in_path: bool = False) -> Slot:
+    def _slot(self, found: ph.Placeholder, owner_name: str, in_path: bool = False, label: str = "") -> Slot:
         if found.kind == "variable":
             name = slug(found.guidance)
             spec = self.variables.setdefault(name, FieldSpec(name, "line", found.guidance, examples=(found.raw,)))
-            spec.tool = spec.tool or tool_fill(found.guidance, found.raw)
+            spec.tool = spec.tool or tool_fill(label or found.guidance, found.raw)
             return Slot(spec, variable=True, in_path=in_path)
         name = slug(found.guidance)[:32].strip("_") or owner_name
-        spec = self.value_field(name, found.raw, found.guidance)
+        spec = self.value_field(name, found.raw, label or found.guidance)
         spec.examples = (found.raw,)
         return Slot(spec, in_path=in_path)
 
@@ -387,12 +388,10 @@ DATE_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "YYYYMMDD": "%Y%m%d", "DD/MM/YYYY": "%
 
 def tool_fill(context: str, value: str) -> str:
     """"today:<format>" when the value is the drafting date (`**Created:** YYYY-MM-DD`, `{{TIMESTAMP}}`), else ""."""
+    # The label decides, not the format: `**Target date:** YYYY-MM-DD` is the author's to choose.
     shown = next((fmt for pattern, fmt in DATE_FORMATS.items() if pattern in value.upper()), "")
     label = re.sub(r"[*_`:]", "", context).strip()
-    inner = re.sub(r"[\[\]{}<>$_]", " ", value).strip()
-    if shown or (DATE_WORDS.match(label) and (not inner or DATE_WORDS.match(inner) or ph.is_whole_placeholder(value))):
-        return f"today:{shown or '%Y-%m-%d'}"
-    return ""
+    return f"today:{shown or '%Y-%m-%d'}" if DATE_WORDS.match(label) else ""
 
 
 CUSTOM_TAG = re.compile(r"^\s*<(/?)([a-z][\w-]*)(?:\s[^<>]*)?>", re.I)

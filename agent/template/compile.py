@@ -11,7 +11,7 @@ from collections import Counter
 
 from agent.errors import TemplateError
 from agent.template import placeholders as ph
-from agent.template.classify import BodyCompiler, file_role, slug
+from agent.template.classify import BodyCompiler, file_role, slug, tool_fill
 from agent.template.model import (
     FieldBlock,
     FieldSpec,
@@ -116,7 +116,8 @@ def _title_line(block: Block, body: BodyCompiler) -> Line:
 def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
     optional_mark = bool(OPTIONAL_MARK.search(raw.block.text))
     text = OPTIONAL_MARK.sub("", raw.block.text).strip() or raw.block.text  # the marker is for the author
-    label = heading_label(ph.strip_placeholders(text)) or heading_label(text)
+    # The label keeps the marker: it tells the model the section may not apply.
+    label = heading_label(ph.strip_placeholders(raw.block.text)) or heading_label(raw.block.text)
     if raw.block.bold:  # written as the template writes it: a bold line, not a `##` heading
         heading = body.line_with_slots("", raw.block.lines[0].strip(), owner_name="heading")
     else:
@@ -364,7 +365,9 @@ def _front_matter_key(key: str, value: object, body: BodyCompiler) -> FrontMatte
         value = f"[{value[0]}]"
     if not isinstance(value, str):
         return FrontMatterKey(key, None, literal=value)
-    return FrontMatterKey(key, body.value_field(name, value, f"`{key}` in the front matter"))
+    spec = body.value_field(name, value, f"`{key}` in the front matter")
+    spec.tool = spec.tool or tool_fill(key, value)  # `date: YYYY-MM-DD` is the drafting date
+    return FrontMatterKey(key, spec)
 
 
 def _literal_lines(template: Template) -> list[str]:
