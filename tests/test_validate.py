@@ -385,7 +385,7 @@ BY_HAND_REPO = frozenset({"agent/cli.py", "pyproject.toml", "src/orders/api.py",
                           "src/orders/service.py"})
 
 
-@pytest.mark.parametrize("name", ["compact", "default", "000", "003", "004"])
+@pytest.mark.parametrize("name", ["compact", "default", "000", "001", "003", "004"])
 def test_good_plans_written_by_hand_are_clean(name: str) -> None:
     """Plans as people write them: synonyms of a choice ("Medium", "in review"), a partly kept pick-list, a
     kept team standard ("Type safety: 100%"), code and brackets (`[project.scripts]`, `'.[dev]'`,
