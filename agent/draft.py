@@ -157,7 +157,7 @@ class DraftLoop:
         self.progress, self.tracked_paths = progress, tracked_paths
         names = unit_names(template)
         self.notes = revision.notes if revision else {}
-        self.compose = revision.compose if revision else partial(render_plan, template)
+        self.compose = revision.compose if revision else partial(render_plan, template, today=settings.today)
         words = default_budget(brief, len(names)) if brief else 0
         self.units = {name: UnitState(name, max_output_tokens=settings.max_output_tokens, words=words)
                       for name in names if revision is None or name in revision.notes}

@@ -1,6 +1,7 @@
 """Benchmark: compile each reference template, and validate a complete plan for it.
 
 Usage: python bench/bench_templates.py [--seeds DIR] [--runs 50]
+Times the reference templates in DIR, the public templates beside it (`../shared/templates`) and the built-ins.
 Every run compiles from the text afresh (`compile_template`, not the cached `load_template`).
 Targets, checked on the median: compile < 20 ms, validate < 50 ms. Exits 1 when one is missed.
 Then the scale figure: one template made of every reference and public template (`../shared/templates`)
@@ -43,6 +44,7 @@ def timings_ms(action: Callable[[], object], runs: int) -> list[float]:
 
 def templates(seeds: Path) -> list[tuple[str, Path]]:
     found = [(path.stem.split("_")[0], path) for path in sorted(seeds.glob("*.txt"))]
+    found += [(path.stem[:10], path) for path in sorted((seeds.parent / "templates").glob("*.md"))]
     if not found:
         print(f"note: no reference templates in {seeds}; timing the built-ins only", file=sys.stderr)
     return found + sorted(builtin_templates().items())

@@ -27,7 +27,7 @@ PLACEHOLDER = re.compile(
     r"|(?<![\]\w])\[(?![ xX]\])[^\[\]\n]{2,}\](?![(\[:])"
 )
 HTML_TAG = re.compile(r"^</?(?:br|details|summary|div|span|p|b|i|em|strong|sub|sup|img|a|kbd|code|hr)\b", re.I)
-MARKER = re.compile(r"\((?:optional|if applicable|if any|if needed|if relevant|mandatory|required)\)|\*\(\w+\)\*",
+MARKER = re.compile(r"[(\[](?:optional|if applicable|if any|if needed|if relevant|mandatory|required)[)\]]|\*\(\w+\)\*",
                     re.I)
 KEY = re.compile(r"^\s*(?:[-*+]\s+)?\*\*(?P<bold>[^*]{1,40}?):?\*\*\s*:?")
 GUIDANCE_WORDS = re.compile(r"^\s*(?:TODO|TBD|N/?A|\(fill me in\))\b", re.I)

@@ -269,3 +269,45 @@ def test_a_marker_for_the_author_never_reaches_the_plan() -> None:
     plan = render_plan(compiled, filled(compiled))
 
     assert "**Files**:" in plan and "(optional)" not in plan
+
+
+def test_instructions_reach_the_prompt_not_the_plan() -> None:
+    text = ("# Plan\n\n## Tasks\n\n### Task 1: [Name]\n\n{What to do}\n\n{Repeat structure for each task...}\n\n"
+            "## Notes\n\n<instruction>\nWrite for a reviewer.\n\nKeep it short.\n</instruction>\n\n"
+            "Delete this section before publishing.\n\n{Notes}\n")
+    compiled = compile_template(text, "mini.md")
+
+    plan = render_plan(compiled, filled(compiled))
+    notes = json_schema(plan_model(compiled))["properties"]["notes"]
+
+    for instruction in ("Repeat structure", "instruction>", "Write for a reviewer", "Delete this section"):
+        assert instruction not in plan
+    assert "Write for a reviewer" in notes["description"] and "Keep it short" in notes["description"]
+
+
+def test_commonmark_forms_are_read_as_commonmark() -> None:
+    """Setext headings, `* * *` rules, `~~~` and long fences, a BOM and CRLF line endings."""
+    from oracle import problems
+
+    text = ("\ufeffPlan\r\n====\r\n\r\nGoal\r\n----\r\n\r\n{The goal}\r\n\r\n* * *\r\n\r\n## Commands [optional]\r\n\r\n"
+            "~~~~bash\r\n{{COMMAND}}\r\n## not a heading\r\n~~~~\r\n")
+    compiled = compile_template(text, "mini.md")
+
+    plan = render_plan(compiled, filled(compiled))
+
+    assert compiled.unit_names == ["goal", "commands"] and compiled.unit("commands").optional
+    assert plan.startswith("# Plan\n\n## Goal\n") and "\n\n* * *\n\n## Commands\n\n```bash\n" in plan
+    assert problems(text, plan) == []
+
+
+def test_a_leaf_of_example_items_becomes_a_list_of_the_plans_own() -> None:
+    text = ("# Tasks\n\n## Work\n\n- [ ] 1. Create the model in src/model.ts\n  - File: src/model.ts\n\n"
+            "- [ ] 2. Add the API in src/api.ts\n  - File: src/api.ts\n")
+    compiled = compile_template(text, "mini.md")
+
+    work = json_schema(plan_model(compiled))["properties"]["work"]
+    plan = render_plan(compiled, filled(compiled))
+
+    assert work["type"] == "array" and "Create the model" in work["description"] and "File: src/model.ts" in \
+        work["description"]
+    assert "- [ ] Handle" in plan and "Create the model" not in plan and "\n\n\n" not in plan

@@ -17,9 +17,10 @@ from template_support import (
     template,
 )
 
+from agent.check.validate import validate_plan
 from agent.template.parse import split_row
 from agent.template.placeholders import find_placeholders
-from agent.template.render import NOT_APPLICABLE, render_plan
+from agent.template.render import render_plan
 
 
 def body_of(markdown: str) -> str:
@@ -48,7 +49,8 @@ def front_matter_of(markdown: str) -> dict[str, object]:
 @pytest.mark.parametrize("name", SEEDS)
 def test_fixed_headings_appear_in_the_template_order(name: str) -> None:
     plan_headings = headings(rendered(name))
-    fixed = [h for h in headings(seed_text(name)) if not find_placeholders(h) and not re.search(r"\w[ -]\d", h)]
+    unmarked = [re.sub(r"\s*\((?:if applicable|optional|if any|if needed)\)", "", h) for h in headings(seed_text(name))]
+    fixed = [h for h in unmarked if not find_placeholders(h) and not re.search(r"\w[ -]\d", h)]
 
     assert [h for h in plan_headings if h in fixed] == fixed
 
@@ -232,14 +234,15 @@ def test_header_key_value_lines_stay_together_in_seed_003() -> None:
     assert lines[created + 2].startswith("**Status:** ")
 
 
-def test_optional_section_left_out_is_marked_not_applicable() -> None:
+def test_optional_section_left_out_is_dropped_whole() -> None:
     data = filled(template("002"))
     data["data_migration"] = None
 
     markdown = render_plan(template("002"), data)
 
-    assert section_lines(markdown, "## Data Migration") == [NOT_APPLICABLE]
+    assert "## Data Migration" not in markdown
     assert "## Performance Considerations" in markdown
+    assert validate_plan(template("002"), markdown) == []
 
 
 @pytest.mark.parametrize("name", ALL_TEMPLATES)

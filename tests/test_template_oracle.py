@@ -13,6 +13,7 @@ from oracle import problems
 from template_support import BUILTINS, SEEDS, filled, public_path, public_templates, seed_path
 
 from agent.brief import Brief
+from agent.check.validate import validate_plan
 from agent.offline import OfflineDrafter
 from agent.template.catalog import load_template, read_text_file
 from agent.template.compile import compile_template
@@ -21,13 +22,7 @@ from agent.template.render import render_plan
 from agent.template.schema import json_schema, plan_model, strict_problems
 
 # Templates the oracle still finds fault with, each for a reason named here; strict, so a fix shows up.
-KNOWN_GAPS = {
-    "03-speckit-tasks.md": "a `- **Key**: value` list whose other keys are numbered is read as examples, "
-                           "so its one unnumbered key (`Polish (Final Phase)`) is rewritten with the list",
-    "20-taskmaster-prd-rpg.md": "<instruction> and <example> blocks are not yet recognised as guidance",
-    "34-github-feature-request.md": "bold lines standing in for headings: refused as 'no headings'",
-    "36-prd-curly-tables.md": "bold `**Scenario 1: {Title}**` lead-ins repeat a block without a heading",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _compiled(name: str) -> tuple[str, Template]:
@@ -84,3 +79,11 @@ def test_plan_schema_passes_the_strict_structured_output_lint(name: str) -> None
     _, compiled = _compiled(name)
 
     assert strict_problems(json_schema(plan_model(compiled))) == []
+
+
+@pytest.mark.parametrize("name", [*public_templates(), *SEEDS, *BUILTINS])
+def test_a_complete_plan_validates_clean(name: str) -> None:
+    """Every finding is fed back to the model: a complete plan for any template must draw none."""
+    _, compiled = _compiled(name)
+
+    assert validate_plan(compiled, render_plan(compiled, filled(compiled))) == []

@@ -168,7 +168,7 @@ def test_optional_section_marked_not_applicable_is_fine() -> None:
 
 
 def test_optional_section_left_out_entirely_is_fine() -> None:
-    plan = drop_section(rendered("000"), "### Files to delete (if any)")
+    plan = drop_section(rendered("000"), "### Files to delete")
     assert "Files to delete" not in plan
 
     assert not has_errors(validate_plan(template("000"), plan, "plan.md"))
@@ -385,7 +385,7 @@ BY_HAND_REPO = frozenset({"agent/cli.py", "pyproject.toml", "src/orders/api.py",
                           "src/orders/service.py"})
 
 
-@pytest.mark.parametrize("name", ["compact", "default", "000", "003", "004"])
+@pytest.mark.parametrize("name", ["compact", "default", "000", "001", "003", "004"])
 def test_good_plans_written_by_hand_are_clean(name: str) -> None:
     """Plans as people write them: synonyms of a choice ("Medium", "in review"), a partly kept pick-list, a
     kept team standard ("Type safety: 100%"), code and brackets (`[project.scripts]`, `'.[dev]'`,
@@ -415,3 +415,13 @@ def test_a_choice_may_be_spelled_out() -> None:
 
     assert validate_plan(compiled, "# Plan\n\n**Risk:** Medium\n\n## Goal\n\nShip it.\n") == []
     assert validate_plan(compiled, "# Plan\n\n**Risk:** Mild\n\n## Goal\n\nShip it.\n") != []
+
+
+def test_several_fields_on_one_line_are_each_checked() -> None:
+    compiled = compile_template("# Plan\n\n**Status:** [Draft | Done] · **Owner:** {Name} · **Size:** S/M/L\n\n"
+                                "## Goal\n\n{The goal}\n", "mini.md")
+    good = "# Plan\n\n**Status:** Done · **Owner:** Ana · **Size:** m\n\n## Goal\n\nShip it.\n"
+
+    assert validate_plan(compiled, good) == []
+    assert [f.code for f in validate_plan(compiled, good.replace("**Size:** m", "**Size:** Huge"))] == ["enum"]
+    assert [f.code for f in validate_plan(compiled, good.replace("Ana", "{Name}"))] == ["placeholder"]

@@ -12,7 +12,7 @@ from agent.check.files import file_checks, paths_in_line
 from agent.check.findings import Context, Finding
 from agent.check.tables import choice_allowed, table_findings
 from agent.template import placeholders as ph
-from agent.template.classify import slug
+from agent.template.classify import INLINE_KEY, slug
 from agent.template.compile import OPTIONAL_MARK
 from agent.template.model import (
     FieldBlock,
@@ -100,7 +100,7 @@ def _is_literal(context: Context, block: Block) -> bool:
 
 
 def check_blocks(context: Context, blocks: list[Block], lines: list[Line]) -> None:
-    keyed = {slug(heading_label(_key_of(line))): line for line in lines}
+    keyed = _keyed_fields(lines)
     roles = _roles(lines, context, blocks)
     for block in blocks:
         if block.kind == "code":
@@ -171,10 +171,19 @@ def _at(context: Context, finding: tuple[str, str, str, int]) -> Finding:
     return Finding("error" if severity == "error" else "warning", code, message, line, context.section, context.unit)
 
 
-def _key_of(line: Line) -> str:
-    head = line.parts[0] if isinstance(line.parts[0], str) else ""
-    match = re.search(r"\*\*(.+?)\*\*", head)
-    return match.group(1) if match else ""
+def _keyed_fields(lines: list[Line]) -> dict[str, FieldSpec]:
+    """`**Status:** <slot> · **Owner:** <slot>` → {"status": spec, "owner": spec}: each bold key's own field."""
+    keyed: dict[str, FieldSpec] = {}
+    for line in lines:
+        key = ""
+        for part in line.parts:
+            if isinstance(part, str):
+                found = re.findall(r"\*\*(.+?)\*\*", part)
+                key = found[-1] if found else key
+            elif key:
+                keyed.setdefault(slug(heading_label(key)), part.field)
+                key = ""
+    return keyed
 
 
 def _roles(lines: list[Line], context: Context, blocks: list[Block]) -> set[str]:
@@ -211,7 +220,7 @@ def _check_code(context: Context, block: Block) -> None:
                             block.line + offset, found.start + 1)
 
 
-def _check_line(context: Context, text: str, line: int, keyed: dict[str, Line]) -> None:
+def _check_line(context: Context, text: str, line: int, keyed: dict[str, FieldSpec]) -> None:
     normal = ph.normalise_line(text)
     if normal in context.template.literal_lines:
         return
@@ -223,18 +232,22 @@ def _check_line(context: Context, text: str, line: int, keyed: dict[str, Line]) 
         context.add("error", "guidance", f"still the template's example text ({text.strip()[:60]!r}); "
                     "replace it with this plan's content", line)
         return
-    key = re.match(r"^\s*(?:[-*]\s+)?\*\*(.+?)\*\*\s*:?\s*(?:\*\([^)]*\)\*\s*)?:?\s*(.*)$", text)
-    spec = _keyed_spec(keyed, key.group(1)) if key else None
-    if key and spec is not None:
-        _check_value(context, spec, key.group(2), line, f"`{key.group(1).strip(': ')}`", key.start(2))
+    if len(keys := list(INLINE_KEY.finditer(text))) > 1:  # `**Status:** Draft · **Owner:** Ana`
+        for index, key in enumerate(keys):
+            end = keys[index + 1].start() if index + 1 < len(keys) else len(text)
+            value = re.sub(r"\s*[·|,;]?\s*$", "", text[key.end() : end])
+            name = (key.group("key") or key.group("k2")).strip().rstrip(":")
+            if (spec := keyed.get(slug(name))) is not None:
+                _check_value(context, spec, value, line, f"`{name}`", key.end())
+            else:
+                _check_text(context, value, line, key.end())
+        return
+    lead = re.match(r"^\s*(?:[-*]\s+)?\*\*(.+?)\*\*\s*:?\s*(?:\*\([^)]*\)\*\s*)?:?\s*(.*)$", text)
+    spec = keyed.get(slug(lead.group(1).strip().rstrip(":"))) if lead else None
+    if lead and spec is not None:
+        _check_value(context, spec, lead.group(2), line, f"`{lead.group(1).strip(': ')}`", lead.start(2))
     else:
         _check_text(context, text, line, 0)
-
-
-def _keyed_spec(keyed: dict[str, Line], key: str) -> FieldSpec | None:
-    line = keyed.get(slug(key.strip().rstrip(":")))
-    slots = [part for part in line.parts if isinstance(part, Slot)] if line else []
-    return slots[0].field if slots else None
 
 
 def _check_text(context: Context, text: str, line: int, start: int | None) -> None:

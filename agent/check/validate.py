@@ -45,10 +45,13 @@ def plan_sections(template: Template, text: str) -> list[tuple[RawSection, Secti
     sections = roots[0].children if _has_title(template) and len(roots) == 1 and roots[0].children else roots
     aligned: list[tuple[RawSection, Section | Repeat | None]] = []
     position = 0
+    seen: dict[int, int] = {}
     for raw in sections:
-        index = _find(list(template.units), raw, position)
+        index = _find(list(template.units), raw, position, seen)
         aligned.append((raw, None if index is None else template.units[index]))
         position = position if index is None else max(position, index)
+        if index is not None:
+            seen.setdefault(index, raw.block.line)
     return aligned
 
 
@@ -96,7 +99,8 @@ def _matches(node: Section | Repeat, raw: RawSection) -> bool:
         return bool(re.match(re.escape(node.prefix.strip()) + r"\s*-?\s*\d", text, re.I))
     if any(isinstance(part, Slot) for part in node.heading.parts):
         return bool(_heading_pattern(node.heading).match(raw.block.text.strip()))
-    return slug(OPTIONAL_MARK.sub("", text)) == node.name
+    # The label, not the name: `2.1 Sub-phase Name` and `2.2 Sub-phase Name` are both named apart and both match.
+    return slug(OPTIONAL_MARK.sub("", text)) == slug(OPTIONAL_MARK.sub("", node.label))
 
 
 def _heading_pattern(line: Line) -> re.Pattern[str]:
@@ -111,7 +115,7 @@ def _match(
     position = 0
     seen: dict[int, int] = {}  # template index → line of the plan heading matched to it
     for raw in actual:
-        index = _find(expected, raw, position)
+        index = _find(expected, raw, position, seen)
         if unit_level:
             context.unit = expected[index].name if index is not None else context.unit
         if index is None:
@@ -140,9 +144,12 @@ def _insertion_line(seen: dict[int, int], index: int, actual: list[RawSection], 
     return actual[-1].block.line if actual else parent_line
 
 
-def _find(expected: list[Section | Repeat], raw: RawSection, position: int) -> int | None:
-    """The template node this heading is: exact headings first, catch-all repeated headings last."""
+def _find(expected: list[Section | Repeat], raw: RawSection, position: int, seen: dict[int, int]) -> int | None:
+    """The template node this heading is: exact headings first, catch-all repeated headings last; a section
+    not matched yet before one already matched (two headings may share a label)."""
     order = list(range(position, len(expected))) + list(range(position))
+    order = [i for i in order if i not in seen or isinstance(expected[i], Repeat)] + [
+        i for i in order if i in seen and not isinstance(expected[i], Repeat)]
     exact = [i for i in order if not (isinstance(expected[i], Repeat) and not expected[i].numbered)]  # type: ignore[union-attr]
     for index in exact + [i for i in order if i not in exact]:
         if _matches(expected[index], raw):

@@ -7,9 +7,10 @@ from collections import Counter
 
 from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
-from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, table_rows
+from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
 
 NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
+INLINE_KEY = re.compile(r"\*\*(?P<key>[^*]{1,40}?:)\*\*\s*|\*\*(?P<k2>[^*]{1,40}?)\*\*:\s*")
 ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
@@ -58,10 +59,19 @@ class BodyCompiler:
         self.kept = False
         nodes: list[Node] = []
         annotation = ""
+        closing = ""  # inside `<instruction>` … `</instruction>`: words for the author or the model
         for index, block in enumerate(blocks):
             following = blocks[index + 1] if index + 1 < len(blocks) else None
             if block.kind == "comment" and (match := ANNOTATION.match(block.text)):
                 annotation = match.group("what").lower()
+                continue
+            if closing or _custom_tag(block.lines[0]):
+                text = "\n".join(block.lines)
+                if closing and closing in text:
+                    text, closing = text[text.index(closing) + len(closing) :], ""
+                closing = closing or _still_open(text, blocks[index + 1 :])
+                self._section_description.append(" ".join(line.strip() for line in block.lines))
+                self.guidance.append((block.line, block.lines[0]))
                 continue
             if annotation == "keep":
                 new: list[Node] = [LiteralText(block.lines, kept=True)]
@@ -77,7 +87,7 @@ class BodyCompiler:
                 self.guidance.append((block.line, " ".join(line.strip() for line in block.lines)))
             for offset, node in enumerate(new):
                 if isinstance(node, LiteralText | FieldBlock | Line) and not node.line:
-                    node.line = block.line + (offset if block.kind in ("kv", "list") and len(new) > 1 else 0)
+                    node.line = block.line + (offset if block.kind in ("kv", "list", "table") and len(new) > 1 else 0)
             nodes += new
         return nodes
 
@@ -100,7 +110,7 @@ class BodyCompiler:
         if block.kind == "code":
             return [self._code(block)]
         if block.kind == "table":
-            return [self._table(block)]
+            return self._key_value_table(block) or [self._table(block)]
         if block.kind == "list":
             return self._list(block)
         if block.kind == "kv":
@@ -139,6 +149,28 @@ class BodyCompiler:
                            examples=examples)
         return FieldBlock(spec)
 
+    def _key_value_table(self, block: Block) -> list[Node] | None:
+        """A two-column Field/Value table (`| Status | [Draft / Done] |`): fixed keys, each with its own value."""
+        rows = [split_row(line) for line in block.lines]
+        if not rows or any(len(row) != 2 for row in rows):
+            return None
+        data = [row for row in rows if not _separator(row)]
+        valued = [row for row in data if ph.has_placeholder(row[1]) or ph.parse_choices(row[1])]
+        keyed = all(row[0].strip("* ") and not ph.has_placeholder(row[0]) for row in valued)
+        if not valued or not keyed or any(ph.has_placeholder(row[0]) for row in data):
+            return None
+        header_is_key = data[0] in valued
+        self._pending, self._label = [], ""
+        nodes: list[Node] = []
+        for index, (line, row) in enumerate(zip(block.lines, rows, strict=True)):
+            if _separator(row) or (index == 0 and not header_is_key) or row[1].strip("* ").lower() in FIXED_CELLS:
+                nodes.append(LiteralText([line], joined=bool(nodes)))
+                continue
+            key = row[0].strip("* ")
+            spec = self.value_field(slug(key) or "value", row[1] or f"[{key}]", key)
+            nodes.append(Line([f"| {row[0]} | ", Slot(spec), " |"], joined=bool(nodes)))
+        return nodes
+
     def _column(self, name: str, cells: list[str]) -> Column:
         key = slug(name) or "column"
         plain = [cell.strip("* ") for cell in cells]
@@ -160,7 +192,7 @@ class BodyCompiler:
         examples = [self._is_example(item.text, plain=self.plain and not checklist) for item in items]
         if not any(examples):
             self._pending, self._label = [], ""
-            nodes: list[Node] = [self._fixed_line(line) for line in block.lines]
+            nodes: list[Node] = [self._fixed_line(line) for line in block.lines if line.strip()]
             for node in nodes[1:]:
                 node.joined = True  # type: ignore[union-attr]
             return nodes
@@ -215,11 +247,16 @@ class BodyCompiler:
         return list(nodes)
 
     def _key_value_line(self, raw: str) -> Line | LiteralText:
+        if len(keys := list(INLINE_KEY.finditer(raw))) > 1:
+            return self._key_value_run(raw, keys)
         match = KEY_VALUE.match(raw.strip())
         assert match is not None
         key, sep, value = match.group("key"), match.group("sep"), match.group("value")
         trailing = raw[len(raw.rstrip()) :]
         marker = CONDITIONAL_NOTE.fullmatch(value.strip())
+        if not value.strip() and ph.has_placeholder(key):  # `**Decision: [Technology]**` names what follows
+            self._label = ph.strip_placeholders(key).strip(" :")
+            return self.line_with_slots("", raw.rstrip(), owner_name=slug(self._label) or "title")
         if not value.strip() or marker:  # `**Files**: (optional)`: the marker is for the author, not the plan
             self._label = key.strip().rstrip(":")
             self._pending_optional = bool(CONDITIONAL_NOTE.search(sep) or marker)
@@ -229,10 +266,25 @@ class BodyCompiler:
         prefix = raw[: len(raw) - len(raw.lstrip())] + f"**{key}**{sep}"
         key = key.strip().rstrip(":")
         if ph.is_whole_placeholder(value) and ph.find_placeholders(value)[0].kind == "variable":
-            return self.line_with_slots(prefix, value.strip(), owner_name=slug(key), suffix=trailing)
+            return self.line_with_slots(prefix, value.strip(), owner_name=slug(key), suffix=trailing, label=key)
         spec = self.value_field(slug(key), value.strip(), key)
         spec.role = file_role(key)
         return Line([prefix, Slot(spec), trailing])
+
+    def _key_value_run(self, raw: str, keys: list[re.Match[str]]) -> Line:
+        """`**Status:** Draft · **Owner:** {Name} · **Size:** S/M/L`: several fields on one line."""
+        parts: list[str | Slot] = [raw[: keys[0].start()]]
+        for index, key in enumerate(keys):
+            end = keys[index + 1].start() if index + 1 < len(keys) else len(raw)
+            segment = raw[key.end() : end]
+            value = re.sub(r"\s*[·|,;]?\s*$", "", segment)  # the separator before the next key stays literal
+            name = (key.group("key") or key.group("k2")).strip().rstrip(":")
+            if value.strip():
+                spec = self.value_field(slug(name) or "value", value.strip(), name)
+                parts += [key.group(0), Slot(spec), segment[len(value) :]]
+            else:
+                parts += [key.group(0), segment]
+        return Line([part for part in parts if part != ""])
 
     def value_field(self, name: str, value: str, context: str) -> FieldSpec:
         """A one-line value: an enum when the template offers choices, else text with the template's hint."""
@@ -253,6 +305,10 @@ class BodyCompiler:
 
     def _paragraph(self, block: Block, following: Block | None, first: bool) -> list[Node]:
         text = " ".join(line.strip() for line in block.lines)
+        if INSTRUCTION.match(re.sub(r"^[*_\[{(<\s]+", "", text)):  # "{Repeat structure for each task...}"
+            (self._section_description if first else self._pending).append(text)
+            self.guidance_lines.append(ph.normalise_line(text))
+            return []
         if NOTE.match(text):  # a blockquote or an italic line: a note to the author, never plan text
             note = re.sub(r"^>\s?|^[*_]|[*_]$", "", text).strip()
             (self._section_description if first else self._pending).append(note)
@@ -298,7 +354,7 @@ class BodyCompiler:
         return [FieldBlock(self._field("text", "text", found.guidance, examples=(text,)))]
 
     def line_with_slots(
-        self, prefix: str, text: str, owner_name: str, global_slots: bool = False, suffix: str = ""
+        self, prefix: str, text: str, owner_name: str, global_slots: bool = False, suffix: str = "", label: str = ""
     ) -> Line:
         """Literal text with a slot per placeholder; `{{NAME}}` slots are shared plan-wide variables."""
         parts: list[str | Slot] = [prefix]
@@ -306,19 +362,20 @@ class BodyCompiler:
         for found in ph.find_placeholders(text):
             parts.append(text[last : found.start])
             in_path = text[found.start - 1 : found.start] == "/" or bool(re.match(r"/|\.\w+\b", text[found.end :]))
-            parts.append(self._slot(found, owner_name, in_path))
+            before = re.search(r"([A-Za-z][A-Za-z ]*?)\**\s*:\**\s*$", text[last : found.start])  # `Last updated: `
+            parts.append(self._slot(found, owner_name, in_path, label or (before.group(1) if before else "")))
             last = found.end
         parts.append(text[last:] + suffix)
         return Line([part for part in parts if part != ""])
 
-    def _slot(self, found: ph.Placeholder, owner_name: str, in_path: bool = False) -> Slot:
+    def _slot(self, found: ph.Placeholder, owner_name: str, in_path: bool = False, label: str = "") -> Slot:
         if found.kind == "variable":
             name = slug(found.guidance)
             spec = self.variables.setdefault(name, FieldSpec(name, "line", found.guidance, examples=(found.raw,)))
-            spec.tool = spec.tool or tool_fill(found.guidance, found.raw)
+            spec.tool = spec.tool or tool_fill(label or found.guidance, found.raw)
             return Slot(spec, variable=True, in_path=in_path)
         name = slug(found.guidance)[:32].strip("_") or owner_name
-        spec = self.value_field(name, found.raw, found.guidance)
+        spec = self.value_field(name, found.raw, label or found.guidance)
         spec.examples = (found.raw,)
         return Slot(spec, in_path=in_path)
 
@@ -331,12 +388,37 @@ DATE_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "YYYYMMDD": "%Y%m%d", "DD/MM/YYYY": "%
 
 def tool_fill(context: str, value: str) -> str:
     """"today:<format>" when the value is the drafting date (`**Created:** YYYY-MM-DD`, `{{TIMESTAMP}}`), else ""."""
+    # The label decides, not the format: `**Target date:** YYYY-MM-DD` is the author's to choose.
     shown = next((fmt for pattern, fmt in DATE_FORMATS.items() if pattern in value.upper()), "")
     label = re.sub(r"[*_`:]", "", context).strip()
-    inner = re.sub(r"[\[\]{}<>$_]", " ", value).strip()
-    if shown or (DATE_WORDS.match(label) and (not inner or DATE_WORDS.match(inner) or ph.is_whole_placeholder(value))):
-        return f"today:{shown or '%Y-%m-%d'}"
+    return f"today:{shown or '%Y-%m-%d'}" if DATE_WORDS.match(label) else ""
+
+
+CUSTOM_TAG = re.compile(r"^\s*<(/?)([a-z][\w-]*)(?:\s[^<>]*)?>", re.I)
+INSTRUCTION = re.compile(r"^(?:ACTION REQUIRED|REMOVE IF UNUSED|Delete (?:this|the)\b|"
+                         r"Repeat\b.{0,40}\b(?:for each|as needed|above|below|structure|section|block)|"
+                         r"Remove (?:this|the) (?:section|line|block|note)|Instructions?:)", re.I)  # to the author
+
+
+def _custom_tag(line: str) -> bool:
+    """`<instruction>`, `<example type="good">`, `</overview>`: tags HTML does not know, around words for the
+    author or the model."""
+    match = CUSTOM_TAG.match(line)
+    return match is not None and match.group(2).lower() not in ph.HTML_TAGS
+
+
+def _still_open(text: str, rest: list[Block]) -> str:
+    """The closing tag of a custom tag opened in `text` and closed in a later block of `rest`, else ""."""
+    later = "\n".join(line for block in rest for line in block.lines)
+    for match in re.finditer(r"<([a-z][\w-]*)(?:\s[^<>]*)?>", text, re.I):
+        closing = f"</{match.group(1)}>"
+        if match.group(1).lower() not in ph.HTML_TAGS and closing not in text[match.end() :] and closing in later:
+            return closing
     return ""
+
+
+def _separator(row: list[str]) -> bool:
+    return bool(row) and all(re.fullmatch(r":?-{2,}:?", cell.strip()) for cell in row)
 
 
 def _is_label(block: Block) -> bool:

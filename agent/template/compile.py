@@ -11,7 +11,7 @@ from collections import Counter
 
 from agent.errors import TemplateError
 from agent.template import placeholders as ph
-from agent.template.classify import BodyCompiler, file_role, slug
+from agent.template.classify import BodyCompiler, file_role, slug, tool_fill
 from agent.template.model import (
     FieldBlock,
     FieldSpec,
@@ -30,6 +30,7 @@ from agent.template.model import (
     walk,
 )
 from agent.template.parse import (
+    LIST_ITEM,
     Block,
     FrontMatterError,
     RawSection,
@@ -39,9 +40,10 @@ from agent.template.parse import (
 )
 
 MAX_TEMPLATE_BYTES = 1_000_000
-OPTIONAL_MARK = re.compile(r"\((?:if applicable|optional|if any|if needed|if relevant)\)", re.I)
+OPTIONAL_MARK = re.compile(r"\s*\*?[(\[]\s*(?:if applicable|optional|if any|if needed|if relevant)\s*[)\]]\*?", re.I)
 RULE_LINE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|(?:[-*_]\s){2,}[-*_])\s*$")
-FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\|")
+# Checklist gates, links, table rows, and `- **Key**: value` definitions.
+FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\||^\s*[-*+]\s+\*\*[^*]+\*\*:?\s*\S")
 NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)?)(?P<rest>(?::|\s+[-–—]\s+|$).*)$")
 
 
@@ -112,11 +114,16 @@ def _title_line(block: Block, body: BodyCompiler) -> Line:
 
 
 def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
-    text = raw.block.text
-    label = heading_label(ph.strip_placeholders(text)) or heading_label(text)
-    heading = body.line_with_slots("#" * raw.block.level + " ", text, owner_name="heading")
+    optional_mark = bool(OPTIONAL_MARK.search(raw.block.text))
+    text = OPTIONAL_MARK.sub("", raw.block.text).strip() or raw.block.text  # the marker is for the author
+    # The label keeps the marker: it tells the model the section may not apply.
+    label = heading_label(ph.strip_placeholders(raw.block.text)) or heading_label(raw.block.text)
+    if raw.block.bold:  # written as the template writes it: a bold line, not a `##` heading
+        heading = body.line_with_slots("", raw.block.lines[0].strip(), owner_name="heading")
+    else:
+        heading = body.line_with_slots("#" * raw.block.level + " ", text, owner_name="heading")
     children = body.compile(raw.body)
-    optional = bool(OPTIONAL_MARK.search(text)) or body.pop_section_optional()
+    optional = optional_mark or body.pop_section_optional()
     description = body.pop_section_description()
     if not raw.children and not body.kept and not local_fields(children) and not _looks_fixed(children):
         first_line = raw.body[0].line if raw.body else raw.block.line
@@ -147,7 +154,8 @@ def _looks_fixed(children: list[Node]) -> bool:
     if any(isinstance(node, Line) for node in children):
         return True  # `**Owner**: Platform team` lines, and shared variables the header fills
     content = [line for line in lines if not RULE_LINE.match(line)]
-    return bool(content) and all(FIXED_LINE.search(line) for line in content)
+    fixed = [line for line in content if FIXED_LINE.search(line)]
+    return bool(content) and 3 * len(fixed) >= 2 * len(content)  # a note under a fixed list does not make it prose
 
 
 def _fill_by_default(
@@ -156,6 +164,7 @@ def _fill_by_default(
     """A leaf section with nothing to fill becomes one text field; its prose is the field's guidance."""
     guidance = [description] if description else []
     kept: list[Node] = []
+    children = [node for node in children if not (isinstance(node, LiteralText) and not "".join(node.lines).strip())]
     for node in children:
         if isinstance(node, LiteralText) and not all(RULE_LINE.match(line) for line in node.lines if line.strip()):
             text = " ".join(line.strip() for line in node.lines if line.strip())
@@ -164,8 +173,20 @@ def _fill_by_default(
         else:
             kept.append(node)
     hint = " ".join(guidance) or f"What this plan says about {label}"
-    spec = FieldSpec(slug(label) or "text", "text", hint, examples=tuple(guidance[:1]))
     replaced = [node for node in children if node not in kept and isinstance(node, LiteralText)]
+    lines = [line for node in replaced for line in node.lines if line.strip()]
+    items = [match for line in lines if (match := LIST_ITEM.match(line)) and not match.group(1)]
+    if items and all(LIST_ITEM.match(line) or line.startswith((" ", "\t")) for line in lines):
+        # Example items (`- [ ] 1. Create core interfaces ...`): the plan writes its own items in that shape.
+        marker = "1." if items[0].group(2)[0].isdigit() else items[0].group(2)
+        examples = tuple(match.group(4) for match in items)
+        shape = " / ".join(line.strip() for line in lines[: lines.index(items[1].group(0))] if len(items) > 1)
+        lead = f"{description} " if description else ""
+        spec = FieldSpec(slug(label) or "items", "list", f"{lead}One entry per item, in the spirit of: "
+                         f"{'; '.join(examples[:3])}" + (f". Each item as the template shows one: {shape}" if shape else ""),
+                         marker=marker, checkbox=bool(items[0].group(3)), examples=examples)
+    else:
+        spec = FieldSpec(slug(label) or "text", "text", hint, examples=tuple(guidance[:1]))
     body.guidance += [(node.line, " ".join(line.strip() for line in node.lines)) for node in replaced]
     return [FieldBlock(spec, line=replaced[0].line if replaced else line), *kept], ""
 
@@ -200,7 +221,7 @@ def _group_repeats(sections: list[Section]) -> list[Section | Repeat]:
     for section in sections:
         key = _repeat_key(section)
         previous = grouped[-1] if grouped else None
-        if key and isinstance(previous, Repeat) and previous.numbering.key == key:
+        if key and isinstance(previous, Repeat) and _same_list(previous.numbering.key, key):
             _absorb(previous, section)
         elif key:
             grouped.append(_start_repeat(section, key))
@@ -209,15 +230,21 @@ def _group_repeats(sections: list[Section]) -> list[Section | Repeat]:
     return grouped
 
 
+def _same_list(key: str, other: str) -> bool:
+    """`{Title of option 1}` then `{Title of other option}`: headings that are all placeholder, side by side at
+    one level, are instances of one list however their guidance words differ (the plan cannot tell them apart)."""
+    return key == other or (key.startswith("*") and other.startswith("*"))
+
+
 def _repeat_key(section: Section) -> str:
     """`Phase 1: [Name]` and `Phase 2: Core` share the key `phase`; a heading that is all placeholder repeats too."""
     text = _heading_text(section)
-    if ph.is_whole_placeholder(text):
-        return "*" + slug(ph.find_placeholders(text)[0].guidance)
+    if ph.is_whole_placeholder(text) or (ph.has_placeholder(text) and not ph.strip_placeholders(text).strip(" :-–—")):
+        return "*" + slug(ph.find_placeholders(text)[0].guidance)  # `[DRAFT/WIP] [Title]` is all placeholder too
     match = NUMBERED.match(text)
     if match is None:
-        if (tail := _titled_prefix(text)) is not None:  # `Feature: [Name]`: each instance names itself
-            return f"{section.level}:~{slug(tail[0])}"
+        if (titled := _titled(text)) is not None:  # `Feature: [Name]`: each instance names itself
+            return f"{section.level}:~{slug(titled[0])}~{slug(re.sub(r'[0-9]+', '', titled[2]))}"
         return ""
     if not match.group("rest").strip(" :-–—") and not has_fields(section):
         return ""  # `### Week 1` over fixed text: nothing in it varies, so it stays as the template wrote it
@@ -230,12 +257,14 @@ def _heading_text(section: Section) -> str:
     ]
 
 
-def _titled_prefix(text: str) -> tuple[str, str] | None:
-    """`Capability: [Name]` → ("Capability: ", "[Name]"): fixed words, then one placeholder ending the heading."""
+def _titled(text: str) -> tuple[str, str, str] | None:
+    """`Capability: [Name]` → ("Capability: ", "[Name]", ""), `[Layer] (Phase 1)` → ("", "[Layer]", " (Phase 1)"):
+    fixed words around one placeholder that names the instance."""
     found = [p for p in ph.find_placeholders(text) if p.kind != "variable"]
-    if len(found) != 1 or text[found[0].end :].strip() or not text[: found[0].start].strip():
+    if len(found) != 1:
         return None
-    return text[: found[0].start], found[0].raw
+    prefix, suffix = text[: found[0].start], text[found[0].end :]
+    return (prefix, found[0].raw, suffix) if (prefix + suffix).strip(" :-–—") else None
 
 
 def _start_repeat(section: Section, key: str) -> Repeat:
@@ -243,11 +272,13 @@ def _start_repeat(section: Section, key: str) -> Repeat:
     match = NUMBERED.match(text)
     title: FieldSpec | None
     if match is None:
-        prefix, rest = _titled_prefix(text) or ("", text)
+        prefix, rest, suffix = _titled(text) or ("", text, "")
         guidance = ph.find_placeholders(rest)[0].guidance
         title = FieldSpec("title", "line", f"Heading for this item: {guidance}", examples=(text,))
         separator, number = "", ""
+        suffix = re.sub(r"[0-9]+", "{n}", suffix, count=1)  # `(Phase 1)`, `(Phase 2)`: numbered item by item
     else:
+        suffix = ""
         prefix, number, rest = match.group("prefix"), match.group("num"), match.group("rest")
         separator = re.match(r"^(:\s*|\s+[-–—]\s+|)", rest).group(0)  # type: ignore[union-attr]
         title = _repeat_title(rest[len(separator) :]) if rest.strip(" :-–—") else None
@@ -258,7 +289,7 @@ def _start_repeat(section: Section, key: str) -> Repeat:
     stem = slug(prefix) or re.sub(r"_(name|title)$", "", slug(ph.find_placeholders(text)[0].guidance))
     name = _plural(stem or "item")
     return Repeat(section.level, name, prefix, separator, match is not None, numbering, title, prototype,
-                  examples=[text], line=section.line)
+                  examples=[text], line=section.line, suffix=suffix)
 
 
 def _repeat_title(example: str) -> FieldSpec:
@@ -334,7 +365,9 @@ def _front_matter_key(key: str, value: object, body: BodyCompiler) -> FrontMatte
         value = f"[{value[0]}]"
     if not isinstance(value, str):
         return FrontMatterKey(key, None, literal=value)
-    return FrontMatterKey(key, body.value_field(name, value, f"`{key}` in the front matter"))
+    spec = body.value_field(name, value, f"`{key}` in the front matter")
+    spec.tool = spec.tool or tool_fill(key, value)  # `date: YYYY-MM-DD` is the drafting date
+    return FrontMatterKey(key, spec)
 
 
 def _literal_lines(template: Template) -> list[str]:

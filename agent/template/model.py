@@ -121,6 +121,7 @@ class Repeat:
     prototype: Section
     examples: list[str] = dataclass_field(default_factory=list)
     line: int = 0
+    suffix: str = ""  # words after the title (`(Phase {n})`), `{n}` the item's number
 
 
 Node = LiteralText | FieldBlock | Line | Section | Repeat

@@ -24,6 +24,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
 RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(\[[ xX]\]\s+)?(.*)$")
+BOLD_LINE = re.compile(r"\*\*[^*]{3,120}\*\*:?")
 KEY_VALUE = re.compile(r"^\*\*(?P<key>[^*]+?)\*\*(?P<sep>\s*(?:\*[^*]*\*\s*)?:?\s*)(?P<value>.*)$")
 
 
@@ -37,6 +38,7 @@ class Block:
     level: int = 0
     text: str = ""
     lang: str = ""
+    bold: bool = False  # a heading written as a bold line of its own, in a file with no `#` headings
 
 
 @dataclass
@@ -69,7 +71,24 @@ def parse_document(text: str, load_front_matter: bool = True) -> Document:
     fm_lines, offset = _front_matter_lines(lines)
     front_matter = _load_front_matter(fm_lines) if fm_lines and load_front_matter else None
     blocks = list(split_blocks(lines[offset:], first_line=offset + 1))
+    if not any(block.kind == "heading" for block in blocks):
+        blocks = _bold_headings(blocks)
     return Document(front_matter, fm_lines, blocks, body_offset=offset)
+
+
+def _bold_headings(blocks: list[Block]) -> list[Block]:
+    """Issue templates often use `**Describe the problem**` lines as their headings: with no `#` heading in the
+    file, a bold line standing alone at the start of a block is one (level 2), in templates and plans alike."""
+    out: list[Block] = []
+    for block in blocks:
+        first = block.lines[0].strip()
+        if block.kind in ("kv", "paragraph") and BOLD_LINE.fullmatch(first):
+            out.append(Block("heading", block.line, [block.lines[0]], level=2, text=first.strip("*").strip(),
+                             bold=True))
+            out += _line_blocks(block.lines[1:], block.line + 1)
+        else:
+            out.append(block)
+    return out
 
 
 def _front_matter_lines(lines: list[str]) -> tuple[list[str], int]:
@@ -132,9 +151,18 @@ def _block(token: Token, lines: list[str], number: int, inline: Token | None) ->
     if kind == "fence":
         fence = FENCE.match(lines[0])
         return [Block("code", number, lines, lang=fence.group(2) if fence else token.info.split(" ")[0])]
-    if kind == "table_open":
-        return [Block("table", number, lines)]
+    if kind == "table_open":  # a line with no `|` after the rows is the next block, not a row of one cell
+        piped = lines[0].lstrip().startswith("|")
+        end = next((i for i, line in enumerate(lines)
+                    if i > 1 and ("|" not in line or (piped and not line.lstrip().startswith("|")))), len(lines))
+        return [Block("table", number, lines[:end]), *_line_blocks(lines[end:], number + end)]
     if kind in ("bullet_list_open", "ordered_list_open"):
+        # `- **Size:** M` over `**Status:** draft`: CommonMark continues the item lazily, but a line of its
+        # own that starts with a bold key is the next metadata line, as every template author means it.
+        lazy = next((i for i, line in enumerate(lines) if i and KEY_VALUE.match(line) and not LIST_ITEM.match(line)
+                     and not lines[i - 1].rstrip().endswith(("\\", "  "))), None)
+        if lazy is not None:
+            return [Block("list", number, lines[:lazy]), *_line_blocks(lines[lazy:], number + lazy)]
         return [Block("list", number, lines)]
     if kind == "html_block" and lines[0].lstrip().startswith("<!--") and lines[-1].rstrip().endswith("-->"):
         text = " ".join(lines).strip().removeprefix("<!--").removesuffix("-->").strip()

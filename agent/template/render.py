@@ -28,7 +28,6 @@ from agent.template.model import (
     flat_field,
 )
 
-NOT_APPLICABLE = "_Not applicable._"
 RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 LIST_OR_ROW = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|\|)")
 
@@ -106,7 +105,7 @@ def _nodes(nodes: list[Node], scope: Scope) -> list[str]:
 def _line_break(previous: str, following: str) -> str:
     """`**Status:** Draft` over `**Owner:** Ana`: a hard break, or markdown would join them into one line."""
     last = previous.rsplit("\n", 1)[-1]
-    items = LIST_OR_ROW.match(last) and LIST_OR_ROW.match(following)
+    items = (LIST_OR_ROW.match(last) and LIST_OR_ROW.match(following)) or ("|" in last and "|" in following)
     return "\n" if items or last.endswith(("  ", "\\")) or not last.strip() else "  \n"
 
 
@@ -126,7 +125,7 @@ def _section(section: Section, scope: Scope) -> list[str]:
     heading = render_line(section.heading, scope)
     value = scope.values.get(section.name)
     if section.optional and value is None and section.name in scope.values:
-        return [heading, NOT_APPLICABLE]
+        return []  # an optional section the plan does not need is dropped whole, never left empty
     flat = flat_field(section)
     inner = scope.inner({flat.name: value} if flat else value)
     return [heading, *_nodes(section.children, inner)]
@@ -138,7 +137,7 @@ def _repeat(repeat: Repeat, scope: Scope) -> list[str]:
     for index, item in enumerate(items, start=1):
         number = _number(repeat, index, scope)
         title = (item or {}).get("title", "") if isinstance(item, dict) else ""
-        blocks.append(repeat_heading(repeat, number, title))
+        blocks.append(repeat_heading(repeat, number, title, index))
         blocks += _nodes(repeat.prototype.children, scope.inner(item, parent_number=index))
     return blocks
 
@@ -152,10 +151,11 @@ def _number(repeat: Repeat, index: int, scope: Scope) -> str:
     return repeat.numbering.format(index, scope.parent_number)
 
 
-def repeat_heading(repeat: Repeat, number: str, title: str) -> str:
+def repeat_heading(repeat: Repeat, number: str, title: str, index: int = 1) -> str:
     text = f"{repeat.prefix}{number}"
     if repeat.title is not None:
         text += f"{repeat.separator}{_one_line(title)}" if text else _one_line(title)
+    text += repeat.suffix.replace("{n}", str(index))
     return f"{'#' * repeat.level} {text}"
 
 
