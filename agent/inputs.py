@@ -10,8 +10,9 @@ What it guarantees, so no caller has to remember it:
 - JSON and YAML are parsed with a bound on nesting, and YAML without aliases (a few hundred bytes of
   nested aliases expand to gigabytes).
 
-Errors are `InputError`s whose one-line message starts with the source, unless the caller passes its own
-error type (the template reader uses `TemplateError`, which adds the path itself).
+Errors are `InputError`s whose one-line message starts with the source; a caller may pass a factory for
+its own error type (the template reader's `TemplateError` adds the path itself). A JSON or YAML syntax
+error is always an `InputError` naming `source:line`, the place an editor jumps to.
 """
 
 from __future__ import annotations

@@ -47,10 +47,10 @@ def refuse_overwrite(paths: tuple[Path, ...], force: bool) -> None:
         raise OutputExistsError(f"{existing[0]} already exists; pass --force to overwrite it or --out to write elsewhere")
 
 
-def check_output(paths: tuple[Path, ...], force: bool | None) -> None:
-    """Everything that would stop the files being written, found before the model is called.
-    `force=None` means the files are meant to exist and be replaced (`plan revise`)."""
-    if force is not None:
+def check_output(paths: tuple[Path, ...], force: bool = False, replacing: bool = False) -> None:
+    """Everything that would stop the files being written, found before the model is called. `replacing`:
+    the files are meant to exist and be replaced (`plan revise`), so --force is not asked for."""
+    if not replacing:
         refuse_overwrite(paths, force)
     for path in paths:
         if path.is_symlink() and not path.is_file():

@@ -96,7 +96,7 @@ def run_revise(request: ReviseRequest, env: Mapping[str, str], progress: Progres
 
 def _revise_locked(request: ReviseRequest, env: Mapping[str, str], progress: Progress) -> ReviseOutcome:
     plan = read_plan_file(Path(request.plan))
-    check_output((plan.path, plan.json_path) if plan.recorded else (plan.path,), force=None)
+    check_output((plan.path, plan.json_path) if plan.recorded else (plan.path,), replacing=True)
     config = settings_for_plan(request.plan, request.flags(), env, request.repo)
     template = load_template(config.template)
     named = [unit_named(template, wanted) for wanted in request.sections]
