@@ -163,7 +163,7 @@ class DraftLoop:
                       for name in names if revision is None or name in revision.notes}
         # A revision redrafts sections of a plan whose backbone exists already; the offline drafter declares
         # that it drafts sections only.
-        whole_plan = revision is None and getattr(provider, "drafts_whole_plan", True)
+        whole_plan = revision is None and provider.capabilities.drafts_whole_plan
         self.spine_wanted, self.review_wanted = whole_plan and settings.spine, whole_plan and settings.review
         self.system = system_prompt()
         self.common_prefix_chars = 0  # of the prefix, what other drafts share too (see ModelRequest)
@@ -271,9 +271,9 @@ class DraftLoop:
         A cache only serves what an earlier, finished request wrote, so sections sent all at once would
         each pay to write it. One request for no output (the documented `max_tokens: 0` pre-warm) writes
         it for all of them; a server that refuses it gets a one-token request instead. Providers that
-        don't ask for it (`warm_cache_first`) are not warmed.
+        don't ask for it (`Capabilities.warm_cache_first`) are not warmed.
         """
-        if self.warmed or not getattr(self.provider, "warm_cache_first", False):
+        if self.warmed or not self.provider.capabilities.warm_cache_first:
             return
         self.warmed = True
         request = ModelRequest(self.system, prefix, section_prompt(self.template, name), self.schemas[name], name,

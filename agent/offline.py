@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.brief import Brief
 from agent.context.model import RankedFile, RepoContext
-from agent.providers.base import ModelRequest, ModelResponse, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
 from agent.template.model import (
     HEADER,
     FieldSpec,
@@ -51,7 +51,8 @@ class Topic:
 class OfflineDrafter:
     name = "offline"
     model = "offline"
-    drafts_whole_plan = False  # sections only: no plan spine, no whole-plan review (it cannot judge a plan)
+    # Sections only: no plan spine, no whole-plan review (it cannot judge a plan); no cache, no batch API.
+    capabilities = Capabilities(drafts_whole_plan=False)
 
     def __init__(self, template: Template, brief: Brief, repo: RepoContext | None, today: date | None = None) -> None:
         self.template, self.brief, self.repo = template, brief, repo
@@ -64,6 +65,9 @@ class OfflineDrafter:
         data = {request.schema_name: self.unit(request.schema_name)}
         self.usage_total += Usage(calls=1)
         return ModelResponse(data, json.dumps(data), "complete", Usage(calls=1))
+
+    async def aclose(self) -> None:
+        """Nothing to release: it holds no connections."""
 
     def unit(self, name: str) -> Any:
         if name == HEADER:

@@ -11,7 +11,7 @@ from typing import Any
 
 from agent.brief import Brief, read_brief, redact_brief
 from agent.check.validate import Finding, plan_sections, validate_plan
-from agent.config import settings_for_plan
+from agent.config import origin, settings_for_plan
 from agent.context import context_for_brief
 from agent.draft import DraftResult, Progress, Revision, draft_plan
 from agent.errors import InputError, PlanFileError
@@ -115,7 +115,8 @@ def _revise_locked(request: ReviseRequest, env: Mapping[str, str], progress: Pro
     if note:
         progress(note)
     revision = Revision(_notes(template, plan, units, findings, request.note), splicer(template, plan, units))
-    provider = make_provider(model, request.base_url, env, template, original or brief, context, config)
+    provider = make_provider(model, env, template=template, brief=original or brief, context=context,
+                             base_url=request.base_url, timeout=config.timeout, origin=origin(config, "model"))
     result = asyncio.run(draft_and_close(provider, draft_plan(
         template, brief, provider, context.prompt_text, context.tracked_paths, draft_settings(config), progress,
         revision), config))

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.brief import read_brief
+from agent.brief import Brief, read_brief
 from agent.config import DEFAULT_MODELS, Settings, default_model, origin, resolve_settings
 from agent.context import context_for_brief
 from agent.context.model import RepoContext
@@ -21,6 +21,9 @@ from agent.providers.base import Provider
 from agent.template.catalog import load_template
 from agent.template.model import Template
 from agent.template.render import plan_json
+
+if TYPE_CHECKING:  # agent.retry imports tenacity; `plan --help` stays light
+    from agent.retry import RetryPolicy
 
 __all__ = ["DEFAULT_MODELS", "DraftOutcome", "DraftRequest", "choose_model", "draft_report", "run_draft"]
 OFFLINE_NOTE = ("no model configured: drafting with the offline skeleton drafter; set OPENAI_API_KEY or "
@@ -88,7 +91,8 @@ def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress 
     if brief.redacted_lines:
         progress(f"{brief.source}: secret-looking values on line(s) {_lines(brief.redacted_lines)} of the brief "
                  "were replaced with [REDACTED]; nothing redacted is sent or written")
-    provider = make_provider(model, request.base_url, env, template, brief, context, config)
+    provider = make_provider(model, env, template=template, brief=brief, context=context, base_url=request.base_url,
+                             timeout=config.timeout, origin=origin(config, "model"))
     settings = replace(draft_settings(config), review=request.review)
     with plan_lock(paths[0]):
         check_output(paths, request.force)  # again: another run may have written it while we waited
@@ -130,9 +134,7 @@ async def draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, Draf
     except TimeoutError:
         raise TransportError(deadline_message(config)) from None
     finally:
-        close = getattr(provider, "aclose", None)  # the offline drafter holds no connections
-        if close is not None:
-            await close()
+        await provider.aclose()
 
 
 def deadline_message(config: Settings) -> str:
@@ -141,11 +143,14 @@ def deadline_message(config: Settings) -> str:
             "The provider may be down or slow: try again later, or raise --deadline / --timeout")
 
 
-def make_provider(model: str, base_url: str | None, env: Mapping[str, str], template: Template, brief: Any,
-                  context: RepoContext, config: Settings) -> Provider:
-    if model == "offline":
+def make_provider(spec: str, env: Mapping[str, str], *, template: Template, brief: Brief, context: RepoContext | None,
+                  base_url: str | None = None, timeout: float | None = None, retry: RetryPolicy | None = None,
+                  origin: str = "--model") -> Provider:
+    """The one place a model spec becomes a provider for drafting `brief`. `offline` drafts from the brief
+    and the repository, so it is built with them here; every other spec goes to `resolve_provider`."""
+    if spec == "offline":
         return OfflineDrafter(template, brief, context)
-    return resolve_provider(model, base_url=base_url, env=env, timeout=config.timeout, origin=origin(config, "model"))
+    return resolve_provider(spec, base_url=base_url, env=env, retry=retry, timeout=timeout, origin=origin)
 
 
 def draft_report(outcome: DraftOutcome) -> dict[str, Any]:

@@ -61,7 +61,8 @@ class Measured:
                  no_warm_up: bool = False) -> None:
         self.inner, self.name, self.model = inner, inner.name, inner.model
         self.warm_first, self.one_tool = warm_first, one_tool
-        self.warm_cache_first = getattr(inner, "warm_cache_first", False) and not no_warm_up
+        warm = inner.capabilities.warm_cache_first and not no_warm_up
+        self.capabilities = replace(inner.capabilities, warm_cache_first=warm)
         self.first: asyncio.Future[ModelResponse] | None = None
         self.call_seconds: list[float] = []
 
@@ -92,7 +93,7 @@ class Measured:
             self.call_seconds.append(time.perf_counter() - started)
 
     async def aclose(self) -> None:
-        await self.inner.aclose()  # type: ignore[attr-defined]
+        await self.inner.aclose()
 
 
 VARIANTS = {
@@ -135,7 +136,7 @@ async def draft_once(provider: Provider, template: Template, brief: Brief, conte
         result = await draft_plan(template, brief, provider, context.prompt_text, context.tracked_paths,
                                   DraftSettings(concurrency=concurrency))
     finally:
-        await provider.aclose()  # type: ignore[attr-defined]
+        await provider.aclose()
     return time.perf_counter() - started, result
 
 

@@ -81,7 +81,7 @@ def test_no_sequence_of_answers_takes_a_draft_past_max_cost(wire: str, cap: floa
             except ProviderError:
                 pass  # nothing could be drafted: what it spent still counts
             finally:
-                await target.aclose()  # type: ignore[attr-defined]
+                await target.aclose()
 
         asyncio.run(run())
     spent = cost_usd(target.name, target.usage_total)

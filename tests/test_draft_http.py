@@ -123,7 +123,7 @@ def draft(target: Provider, **settings: Any) -> DraftResult:
             return await draft_plan(TEMPLATE, BRIEF, target, "## Files\n- src/billing/invoice.py", None,
                                     DraftSettings(**{"spine": False, "review": False, **settings}))
         finally:
-            await target.aclose()  # type: ignore[attr-defined]
+            await target.aclose()
 
     return asyncio.run(run())
 

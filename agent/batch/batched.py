@@ -15,12 +15,12 @@ import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agent.batch.batch_api import BatchAPI, Result, batch_api_for
 from agent.batch.manifest import BatchJob, Manifest
-from agent.errors import ProviderError, TransportError
+from agent.errors import InputError, ProviderError, TransportError
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 
 JOBS_DIR = "batch-jobs"
@@ -42,6 +42,8 @@ DEFAULT_POLICY = PollPolicy()
 
 
 def batched_provider(inner: Provider, manifest: Manifest, note: Callable[[str], None]) -> BatchedProvider:
+    if not inner.capabilities.batch_api:
+        raise InputError(f"{inner.name} has no batch API; drop --via batch-api, or use openai:MODEL or anthropic:MODEL")
     return BatchedProvider(batch_api_for(inner), manifest, note, DEFAULT_POLICY)
 
 
@@ -55,6 +57,8 @@ class BatchedProvider:
                  policy: PollPolicy = DEFAULT_POLICY) -> None:
         self.api, self.manifest, self.note, self.policy = api, manifest, note, policy
         self.name, self.model = api.provider.name, api.provider.model
+        # A warm-up would wait in a job like any other call and finish no sooner than the sections it is for.
+        self.capabilities = replace(api.provider.capabilities, warm_cache_first=False)
         self.usage_total = Usage()
         self.recorded = {key: job.id for job in manifest.jobs for key in manifest.job_requests(job)}
         self.mine: set[str] = set()  # jobs submitted by this run: their answers are final for it

@@ -23,11 +23,10 @@ from agent.context import context_for_backlog
 from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, draft_plan
 from agent.errors import InputError, OutputExistsError, PlanError, ProviderError
-from agent.offline import OfflineDrafter
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.retry import RetryPolicy
-from agent.run import DraftOutcome, choose_model, write_outcome
+from agent.run import DraftOutcome, choose_model, make_provider, write_outcome
 from agent.template.catalog import load_template
 from agent.template.model import Template
 from agent.usage import CostCap, Price, cost_usd, request_tokens
@@ -114,7 +113,7 @@ class BatchRun:
 
     def __init__(self, request: BatchRequest, config: Settings, env: Mapping[str, str], model: str,
                  template: Template, manifest: Manifest, observer: Observer) -> None:
-        self.request, self.model, self.template = request, model, template
+        self.request, self.model, self.template, self.env = request, model, template, env
         self.manifest, self.observer = manifest, observer
         prices = config.prices if request.via == "direct" else _discounted(config.prices)
         sections = config.concurrency if request.via == "direct" else 1_000  # every section into the same job
@@ -152,9 +151,8 @@ class BatchRun:
         try:
             await asyncio.gather(*(self._worker(queue) for _ in range(min(workers, len(todo)))))
         finally:
-            close = getattr(self.shared, "aclose", None)
-            if close is not None:
-                await close()
+            if self.shared is not None:
+                await self.shared.aclose()
 
     async def _worker(self, queue: Iterator[BacklogItem]) -> None:
         for item in queue:  # one iterator shared by every worker: each item is taken once
@@ -198,8 +196,8 @@ class BatchRun:
         self._end(item, plan_path, started, _changes(result), tuple(f.as_dict() for f in result.findings))
 
     def _item_provider(self, item: BacklogItem) -> Provider:
-        if self.shared is None:
-            return OfflineDrafter(self.template, item.brief, self.context)
+        if self.shared is None:  # offline: a drafter per item, since it drafts from the item's brief
+            return make_provider(self.model, self.env, template=self.template, brief=item.brief, context=self.context)
         return ItemProvider(self.shared, self.cap, self.limiter, self._spent)
 
     def _spent(self, usage: Usage) -> None:
@@ -239,7 +237,7 @@ class ItemProvider:
                  spent: Callable[[Usage], None] = lambda _: None) -> None:
         self.shared, self.cap, self.limiter, self.spent = shared, cap, limiter, spent
         self.name, self.model = shared.name, shared.model
-        self.warm_cache_first = getattr(shared, "warm_cache_first", False)  # as the draft loop asks the provider
+        self.capabilities = shared.capabilities
         self.usage_total = Usage()
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
@@ -259,6 +257,9 @@ class ItemProvider:
             self.limiter.learn(response.extra.get("rate_limits"))
         self.usage_total += response.usage
         return response
+
+    async def aclose(self) -> None:
+        """Nothing to release: the batch closes the shared provider once every item is done."""
 
 
 def _summary(manifest: Manifest, items: list[BacklogItem], model: str, via: Via, run: BatchRun | None,

@@ -14,7 +14,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from agent import errors
 from agent.errors import InputError, ProviderError, TransportError
 from agent.inputs import load_json, read_text
 from agent.output import write_atomic
-from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Provider, Usage
 
 CASSETTE_VERSION = 1
 KEY_LIKE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{20,}")
@@ -45,12 +45,19 @@ def cassette_path(directory: Path, case_id: str, role: str = "") -> Path:
     return directory / (f"{case_id}.{role}.json" if role else f"{case_id}.json")
 
 
+def replay_capabilities(recorded: Capabilities) -> Capabilities:
+    """What a recording declares: no cache warm-up, since a warm-up request differs from its section's only
+    in its output budget, which `request_key` leaves out, so its empty answer could replay for the section."""
+    return replace(recorded, warm_cache_first=False)
+
+
 class RecordingProvider:
     """Passes every call to `inner` and keeps the exchange; `save()` writes them as one cassette."""
 
     def __init__(self, inner: Provider, path: Path, secrets: Iterable[str] = ()) -> None:
         self.inner, self.path = inner, path
         self.name, self.model = inner.name, inner.model
+        self.capabilities = replay_capabilities(inner.capabilities)
         self.usage_total = inner.usage_total
         self.exchanges: list[dict[str, Any]] = []
         self._secrets = [secret for secret in secrets if secret]
@@ -71,9 +78,7 @@ class RecordingProvider:
         return response
 
     async def aclose(self) -> None:
-        close = getattr(self.inner, "aclose", None)
-        if close is not None:
-            await close()
+        await self.inner.aclose()
 
     def save(self, case_id: str) -> None:
         exchanges = sorted(self.exchanges, key=lambda entry: (entry["section"], entry["seq"]))
@@ -94,6 +99,7 @@ class ReplayProvider:
         self.path, self.case_id, self.match = path, case_id, match
         self.name = str(data["model"])
         self.model = self.name.partition(":")[2] or self.name
+        self.capabilities = Capabilities()
         self.usage_total = Usage()
         self.by_section_answers = 0  # answers given by section because the exact request was not recorded
         self._exchanges: list[dict[str, Any]] = data["exchanges"]
@@ -120,6 +126,9 @@ class ReplayProvider:
         response = _response_from(entry["response"])
         self.usage_total += response.usage
         return response
+
+    async def aclose(self) -> None:
+        """Nothing to release: it reads a file and holds no connections."""
 
     def _take(self, queue: deque[int] | None) -> int | None:
         while queue:

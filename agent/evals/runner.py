@@ -20,10 +20,10 @@ from agent.errors import InputError
 from agent.evals.cases import Case, Skipped, load_cases, prepare_repo
 from agent.evals.cassettes import Match, RecordingProvider, ReplayProvider, cassette_path
 from agent.evals.graders import Attempt, Grade, grade, mean_score
-from agent.offline import OfflineDrafter
 from agent.output import write_atomic
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider
+from agent.run import make_provider
 from agent.template.catalog import load_template
 from agent.template.model import Template
 
@@ -118,7 +118,7 @@ class _Runner:
                  progress: Progress) -> None:
         self.settings, self.env, self.workdir, self.model, self.progress = settings, env, workdir, model, progress
         # A fixed date, so the requests (and so the cassettes) are the same whichever day a case runs; the
-        # offline drafter writes sections only, wrapped here where the draft loop cannot see it say so.
+        # offline drafter writes sections only, replayed too (where only the cassette's model name says so).
         whole = model != "offline"
         self.draft_settings = DraftSettings(settings.max_rounds, settings.concurrency, spine=whole, review=whole,
                                             today=EVAL_DATE)
@@ -138,14 +138,15 @@ class _Runner:
         brief = read_brief(str(case.brief))
         template = _template(case)
         context = build_context(repo, brief.text, self.settings.context_tokens)
-        inner = self._provider(case, self.model, "", lambda: OfflineDrafter(template, brief, context))
+        inner = self._provider(case, "", lambda: make_provider(self.model, self.env, template=template, brief=brief,
+                                                                context=context, base_url=self.settings.base_url))
         provider = FirstAnswers(inner)
         started = time.perf_counter()
         try:
             result = await draft_plan(template, brief, provider, context.prompt_text, context.tracked_paths,
                                       self.draft_settings)
         finally:
-            await _close(inner)
+            await inner.aclose()
         wall_s = time.perf_counter() - started
         _save(inner, case)
         if self.settings.plans:
@@ -162,20 +163,22 @@ class _Runner:
     async def _judge(self, case: Case, attempt: Attempt, measures: dict[str, Any], judge: str) -> Grade:
         from agent.evals.judge import judge_plan
 
-        provider = self._provider(case, judge, "judge", lambda: None)
+        provider = self._provider(case, "judge", lambda: resolve_provider(judge, base_url=self.settings.base_url,
+                                                                          env=self.env))
         try:
             grade_ = await judge_plan(provider, attempt.brief, attempt.markdown)
         finally:
-            await _close(provider)
+            await provider.aclose()
         _save(provider, case)
         measures["judge_calls"] = provider.usage_total.calls
         return grade_
 
-    def _provider(self, case: Case, model: str, role: str, offline: Callable[[], Any]) -> Provider:
+    def _provider(self, case: Case, role: str, live_provider: Callable[[], Provider]) -> Provider:
+        """The cassette's answers when replaying; else the live provider, recorded when recording."""
         settings = self.settings
         if settings.replay:
             return ReplayProvider(cassette_path(settings.replay, case.id, role), case.id, settings.replay_match)
-        live = offline() if model == "offline" else resolve_provider(model, base_url=settings.base_url, env=self.env)
+        live = live_provider()
         if settings.record:
             secrets = [self.env.get(name, "") for name in SECRET_NAMES]
             return RecordingProvider(live, cassette_path(settings.record, case.id, role), secrets)
@@ -187,6 +190,7 @@ class FirstAnswers:
 
     def __init__(self, inner: Provider) -> None:
         self.inner, self.name, self.model = inner, inner.name, inner.model
+        self.capabilities = inner.capabilities
         self.usage_total = inner.usage_total
         self.first: dict[str, ModelResponse] = {}
 
@@ -197,6 +201,9 @@ class FirstAnswers:
             self.usage_total = self.inner.usage_total
         self.first.setdefault(request.schema_name, response)
         return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def _template(case: Case) -> Template:
@@ -212,12 +219,6 @@ def _measures(result: Any, wall_s: float) -> dict[str, Any]:
             "cost_usd": result.cost_usd, "wall_s": round(wall_s, 3), "complete": result.complete,
             "words": len(result.markdown.split()),
             "calls_by_purpose": {purpose: entry["calls"] for purpose, entry in result.by_purpose.items()}}
-
-
-async def _close(provider: Any) -> None:
-    close = getattr(provider, "aclose", None)
-    if close is not None:
-        await close()
 
 
 def _save(provider: Provider, case: Case) -> None:

@@ -1,6 +1,7 @@
 """Turn a model spec such as `openai:gpt-4.1-mini` into a `Provider`, importing only the SDK it needs.
 
-Specs: `openai:MODEL`, `anthropic:MODEL`, `ollama:MODEL` (OpenAI-compatible, at localhost:11434).
+Specs: `openai:MODEL`, `anthropic:MODEL`, `ollama:MODEL` (OpenAI-compatible, at localhost:11434). The
+`offline` drafter is built from the brief it drafts, by `agent.run.make_provider`.
 Settings arrive as arguments (`env` is passed in, `os.environ` is never read here), so the caller
 resolves them once.
 """
@@ -13,12 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import InputError, MissingKeyError
-from agent.providers.base import ModelRequest, ModelResponse, Provider, StopReason, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Provider, StopReason, Usage
 
 if TYPE_CHECKING:  # agent.retry imports tenacity; keep `import agent.providers` light
     from agent.retry import RetryPolicy
 
-__all__ = ["ModelRequest", "ModelResponse", "Provider", "StopReason", "Usage", "resolve_provider", "wire_body_for"]
+__all__ = ["Capabilities", "ModelRequest", "ModelResponse", "Provider", "StopReason", "Usage", "resolve_provider",
+           "wire_body_for"]
 
 OLLAMA_URL = "http://localhost:11434/v1"
 # Local OpenAI-compatible servers ignore the key, but the SDK refuses to start without one.
@@ -56,8 +58,9 @@ def resolve_provider(
     """
     kind, _, model = spec.partition(":")
     factory = _FACTORIES.get(kind)
-    if factory is None and kind == "offline":
-        raise InputError("The offline drafter is not available yet; use openai:MODEL or anthropic:MODEL")
+    if factory is None and kind == "offline":  # it needs what is drafted, which a spec alone does not give
+        raise InputError(f"{origin} offline drafts from a brief and a repository, so it is built with them by "
+                         "agent.run.make_provider; use openai:MODEL, anthropic:MODEL or ollama:MODEL here")
     if factory is None:
         raise InputError(f"Unknown provider in {origin} {spec!r}; use one of: {', '.join(_KNOWN)}")
     if not model:
@@ -125,10 +128,11 @@ def wire_body_for(spec: str, request: ModelRequest) -> dict[str, Any]:
     return max(bodies, key=lambda body: len(json.dumps(body)))
 
 
-# The offline drafter plugs in here: add `"offline": <factory>` and `resolve_provider` stops refusing it.
+# `offline` is not here: it drafts from the template, brief and repository, so `agent.run.make_provider`,
+# the one place a spec becomes a provider for a draft, builds it with them.
 _FACTORIES: dict[str, Callable[[str, _Settings], Provider]] = {
     "openai": _openai,
     "anthropic": _anthropic,
     "ollama": _ollama,
 }
-_KNOWN = ("openai:MODEL", "anthropic:MODEL", "ollama:MODEL", "offline")  # offline is built by agent.run
+_KNOWN = ("openai:MODEL", "anthropic:MODEL", "ollama:MODEL", "offline")

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from agent.errors import ProviderError
-from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage
 from agent.providers.sdk import SDKProvider
 from agent.retry import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status
 
@@ -46,7 +46,7 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
 
     sdk_errors = (anthropic.APIStatusError, anthropic.APIConnectionError)
     # The cache serves only what an earlier request wrote: the draft loop writes it once before fanning out.
-    warm_cache_first = True
+    capabilities = Capabilities(warm_cache_first=True, batch_api=True, forced_tools=True)
 
     def __init__(
         self,

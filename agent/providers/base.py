@@ -40,6 +40,24 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a provider supports, declared as data so the draft loop and the batch runner read it instead of
+    probing the provider object (the pydantic-ai `ModelProfile` idea). Wrappers pass their inner provider's on."""
+
+    # Its prompt cache serves only what an earlier, finished request wrote (Anthropic; OpenAI's platform):
+    # the draft loop writes it with one request before the sections fan out.
+    warm_cache_first: bool = False
+    # `plan batch --via batch-api` can send its calls through the provider's batch API.
+    batch_api: bool = False
+    # Every call carries every section's tool and forces the one it wants, so the tools are a shared prefix.
+    forced_tools: bool = False
+    # Prompt and answer tokens the model accepts, when known; None is "not known", never "unlimited".
+    context_window: int | None = None
+    # It can write the plan spine and review the whole plan; the offline drafter fills sections only.
+    drafts_whole_plan: bool = True
+
+
+@dataclass(frozen=True)
 class ModelRequest:
     """One structured-output call.
 
@@ -89,4 +107,11 @@ class Provider(Protocol):
     model: str
     usage_total: Usage  # every attempt so far, failed ones included
 
+    @property
+    def capabilities(self) -> Capabilities: ...
+
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+    async def aclose(self) -> None:
+        """Release what the provider holds (HTTP connections) before its event loop ends; a no-op when nothing is."""
+        ...

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from agent.errors import ProviderError
-from agent.providers.base import ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage
 from agent.providers.sdk import SDKProvider
 from agent.retry import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status
 
@@ -62,8 +62,9 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
         # OpenAI's platform features (forced function tools, prompt_cache_key); by default only there.
         self.platform = url == OPENAI_URL if platform is None else platform
         # A prefix serves only calls that start after an earlier call has processed it: the draft loop
-        # writes it once before fanning out.
-        self.warm_cache_first = self.platform
+        # writes it once before fanning out. Ollama has no batch API; OpenAI and servers imitating it may.
+        self.capabilities = Capabilities(warm_cache_first=self.platform, batch_api=not name.startswith("ollama:"),
+                                         forced_tools=self.platform)
         # OpenAI's reasoning models reject `max_tokens`, but Ollama and LM Studio only read `max_tokens`
         # (Ollama's `max_completion_tokens` support is still unmerged): pick by who we talk to.
         self._limit_param = "max_completion_tokens" if url == OPENAI_URL else "max_tokens"

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
-from agent.providers.base import ModelRequest, ModelResponse, Usage, with_rate_limits
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage, with_rate_limits
 from agent.retry import Fault, RetryPolicy, Service, with_retries
 
 ClientT = TypeVar("ClientT")
@@ -21,6 +21,7 @@ class SDKProvider(Generic[ClientT]):
     """
 
     sdk_errors: tuple[type[Exception], ...] = ()  # the SDK's HTTP and connection errors
+    capabilities: Capabilities
 
     def __init__(self, model: str, name: str, client: ClientT, service: Service, retry: RetryPolicy | None) -> None:
         self.model, self.name = model, name
