@@ -128,10 +128,10 @@ def test_schema_provider_answers_every_section_of_a_template_with_what_its_model
             unit_model(compiled, unit).model_validate({unit: data[unit]})
 
 
-@pytest.mark.parametrize("name", sorted(builtin_templates()))
+@pytest.mark.parametrize("name", [*builtin_templates(), *public_templates()])
 def test_a_draft_answered_by_the_schema_provider_completes_in_one_round(name: str) -> None:
     provider = SchemaProvider()
-    result = asyncio.run(draft_plan(load_template(name), BRIEF, provider, "", None, DraftSettings()))
+    result = asyncio.run(draft_plan(_compiled(name), BRIEF, provider, "", None, DraftSettings()))
     assert result.complete and result.findings == [] and result.rounds == 0
     assert {request.schema_name for request in provider.requests} == {SPINE, REVIEW, *result.plan}
 
