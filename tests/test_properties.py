@@ -9,7 +9,7 @@ import contextlib
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from template_support import ALL_TEMPLATES, filled, rendered, template
 
@@ -83,6 +83,7 @@ def test_compiler_raises_nothing_but_plan_errors(text: str) -> None:
 
 @SETTINGS
 @given(MARKDOWN)
+@example("{{A}}\n# \n- ")  # one example item and nothing else: compiling it raised IndexError
 def test_any_template_that_compiles_renders_a_plan_that_validates(text: str) -> None:
     try:
         compiled = compile_template(text, "fuzz.md")

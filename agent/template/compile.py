@@ -180,7 +180,8 @@ def _fill_by_default(
         # Example items (`- [ ] 1. Create core interfaces ...`): the plan writes its own items in that shape.
         marker = "1." if items[0].group(2)[0].isdigit() else items[0].group(2)
         examples = tuple(match.group(4) for match in items)
-        shape = " / ".join(line.strip() for line in lines[: lines.index(items[1].group(0))] if len(items) > 1)
+        first_only = lines[: lines.index(items[1].group(0))] if len(items) > 1 else []
+        shape = " / ".join(line.strip() for line in first_only)
         lead = f"{description} " if description else ""
         spec = FieldSpec(slug(label) or "items", "list", f"{lead}One entry per item, in the spirit of: "
                          f"{'; '.join(examples[:3])}" + (f". Each item as the template shows one: {shape}" if shape else ""),
