@@ -14,7 +14,9 @@ FILE_EXTENSIONS = frozenset(
 )
 CODE_SPAN = re.compile(r"`([^`\s]+)`")
 BARE_PATH = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?:\w+:\s+)?([\w./-]+/[\w.-]+|[\w-]+\.\w{1,6})\b")
-CREATE_WORDS = re.compile(r"\bcreate|\bnew\b|\(new\)", re.I)
+# "create", "new file", "(new)"; not "created_at", nor "new" of a route or a column the line adds to a file.
+CREATE_WORDS = re.compile(r"\bcreates?\b|\bnew (?:file|module|package|test file)\b|\(new\)", re.I)
+QUOTED = re.compile(r"(`+)[^`]+?\1")
 KEY_PREFIX = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]+\*\*\s*:?\s*")
 MODIFY_WORDS = re.compile(r"\b(modify|update|change|edit|extend)\b", re.I)
 
@@ -50,9 +52,10 @@ def file_checks(block: Block, roles: set[str], tracked: frozenset[str]) -> list[
 def _line_role(text: str, roles: set[str]) -> str:
     if roles == {"create"} or roles == {"modify"}:
         return next(iter(roles))
-    if CREATE_WORDS.search(text):
+    words = QUOTED.sub(" ", text)  # the paths and code a line quotes are not what it says about them
+    if CREATE_WORDS.search(words):
         return "create"
-    if MODIFY_WORDS.search(text):
+    if MODIFY_WORDS.search(words):
         return "modify"
     return ""
 

@@ -28,7 +28,9 @@ from agent.template.model import (
 from agent.template.parse import Block, RawSection, heading_label
 
 UNCHANGED = re.compile(r"\b(?:already|existing|currently|unchanged|as (?:it )?is|today|stays?)\b", re.I)
-CURRENT = re.compile(r"\b(?:current|existing|as[- ]is|background|today|context)\b", re.I)  # files named, not changed
+# Sections that name files without changing them: what is there now, and where to look for more.
+CURRENT = re.compile(r"\b(?:current|existing|as[- ]is|background|today|context|references?|related|similar|prior art|"
+                     r"see also|resources)\b", re.I)
 CODE_SPAN = re.compile(r"(`+)[^`]+?\1")
 PICKED = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+")
 
@@ -85,6 +87,8 @@ def check_empty(context: Context, section: Section, raw: RawSection) -> None:
     required = [spec for spec in local_fields(section.children) if not spec.optional]
     if not required or (section.optional and _not_applicable(raw.body)):
         return
+    if any(isinstance(child, Section | Repeat) for child in section.children):
+        return  # an intro above sub-sections is often left out when they say it all; they are checked themselves
     content = [b for b in raw.body if b.kind not in ("rule", "comment") and not _is_literal(context, b)]
     if not content:
         context.add("error", "empty", f"section {section.label!r} is empty; write its content", raw.block.line)
