@@ -4,7 +4,9 @@ each file weighed by its role (source first), then one hop through the imports o
 from __future__ import annotations
 
 import heapq
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -246,15 +248,24 @@ def _definition_counter(identifiers: tuple[str, ...]) -> Callable[[str], int]:
     return lambda text: sum(1 for pattern in patterns if pattern.search(text))
 
 
+BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the ranking was tuned with
+
+
 def _bm25_scores(documents: list[list[str]], query: tuple[str, ...]) -> list[float]:
+    """BM25 (Lucene's variant, as bm25s scores it) of each document for `query`. Only the query's terms are
+    counted, so scoring 50,000 paths takes one pass over their tokens instead of building a full index."""
     if not documents or not query:
         return [0.0] * len(documents)
-    # Imported here: numpy and bm25s cost a fifth of a second that `plan --help` should not pay.
-    import bm25s
-
-    retriever = bm25s.BM25()
-    retriever.index(documents, show_progress=False)
-    return [float(score) for score in retriever.get_scores(list(query))]
+    terms = set(query)
+    counts = [Counter(token for token in document if token in terms) for document in documents]
+    frequency = Counter(term for count in counts for term in count)
+    idf = {term: math.log(1 + (len(documents) - frequency[term] + 0.5) / (frequency[term] + 0.5)) for term in terms}
+    average = sum(len(document) for document in documents) / len(documents) or 1.0
+    scores = []
+    for count, document in zip(counts, documents, strict=True):
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(document) / average)
+        scores.append(sum(idf[term] * count[term] / (count[term] + norm) for term in query if count[term]))
+    return scores
 
 
 def _stem(word: str) -> str:
