@@ -52,3 +52,23 @@ def test_a_named_directory_and_a_path_with_a_line_number_are_understood(tmp_path
     assert ctx.ranked[0].path == "shop/users/accounts.py"
     ctx = build_context(repo, "The bug is at shop/billing/payments.py:2, in the print call")
     assert ctx.ranked[0].path == "shop/billing/payments.py" and ctx.ranked[0].named_in_brief
+
+
+def test_path_scores_are_bm25_as_bm25s_computes_them() -> None:
+    """The ranking was tuned with bm25s's scores; ours count only the query's terms, and must agree."""
+    import random
+
+    import bm25s
+    import pytest
+
+    from agent.context.rank import _bm25_scores
+
+    chooser = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(200)]
+    documents = [[chooser.choice(vocabulary) for _ in range(chooser.randint(0, 10))] for _ in range(1500)]
+    query = (*(chooser.choice(vocabulary) for _ in range(5)), "absent")
+    reference = bm25s.BM25()
+    reference.index(documents, show_progress=False)
+    expected = [float(score) for score in reference.get_scores(list(query))]
+
+    assert _bm25_scores(documents, query) == pytest.approx(expected, abs=1e-5)
