@@ -268,6 +268,15 @@ def format_config(report: dict[str, Any]) -> str:
 def settings_for_plan(plan_path: str, flags: Mapping[str, Any], env: Mapping[str, str], root: Path | str = ".") -> Settings:
     """Settings for a command on an existing plan: the template its plan.json records comes right after
     the --template flag, before the environment and config files (a plan follows the template it was
-    drafted from)."""
-    template = flags.get("template") or recorded_template(Path(plan_path), root)
+    drafted from). A recorded template outside the repository is not read; a template set in the
+    environment or a config file is then used instead, and without one the user is asked for --template."""
+    if flags.get("template"):
+        return resolve_settings(flags, env, root)
+    try:
+        template = recorded_template(Path(plan_path), root)
+    except InputError:
+        settings = resolve_settings(flags, env, root)
+        if settings.sources.get("template", DEFAULT) == DEFAULT:
+            raise
+        return settings
     return resolve_settings({**flags, "template": template}, env, root)

@@ -255,4 +255,4 @@ def recorded_template(plan_path: Path, root: Path | str = ".") -> str | None:
     if name in builtin_templates():
         return name
     return trusted_path(name, (repository_root(root), plan_path.parent), f"{plan_path.with_suffix('.json')} names the template",
-                        "pass --template to choose it")
+                        "pass --template (or set PLAN_TEMPLATE) to choose it")

@@ -250,3 +250,18 @@ def test_a_package_config_may_name_a_template_at_the_top_of_its_monorepo(repo: P
 
     assert ran.code == 0, ran.stderr
     assert json.loads(ran.stdout)["settings"]["template"]["value"].endswith("templates/team.md")
+
+
+def test_a_template_set_in_the_environment_stands_in_for_one_plan_json_may_not_name(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "team" / "plan-template.md"
+    outside.parent.mkdir()
+    outside.write_text("# Plan\n\n## Goal\n\n{The goal}\n")
+    (repo / "plan.md").write_text("# Plan\n\n## Goal\n\nShip the CSV export.\n")
+    (repo / "plan.json").write_text(json.dumps({"schema_version": 1, "template": str(outside)}))
+    inside = repo / "docs" / "team.md"
+    inside.parent.mkdir()
+    inside.write_text("# Plan\n\n## Goal\n\n{The goal}\n")
+
+    ran = plan("validate", "plan.md", env={"PLAN_TEMPLATE": str(inside)})
+
+    assert ran.code == 0, ran.stderr
