@@ -378,3 +378,13 @@ def test_a_draft_whose_only_section_failed_reports_it_rather_than_a_template_mis
     result = asyncio.run(draft_plan(template, BRIEF, model, "", None, DraftSettings(max_rounds=1)))
     assert not result.complete
     assert [(f.unit, f.code) for f in result.findings] == [("phases", "invalid-json")]
+
+
+def test_once_a_section_gives_up_on_the_provider_the_sections_not_yet_sent_do_not_wait_for_it() -> None:
+    from agent.template.schema import unit_names
+
+    first = unit_names(TEMPLATE)[0]  # the first the loop sends
+    model = scripted({first: [TransportError("openai: no answer within the call timeout after 4 attempts")]})
+    with pytest.raises(TransportError, match="no answer within the call timeout"):
+        draft(model, concurrency=1)  # nothing came back, so the draft ends with the provider's error
+    assert units_asked(model) == [first]  # each of the others would have waited through its own retries
