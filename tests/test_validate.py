@@ -425,3 +425,11 @@ def test_several_fields_on_one_line_are_each_checked() -> None:
     assert validate_plan(compiled, good) == []
     assert [f.code for f in validate_plan(compiled, good.replace("**Size:** m", "**Size:** Huge"))] == ["enum"]
     assert [f.code for f in validate_plan(compiled, good.replace("Ana", "{Name}"))] == ["placeholder"]
+
+
+@pytest.mark.parametrize("span", ["text/csv", "application/json", "image/png", "multipart/form-data"])
+def test_a_media_type_is_not_a_file_path(span: str) -> None:
+    from agent.check.files import paths_in_line
+
+    assert paths_in_line(f"- The export answers with `{span}` and `src/billing/export.py` writes it") == [
+        "src/billing/export.py"]

@@ -17,6 +17,7 @@ BARE_PATH = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?:\w+:\s+)?([
 # "create", "new file", "(new)"; not "created_at", nor "new" of a route or a column the line adds to a file.
 CREATE_WORDS = re.compile(r"\bcreates?\b|\bnew (?:file|module|package|test file)\b|\(new\)", re.I)
 QUOTED = re.compile(r"(`+)[^`]+?\1")
+MEDIA_TYPE = re.compile(r"(?:application|text|image|audio|video|multipart|font|model|message)/[\w.+-]+(?:;.*)?", re.I)
 KEY_PREFIX = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]+\*\*\s*:?\s*")
 MODIFY_WORDS = re.compile(r"\b(modify|update|change|edit|extend)\b", re.I)
 
@@ -31,8 +32,8 @@ def paths_in_line(text: str) -> list[str]:
 
 def _looks_like_path(span: str) -> bool:
     # `/export` is a URL route (or an absolute path), never a repository-relative file.
-    if "://" in span or span.startswith(("-", "$", "/")) or "(" in span:
-        return False
+    if "://" in span or span.startswith(("-", "$", "/")) or "(" in span or MEDIA_TYPE.fullmatch(span):
+        return False  # `text/csv` is what a response is, not a file
     if "/" in span:
         return True
     # Without a directory, only a known file extension makes a path: `Invoice.to_csv` is a method.
