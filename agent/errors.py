@@ -5,7 +5,8 @@ PlanError
  │    ├── TemplateError    a template that cannot be compiled (names the file and line)
  │    ├── BriefError       a brief that cannot be read
  │    ├── PlanFileError    a plan file that cannot be read or does not match its template
- │    └── OutputExistsError  refusing to overwrite an existing plan without --force
+ │    ├── OutputExistsError  refusing to overwrite an existing plan without --force
+ │    └── PlanBusyError    another `plan` holds this plan's lock (drafting or revising it)
  └── ProviderError         the model could not be used: exit 1
       ├── MissingKeyError  no API key for the chosen provider
       ├── TransportError   the provider stayed unreachable or kept failing after retries
@@ -45,6 +46,10 @@ class PlanFileError(InputError):
 
 
 class OutputExistsError(InputError):
+    pass
+
+
+class PlanBusyError(InputError):
     pass
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from agent.errors import InputError, OutputExistsError, PlanError, PlanFileError
+from agent.errors import InputError, OutputExistsError, PlanBusyError, PlanError, PlanFileError
 
 PLANS_DIR = "implementation-plans"
 MAX_PLAN_JSON_BYTES = 20_000_000
@@ -93,8 +93,8 @@ def plan_lock(plan_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(handle)
-            raise InputError(f"{plan_path}: another `plan` is writing this plan now; wait for it to finish, "
-                             "or write elsewhere with --out") from None
+            raise PlanBusyError(f"{plan_path}: another `plan` is writing this plan now; wait for it to finish, "
+                                "or write elsewhere with --out") from None
         # The holder before us may have removed the file as we opened it: then our lock guards nothing.
         if _same_file(handle, lock_path):
             break
@@ -144,7 +144,7 @@ def write_files(files: dict[Path, str]) -> None:
 
 def _keep(target: Path) -> str | None:
     """A second name for the old file, or None where the file system has no hard links (no undo then)."""
-    link = f"{target.parent}/.{target.name}.{os.getpid()}.old"
+    link = f"{target.parent}/.{target.name}.{os.getpid()}.old.tmp"  # .tmp: swept up like a staged file if we die
     try:
         with suppress(FileNotFoundError):
             os.unlink(link)

@@ -22,7 +22,8 @@ from agent.config import Settings, resolve_settings
 from agent.context import context_for_backlog
 from agent.context.model import RepoContext
 from agent.draft import DraftResult, DraftSettings, draft_plan
-from agent.errors import InputError, OutputExistsError, PlanError, ProviderError
+from agent.errors import InputError, OutputExistsError, PlanBusyError, PlanError, ProviderError
+from agent.output import plan_lock
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.retry import RetryPolicy
@@ -170,6 +171,13 @@ class BatchRun:
         provider = self._item_provider(item)
         plan_path = self.manifest.out / record.dir / "plan.md"
         started = time.perf_counter()
+        try:
+            with plan_lock(plan_path):  # a `plan revise` of this item's plan must not be overwritten, nor overwrite it
+                await self._draft_locked(item, provider, plan_path, started)
+        except PlanBusyError as error:
+            self._end(item, plan_path, started, _failed(str(error), provider.usage_total))
+
+    async def _draft_locked(self, item: BacklogItem, provider: Provider, plan_path: Path, started: float) -> None:
         try:
             # A batch API job can take hours, so its items wait for it; a direct item has the draft's deadline.
             async with asyncio.timeout(self.deadline if self.request.via == "direct" else None):
