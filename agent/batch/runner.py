@@ -173,23 +173,25 @@ class BatchRun:
         started = time.perf_counter()
         try:
             with plan_lock(plan_path):  # a `plan revise` of this item's plan must not be overwritten, nor overwrite it
-                await self._draft_locked(item, provider, plan_path, started)
+                changes, findings = await self._draft_locked(item, provider, plan_path)
         except PlanBusyError as error:
-            self._end(item, plan_path, started, _failed(str(error), provider.usage_total))
+            changes, findings = _failed(str(error), provider.usage_total), ()
+        # Recorded once the lock is gone: an item the manifest calls done leaves no lock file behind.
+        self._end(item, plan_path, started, changes, findings)
 
-    async def _draft_locked(self, item: BacklogItem, provider: Provider, plan_path: Path, started: float) -> None:
+    async def _draft_locked(self, item: BacklogItem, provider: Provider,
+                            plan_path: Path) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        """The item's plan drafted and written; what the manifest should record of it, and its findings."""
         try:
             # A batch API job can take hours, so its items wait for it; a direct item has the draft's deadline.
             async with asyncio.timeout(self.deadline if self.request.via == "direct" else None):
                 result = await draft_plan(self.template, item.brief, provider, self.context.prompt_text,
                                           self.context.tracked_paths, self.settings)
         except TimeoutError:
-            self._end(item, plan_path, started, _failed(f"not drafted within the {self.deadline:g} s deadline "
-                                                        "(--deadline); run again to retry it", provider.usage_total))
-            return
+            return _failed(f"not drafted within the {self.deadline:g} s deadline (--deadline); run again to retry it",
+                           provider.usage_total), ()
         except ProviderError as error:  # no section could be drafted, or the provider refused the request
-            self._end(item, plan_path, started, _failed(str(error), provider.usage_total))
-            return
+            return _failed(str(error), provider.usage_total), ()
         finally:
             self.usage_total += provider.usage_total
         try:
@@ -198,10 +200,9 @@ class BatchRun:
                                        self.context, item.brief.source))
         except (PlanError, OSError) as error:  # this item's folder is in the way or the disk is full: it alone fails
             message = str(error) if isinstance(error, PlanError) else f"{plan_path}: {error.strerror or error}"
-            self._end(item, plan_path, started, _failed(message, provider.usage_total))
-            return
+            return _failed(message, provider.usage_total), ()
         self.drafted += 1
-        self._end(item, plan_path, started, _changes(result), tuple(f.as_dict() for f in result.findings))
+        return _changes(result), tuple(f.as_dict() for f in result.findings)
 
     def _item_provider(self, item: BacklogItem) -> Provider:
         if self.shared is None:  # offline: a drafter per item, since it drafts from the item's brief
