@@ -124,7 +124,19 @@ def _describe(template: Template, unit: str) -> tuple[str, str]:
     lines = _guidance(_section(node), "")
     if isinstance(node, Repeat):
         lines.insert(0, f"One entry per {node.prefix.strip() or 'item'}, in order; each entry has the fields below.")
-    return unit_label(node), "\n".join(lines)[:MAX_GUIDANCE_CHARS]
+    return unit_label(node), _whole_lines(lines, MAX_GUIDANCE_CHARS)
+
+
+def _whole_lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit in `limit` characters, and how many were left out: a line cut mid-word
+    reads as an instruction to the model, and the schema's field descriptions still carry the rest."""
+    size = 0
+    for count, line in enumerate(lines):
+        size += len(line) + 1
+        if size > limit:
+            return "\n".join([*lines[:count], f"(and {len(lines) - count} more lines of guidance, in the schema's "
+                                              "field descriptions)"])
+    return "\n".join(lines)
 
 
 def _guidance(section: Section, indent: str) -> list[str]:

@@ -231,3 +231,13 @@ def test_a_spine_stopped_by_the_cost_cap_or_refused_leaves_the_sections_to_go_ah
     result = whole(model)
     assert result.spine is None and result.complete
     assert sorted(r.schema_name for r in section_requests(model)) == UNITS
+
+
+def test_guidance_too_long_for_the_request_is_cut_between_lines_and_says_so() -> None:
+    from agent.prompting import _whole_lines
+
+    lines = [f"- field {n}: what the template asks for, in a sentence of some length" for n in range(100)]
+    text = _whole_lines(lines, 2_000)
+    *kept, note = text.split("\n")
+    assert kept == lines[: len(kept)] and len(text) <= 2_100
+    assert note == f"(and {100 - len(kept)} more lines of guidance, in the schema's field descriptions)"
