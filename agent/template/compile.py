@@ -196,25 +196,25 @@ def _unique_names(nodes: list[Section | Repeat]) -> list[Section | Repeat]:
     """Two headings with the same name under one parent are told apart as `name`, `name_2`, ..."""
     seen: set[str] = set()
     for node in nodes:
-        name, count = node.name, 1
-        while name in seen:
-            count += 1
-            name = f"{node.name}_{count}"
-        node.name = name
-        seen.add(name)
+        node.name = _free_name(node.name, seen)
     return nodes
+
+
+def _free_name(name: str, seen: set[str]) -> str:
+    """`name`, or `name_2`, `name_3`... the first not in `seen`; added to `seen`."""
+    free, count = name, 1
+    while free in seen:
+        count += 1
+        free = f"{name}_{count}"
+    seen.add(free)
+    return free
 
 
 def _dedupe_fields(nodes: list[Node], taken: set[str]) -> None:
     """Two fields of one section never share a name: the later ones get `_2`, `_3`."""
     seen = set(taken)
     for spec in local_fields(nodes):
-        name, count = spec.name, 1
-        while name in seen:
-            count += 1
-            name = f"{spec.name}_{count}"
-        spec.name = name
-        seen.add(name)
+        spec.name = _free_name(spec.name, seen)
 
 
 def _group_repeats(sections: list[Section]) -> list[Section | Repeat]:
