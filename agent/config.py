@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agent.context.model import DEFAULT_CONTEXT_TOKENS
+from agent.context.repo import DEFAULT_CONTEXT_TOKENS
+from agent.draft.cost import PRICES, Price
 from agent.errors import InputError
 from agent.inputs import read_text, repository_root, trusted_path
 from agent.output import PLANS_DIR, recorded_template
 from agent.template.catalog import DEFAULT_TEMPLATE
-from agent.usage import PRICES, Price
 
 CONFIG_FILES = (".plan.toml", "pyproject.toml")  # the first one to set a key wins
 MAX_CONFIG_BYTES = 1_000_000

@@ -95,7 +95,7 @@ class PlanTools:
     ) -> DraftedPlan:
         """Draft an implementation plan for a brief in the repository's template, write plan.md and plan.json,
         and check it. Give brief_text or brief_path. Findings list what is still missing or wrong."""
-        from agent.run import DraftRequest, run_draft
+        from agent.session import DraftRequest, run_draft
 
         with _tool_errors(), _brief_file(brief_text, brief_path) as brief:
             outcome = run_draft(DraftRequest(brief, template, repo, model, out=out, force=force), self.env)
@@ -143,9 +143,9 @@ class PlanTools:
     ) -> dict[str, Any]:
         """What plan-agent knows of the repository for this brief: stack facts, files ranked against the brief,
         their outlines, and what was left out; secrets are never read."""
-        from agent.brief import Brief, redact_brief
         from agent.config import resolve_settings
         from agent.context import context_for_brief, to_json
+        from agent.context.brief import Brief, redact_brief
 
         with _tool_errors():
             tokens = resolve_settings({"context_tokens": context_tokens}, self.env, repo).context_tokens

@@ -221,7 +221,7 @@ def run_history(cases: list[Case], rev_of: dict[str, str], work: Path, verbose: 
 
 
 def eval_cases(work: Path) -> list[tuple[Case, Path]]:
-    from agent.brief import read_brief
+    from agent.context.brief import read_brief
     from agent.evals.cases import load_cases, prepare_repo
 
     loaded, _ = load_cases(ROOT / "evals" / "cases")

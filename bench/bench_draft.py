@@ -28,16 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fake_llm_filler import PATHS
 from fake_llm_server import FakeLLMServer
 
-from agent.brief import Brief, read_brief
 from agent.context import build_context
-from agent.context.model import RepoContext
-from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.context.brief import Brief, read_brief
+from agent.context.repo import RepoContext
+from agent.draft.cost import PRICES
+from agent.draft.loop import DraftResult, DraftSettings, draft_plan
 from agent.providers.anthropic import AnthropicProvider
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.providers.openai import OpenAIProvider
 from agent.template.catalog import load_template
 from agent.template.model import Template
-from agent.usage import PRICES
 
 BRIEF = """# Rate limiting for the public API
 

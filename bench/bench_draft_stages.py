@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fake_llm_server import FakeLLMServer
 
-from agent.brief import Brief
-from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.context.brief import Brief
+from agent.draft.loop import DraftResult, DraftSettings, draft_plan
 from agent.providers.openai import OpenAIProvider
 from agent.template.catalog import load_template
 

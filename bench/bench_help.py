@@ -37,7 +37,7 @@ if __name__ == "__main__":
     app()
 '''
 PLAN_HELP = "import sys; sys.argv = ['plan', '--help']; from agent.cli import main; main()"
-HEAVY = ("openai", "anthropic", "pydantic", "httpx", "tenacity", "yaml", "rich", "bm25s", "numpy", "agent.draft",
+HEAVY = ("openai", "anthropic", "pydantic", "httpx", "tenacity", "yaml", "rich", "bm25s", "numpy", "agent.draft.loop",
          "agent.template.compile", "agent.context")
 SHOWN_IMPORTS = 12
 # Typer's defaults load rich for help and tracebacks; `plan` turns both off, so compare with both.

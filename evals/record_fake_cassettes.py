@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from fake_llm_server import FakeLLMServer  # noqa: E402
 
 from agent.evals.report import format_table, report_json  # noqa: E402
-from agent.evals.runner import EvalSettings, run_eval  # noqa: E402
+from agent.evals.suite import EvalSettings, run_eval  # noqa: E402
 
 MODEL = "openai:fake-planner"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.brief import Brief
+from agent.context.brief import Brief
 from agent.template.catalog import load_template
 
 TEMPLATE = load_template("compact")

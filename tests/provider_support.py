@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.providers.base import ModelRequest
-from agent.retry import RetryPolicy
+from agent.providers.retry import RetryPolicy
 
 OPENAI_KEY = "sk-proj-TESTKEY-openai-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-TESTKEY-anthropic-0123456789abcdef"

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from agent.batch.batched import PollPolicy
 from agent.batch.manifest import MANIFEST_NAME
 from agent.cli import app
-from agent.usage import PRICES
+from agent.draft.cost import PRICES
 
 ENV = {"OPENAI_API_KEY": OPENAI_KEY, "ANTHROPIC_API_KEY": ANTHROPIC_KEY}
 OPENAI_MODEL = "openai:gpt-4.1-mini"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.batch.display import TextDisplay
 from agent.batch.manifest import ItemRecord
-from agent.batch.report import BatchPlan, ItemOutcome
+from agent.batch.summary import BatchPlan, ItemOutcome
 
 DONE = ItemRecord("1-export", "Export", "done", True, 0, 0.012, {"input_tokens": 1500, "output_tokens": 500})
 FAILED = ItemRecord("2-refund", "Refund", "failed", None, 0, None, {}, error="openai: HTTP 503 after 4 attempts")

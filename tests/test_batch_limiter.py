@@ -14,11 +14,11 @@ from provider_support import ANSWER, OPENAI_KEY, make_request
 
 from agent.batch.limiter import RateLimiter
 from agent.batch.runner import ItemProvider
+from agent.draft.cost import CostCap
 from agent.providers.base import Usage
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
-from agent.ratelimits import RateLimits
-from agent.retry import Fault, RetryPolicy
-from agent.usage import CostCap
+from agent.providers.ratelimits import RateLimits
+from agent.providers.retry import Fault, RetryPolicy
 
 
 class Clock:

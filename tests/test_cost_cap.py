@@ -19,15 +19,15 @@ from fake_llm_server import Answer, FakeLLMServer, RecordedRequest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.batch.report import BatchPlan, ItemOutcome
 from agent.batch.runner import BatchRequest, run_batch
-from agent.draft import DraftSettings, draft_plan
+from agent.batch.summary import BatchPlan, ItemOutcome
+from agent.draft.cost import cost_usd
+from agent.draft.loop import DraftSettings, draft_plan
 from agent.errors import ProviderError
 from agent.providers.anthropic import AnthropicProvider
 from agent.providers.base import Provider
 from agent.providers.openai import OpenAIProvider
-from agent.retry import RetryPolicy
-from agent.usage import cost_usd
+from agent.providers.retry import RetryPolicy
 
 MODELS = {"openai": "openai:gpt-4.1-mini", "anthropic": "anthropic:claude-sonnet-4-5"}  # priced in PRICES
 HIDDEN = 350  # Anthropic's tool-use system prompt, which the body does not show

@@ -11,7 +11,7 @@ from fake_llm_server import Failure, FakeLLMServer
 from typer.testing import CliRunner, Result
 
 from agent.cli import app
-from agent.run import OFFLINE_NOTE
+from agent.session import OFFLINE_NOTE
 
 SECRET = "sk-test-Zq81mB7vX2pL0aaaaaaaaaaaaaaaaaaaaaaa"
 BRIEF = """# Export invoices as CSV

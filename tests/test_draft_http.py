@@ -15,13 +15,13 @@ from provider_support import ANTHROPIC_KEY, OPENAI_KEY, RecordingSleep, fast_pol
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.draft.loop import DraftResult, DraftSettings, draft_plan
+from agent.draft.review import REVIEW, review_schema
+from agent.draft.spine import SPINE, spine_schema, with_spine_changes
 from agent.errors import TransportError
 from agent.providers.anthropic import ANTHROPIC_URL, AnthropicProvider
 from agent.providers.base import ModelRequest, Provider
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
-from agent.review import REVIEW, review_schema
-from agent.spine import SPINE, spine_schema, with_spine_changes
 from agent.template.schema import json_schema, unit_model, unit_names
 
 CHAT = f"{OPENAI_URL}/chat/completions"

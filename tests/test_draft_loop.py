@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from draft_support import BRIEF, GOOD, NO_FINDINGS, SPINE_ANSWER, TEMPLATE, TRACKED, UNITS
 
-from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.draft.cost import Price
+from agent.draft.loop import DraftResult, DraftSettings, draft_plan
+from agent.draft.review import REVIEW
+from agent.draft.spine import SPINE
 from agent.errors import InputError, ProviderError, RejectedError, TransportError
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
 from agent.providers.testing import PLAIN, FunctionProvider
-from agent.review import REVIEW
-from agent.spine import SPINE
 from agent.template.compile import compile_template
-from agent.usage import Price
 
 CALL_USAGE = Usage(calls=1, input_tokens=1000, output_tokens=200, cache_read_tokens=800)
 

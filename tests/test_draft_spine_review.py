@@ -11,12 +11,12 @@ import pytest
 from draft_support import GOOD, TRACKED, UNITS
 from test_draft_loop import CALL_USAGE, answer, asked, draft, scripted, section_requests
 
+from agent.draft.review import REVIEW
+from agent.draft.spine import SPINE
 from agent.errors import RejectedError, TransportError
-from agent.offline import OfflineDrafter
 from agent.providers.base import ModelResponse
+from agent.providers.offline import OfflineDrafter
 from agent.providers.testing import FunctionProvider
-from agent.review import REVIEW
-from agent.spine import SPINE
 
 
 def review(*findings: dict[str, str]) -> ModelResponse:
@@ -121,7 +121,7 @@ def test_the_offline_drafter_makes_neither_spine_nor_review_calls() -> None:
     model = FunctionProvider(drafter.complete, name=drafter.name, capabilities=drafter.capabilities)
     import asyncio
 
-    from agent.draft import DraftSettings, draft_plan
+    from agent.draft.loop import DraftSettings, draft_plan
     result = asyncio.run(draft_plan(TEMPLATE, BRIEF, model, "", None, DraftSettings(max_rounds=0)))
     assert sorted(r.schema_name for r in model.requests) == UNITS and result.spine is None and result.review is None
 
@@ -234,7 +234,7 @@ def test_a_spine_stopped_by_the_cost_cap_or_refused_leaves_the_sections_to_go_ah
 
 
 def test_guidance_too_long_for_the_request_is_cut_between_lines_and_says_so() -> None:
-    from agent.prompting import _whole_lines
+    from agent.draft.prompts import _whole_lines
 
     lines = [f"- field {n}: what the template asks for, in a sentence of some length" for n in range(100)]
     text = _whole_lines(lines, 2_000)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from agent.brief import Brief, requirement_lines
 from agent.check.validate import Finding
-from agent.draft import DraftResult
+from agent.context.brief import Brief, requirement_lines
+from agent.draft.loop import DraftResult
 from agent.evals.cases import Expectations
 from agent.evals.graders import Attempt, Grade, grade
 from agent.providers.base import ModelResponse, Usage

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.evals.runner import EvalRun, EvalSettings, run_eval
+from agent.evals.suite import EvalRun, EvalSettings, run_eval
 
 ROOT = Path(__file__).resolve().parents[1]
 RELAY = ROOT / "evals" / "cassettes" / "relay"

@@ -199,8 +199,8 @@ def test_openai_prompt_cache_key_separates_caches(fake_llm_server: FakeLLMServer
 
 
 def test_the_filler_changes_no_spine_and_its_review_finds_nothing() -> None:
-    from agent.review import review_schema
-    from agent.spine import spine_schema, with_spine_changes
+    from agent.draft.review import review_schema
+    from agent.draft.spine import spine_schema, with_spine_changes
 
     section = with_spine_changes({"type": "object", "properties": {"goal": {"type": "string"}},
                                   "required": ["goal"], "additionalProperties": False}, "goal")

@@ -163,7 +163,7 @@ def test_a_config_template_inside_the_repository_is_used(repo: Path) -> None:
     "Set password_reset_timeout = 3600 in settings.",
 ])
 def test_what_only_looks_like_a_secret_reaches_the_model_intact(repo: Path, line: str) -> None:
-    from agent.brief import read_brief
+    from agent.context.brief import read_brief
 
     (repo / "brief.md").write_text(f"# Keys\n\n{line}\n")
     brief = read_brief("brief.md")
@@ -197,7 +197,7 @@ def test_a_title_cut_short_keeps_no_part_of_a_secret(repo: Path) -> None:
 
 @pytest.mark.parametrize("line", ['password: "HUNTER2_PROD_2024"', 'DB_PASSWORD="CORRECT_HORSE_BATTERY_STAPLE_42"'])
 def test_an_upper_case_password_is_still_a_secret(repo: Path, line: str) -> None:
-    from agent.brief import read_brief
+    from agent.context.brief import read_brief
 
     (repo / "brief.md").write_text(f"# Keys\n\n{line}\n")
     brief = read_brief("brief.md")
@@ -207,7 +207,7 @@ def test_an_upper_case_password_is_still_a_secret(repo: Path, line: str) -> None
 def test_a_long_line_with_a_secret_is_redacted_in_linear_time(repo: Path) -> None:
     import time
 
-    from agent.brief import read_brief
+    from agent.context.brief import read_brief
 
     (repo / "brief.md").write_text('# Big\n\npassword = "hunter2xyzzy" ' + "a" * 500_000 + "\n" + "- an item\n" * 20_000)
     started = time.monotonic()

@@ -12,8 +12,8 @@ from provider_support import ANSWER, ANTHROPIC_KEY, OPENAI_KEY, fast_policy, mak
 
 from agent.providers.anthropic import ANTHROPIC_URL, AnthropicProvider
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
-from agent.ratelimits import RateLimits, read_rate_limits
-from agent.retry import Fault, RetryPolicy, Service, fault_from_status, with_retries
+from agent.providers.ratelimits import RateLimits, read_rate_limits
+from agent.providers.retry import Fault, RetryPolicy, Service, fault_from_status, with_retries
 
 OPENAI_HEADERS = {
     "x-ratelimit-limit-requests": "1200", "x-ratelimit-remaining-requests": "1199",

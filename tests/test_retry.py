@@ -10,7 +10,7 @@ import pytest
 from provider_support import OPENAI_KEY, everything_said, fast_policy
 
 from agent.errors import ProviderError, TransportError
-from agent.retry import (
+from agent.providers.retry import (
     Fault,
     RetryPolicy,
     Service,

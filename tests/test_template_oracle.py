@@ -12,9 +12,9 @@ import pytest
 from oracle import problems
 from template_support import BUILTINS, SEEDS, filled, public_path, public_templates, seed_path
 
-from agent.brief import Brief
 from agent.check.validate import validate_plan
-from agent.offline import OfflineDrafter
+from agent.context.brief import Brief
+from agent.providers.offline import OfflineDrafter
 from agent.template.catalog import load_template, read_text_file
 from agent.template.compile import compile_template
 from agent.template.model import HEADER, Template

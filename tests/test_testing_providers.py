@@ -14,20 +14,20 @@ from template_support import public_path, public_templates
 
 from agent.batch.batched import batched_provider
 from agent.batch.runner import ItemProvider
-from agent.draft import DraftSettings, draft_plan
+from agent.draft.cost import CostCap
+from agent.draft.loop import DraftSettings, draft_plan
+from agent.draft.review import REVIEW, review_schema
+from agent.draft.spine import SPINE, spine_schema, with_spine_changes
 from agent.errors import InputError, TransportError
 from agent.evals.cassettes import RecordingProvider, ReplayProvider
-from agent.offline import OfflineDrafter
 from agent.providers import resolve_provider
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
+from agent.providers.offline import OfflineDrafter
 from agent.providers.testing import PLAIN, FunctionProvider, SchemaProvider, fill_schema
-from agent.review import REVIEW, review_schema
-from agent.run import make_provider
-from agent.spine import SPINE, spine_schema, with_spine_changes
+from agent.session import make_provider
 from agent.template.catalog import builtin_templates, load_template
 from agent.template.model import Template
 from agent.template.schema import json_schema, unit_model, unit_names
-from agent.usage import CostCap
 
 # --- FunctionProvider ------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.draft.cost import PRICES, Price, cost_usd, estimate_cost_usd, price_for
 from agent.providers.base import Usage
-from agent.usage import PRICES, Price, cost_usd, estimate_cost_usd, price_for
 
 TABLE = {"openai:m": Price(input=2.0, output=8.0, cache_read=0.5, cache_write=2.0)}
 ANTHROPIC = {"anthropic:c": Price(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)}

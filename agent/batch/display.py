@@ -11,7 +11,7 @@ import sys
 from types import TracebackType
 from typing import IO, Any
 
-from agent.batch.report import BatchPlan, BatchSummary, ItemOutcome
+from agent.batch.summary import BatchPlan, BatchSummary, ItemOutcome
 
 
 class Tally:

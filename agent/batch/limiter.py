@@ -24,8 +24,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from agent.providers.base import Usage
-from agent.ratelimits import RateLimits
-from agent.retry import Fault
+from agent.providers.ratelimits import RateLimits
+from agent.providers.retry import Fault
 
 DEFAULT_PAUSE_S = 1.0  # after a 429 that did not say how long to wait
 SLOWDOWN = 0.9  # the pace after a 429, when the limit was known

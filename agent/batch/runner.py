@@ -16,21 +16,21 @@ from typing import Any
 
 from agent.batch.limiter import RateLimiter
 from agent.batch.manifest import UNFINISHED, ItemRecord, Manifest, remove_stale_temporaries
-from agent.batch.report import BatchPlan, BatchSummary, ItemOutcome, Observer, Via
 from agent.batch.sources import BacklogItem, read_backlog
+from agent.batch.summary import BatchPlan, BatchSummary, ItemOutcome, Observer, Via
 from agent.config import Settings, resolve_settings
 from agent.context import context_for_backlog
-from agent.context.model import RepoContext
-from agent.draft import DraftResult, DraftSettings, draft_plan
+from agent.context.repo import RepoContext
+from agent.draft.cost import CostCap, Price, cost_usd, request_tokens
+from agent.draft.loop import DraftResult, DraftSettings, draft_plan
 from agent.errors import InputError, OutputExistsError, PlanBusyError, PlanError, ProviderError
 from agent.output import plan_lock
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
-from agent.retry import RetryPolicy
-from agent.run import DraftOutcome, choose_model, make_provider, write_outcome
+from agent.providers.retry import RetryPolicy
+from agent.session import DraftOutcome, choose_model, make_provider, write_outcome
 from agent.template.catalog import load_template
 from agent.template.model import Template
-from agent.usage import CostCap, Price, cost_usd, request_tokens
 
 FAILED_CODES = frozenset({"transport", "rejected", "budget"})  # a section never drafted: the item is failed
 SAME_ERROR_STOPS = 3  # this many items in a row failing alike (a rejected key, a dead server) stop the batch

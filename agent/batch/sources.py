@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.batch.manifest import MANIFEST_NAME
-from agent.brief import MAX_BRIEF_BYTES, Brief, brief_from_fields, read_brief, slugify
+from agent.context.brief import MAX_BRIEF_BYTES, Brief, brief_from_fields, read_brief, slugify
 from agent.errors import BriefError, InputError
 from agent.inputs import load_json, read_text
 

@@ -6,7 +6,7 @@ package adds its commands to the one `app`; importing them here registers them, 
 
 # isort: off
 from agent.cli import plans, batch, evals, templates
-from agent.cli.base import app, main
+from agent.cli.app import app, main
 
 # isort: on
 

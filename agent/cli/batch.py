@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.base import OutputFormat, TemplateOption, TimeoutOption, app, user_errors
+from agent.cli.app import OutputFormat, TemplateOption, TimeoutOption, app, user_errors
 
 
 class BatchVia(StrEnum):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.base import EXIT_FINDINGS, app, user_errors
+from agent.cli.app import EXIT_FINDINGS, app, user_errors
 
 eval_app = typer.Typer(help="Measure plan quality, cost and speed on a fixed case set.")
 app.add_typer(eval_app, name="eval")
@@ -49,7 +49,7 @@ def eval_cases(
     from pathlib import Path
 
     from agent.evals.report import format_table, report_json, write_reports
-    from agent.evals.runner import EvalSettings, run_eval
+    from agent.evals.suite import EvalSettings, run_eval
 
     settings = EvalSettings(Path(cases), model, base_url, Path(record) if record else None,
                             Path(replay) if replay else None, replay_match.value, tuple(only or ()), judge,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.cli.base import (
+from agent.cli.app import (
     EXIT_FINDINGS,
     DeadlineOption,
     OutputFormat,
@@ -65,7 +65,7 @@ def draft(
     """
     import os
 
-    from agent.run import DraftRequest, draft_report, run_draft
+    from agent.session import DraftRequest, draft_report, run_draft
 
     request = DraftRequest(brief, template=template, repo=repo, model=model, base_url=base_url, out=out,
                            max_rounds=max_rounds, concurrency=concurrency, max_cost_usd=max_cost, force=force,
@@ -151,9 +151,9 @@ def context(
     import os
     from pathlib import Path
 
-    from agent.brief import read_brief
     from agent.config import resolve_settings
     from agent.context import context_for_brief, format_text, to_json
+    from agent.context.brief import read_brief
 
     with user_errors():
         config = resolve_settings({"context_tokens": context_tokens}, os.environ, repo)
@@ -166,7 +166,7 @@ def context(
 
 
 
-# --- revise, mcp, config (agent/revise.py, agent/mcp_server.py, agent/config.py) ---------------------------
+# --- revise, mcp, config (agent/draft/revise.py, agent/mcp_server.py, agent/config.py) ---------------------------
 
 
 @app.command("revise")
@@ -198,7 +198,7 @@ def revise(
     """
     import os
 
-    from agent.revise import ReviseRequest, revise_report, run_revise
+    from agent.draft.revise import ReviseRequest, revise_report, run_revise
 
     request = ReviseRequest(plan, tuple(section or ()), failing, note, template=template, repo=repo, brief=brief,
                             model=model, base_url=base_url, max_rounds=max_rounds, concurrency=concurrency,

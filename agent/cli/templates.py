@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.base import OutputFormat, app, print_json, user_errors
+from agent.cli.app import OutputFormat, app, print_json, user_errors
 
 templates_app = typer.Typer(help="List, inspect and compile plan templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")

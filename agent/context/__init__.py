@@ -5,7 +5,7 @@ Importing this package is cheap; bm25s, numpy and detect-secrets load on the fir
 
 from agent.context.budget import estimate_tokens
 from agent.context.build import build_context, context_for_backlog, context_for_brief
-from agent.context.model import (
+from agent.context.repo import (
     DEFAULT_CONTEXT_TOKENS,
     ContextManifest,
     CutItem,
@@ -15,7 +15,7 @@ from agent.context.model import (
     RepoContext,
     StackFacts,
 )
-from agent.context.report import SCHEMA_VERSION, format_appendix, format_text, to_json
+from agent.context.show import SCHEMA_VERSION, format_appendix, format_text, to_json
 
 __all__ = [
     "DEFAULT_CONTEXT_TOKENS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.context.model import CutItem, IncludedItem
+from agent.context.repo import CutItem, IncludedItem
 
 CHARS_PER_TOKEN = 4  # close for English and code with the common tokenizers, and needs no download
 

@@ -5,22 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from agent.brief import Brief
+from agent.context.brief import Brief
 from agent.context.budget import Budget, Section, estimate_tokens
-from agent.context.excerpts import chosen_spans
-from agent.context.model import (
-    DEFAULT_CONTEXT_TOKENS,
-    ContextManifest,
-    CutItem,
-    OutlineEntry,
-    RankedFile,
-    RepoContext,
-)
-from agent.context.outline import MAX_ENTRIES, outline
-from agent.context.paths import triage
-from agent.context.rank import Candidate, Ranking, rank_files
-from agent.context.read import SourceFile, read_source
-from agent.context.render import (
+from agent.context.compose import (
     CLOSING,
     OPENING,
     README_TOKENS,
@@ -30,6 +17,19 @@ from agent.context.render import (
     scrub_outline,
     stack_section,
     tree_section,
+)
+from agent.context.excerpts import chosen_spans
+from agent.context.outline import MAX_ENTRIES, outline
+from agent.context.paths import triage
+from agent.context.rank import Candidate, Ranking, rank_files
+from agent.context.read import SourceFile, read_source
+from agent.context.repo import (
+    DEFAULT_CONTEXT_TOKENS,
+    ContextManifest,
+    CutItem,
+    OutlineEntry,
+    RankedFile,
+    RepoContext,
 )
 from agent.context.roles import SOURCE, TEST
 from agent.context.stack import detect_stack

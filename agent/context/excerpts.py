@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.context.budget import CHARS_PER_TOKEN
-from agent.context.model import OutlineEntry
 from agent.context.rank import terms
+from agent.context.repo import OutlineEntry
 
 WINDOW_LINES = 40  # a file without an outline is cut into windows this long
 MAX_LINE_CHARS = 240

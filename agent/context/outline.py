@@ -7,8 +7,8 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator
 
-from agent.context.model import OutlineEntry
 from agent.context.outline_patterns import RULES_BY_EXTENSION, Rule
+from agent.context.repo import OutlineEntry
 
 MAX_ENTRIES = 60
 MAX_DETAIL = 100

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.context.imports import ImportGraph
-from agent.context.model import CutItem
 from agent.context.read import SourceFile, read_source
+from agent.context.repo import CutItem
 from agent.context.roles import SOURCE, TEST, Roles, subject_keys, subjects_tested, weights_for
 
 SHORTLIST_SIZE = 200

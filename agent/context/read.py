@@ -8,8 +8,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.context.model import CutItem
 from agent.context.paths import skip_reason
+from agent.context.repo import CutItem
 
 MAX_FILE_BYTES = 256 * 1024
 _SNIFF_BYTES = 8192

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.context.manifests import ManifestFacts, is_manifest, parser_for
-from agent.context.model import StackFacts
 from agent.context.read import SourceFile, read_source
+from agent.context.repo import StackFacts
 
 MAX_MANIFEST_DEPTH = 3  # root, packages/api, services/billing/api: deeper ones are fixtures or examples
 MAX_MANIFESTS = 24

@@ -24,14 +24,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.brief import Brief
 from agent.check.validate import Finding, validate_plan
-from agent.draft import DraftResult
+from agent.context.brief import Brief
+from agent.draft.loop import DraftResult
+from agent.draft.spine import spine_changes
 from agent.errors import PlanFileError
 from agent.evals.cases import Expectations
 from agent.evals.plan_files import PlanFiles, PlanLine, exists, has_file_sections
 from agent.providers.base import ModelResponse
-from agent.spine import spine_changes
 from agent.template.model import Template
 from agent.template.schema import unit_model, unit_names
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.brief import Brief
+from agent.context.brief import Brief
+from agent.draft.cost import cost_usd
 from agent.evals.graders import Grade
 from agent.providers.base import ModelRequest, Provider
 from agent.template.catalog import prompt_text
-from agent.usage import cost_usd
 
 SECTION = "rubric"
 CRITERIA = (

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import InputError
-from agent.evals.runner import CaseResult, EvalRun
+from agent.evals.suite import CaseResult, EvalRun
 from agent.inputs import load_json, read_text
 from agent.output import write_atomic
 

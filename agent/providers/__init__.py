@@ -1,7 +1,7 @@
 """Turn a model spec such as `openai:gpt-4.1-mini` into a `Provider`, importing only the SDK it needs.
 
 Specs: `openai:MODEL`, `anthropic:MODEL`, `ollama:MODEL` (OpenAI-compatible, at localhost:11434). The
-`offline` drafter is built from the brief it drafts, by `agent.run.make_provider`.
+`offline` drafter is built from the brief it drafts, by `agent.session.make_provider`.
 Settings arrive as arguments (`env` is passed in, `os.environ` is never read here), so the caller
 resolves them once.
 """
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import InputError, MissingKeyError
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Provider, StopReason, Usage
 
-if TYPE_CHECKING:  # agent.retry imports tenacity; keep `import agent.providers` light
-    from agent.retry import RetryPolicy
+if TYPE_CHECKING:  # agent.providers.retry imports tenacity; keep `import agent.providers` light
+    from agent.providers.retry import RetryPolicy
 
 __all__ = ["Capabilities", "ModelRequest", "ModelResponse", "Provider", "StopReason", "Usage", "resolve_provider",
            "wire_body_for"]
@@ -60,7 +60,7 @@ def resolve_provider(
     factory = _FACTORIES.get(kind)
     if factory is None and kind == "offline":  # it needs what is drafted, which a spec alone does not give
         raise InputError(f"{origin} offline drafts from a brief and a repository, so it is built with them by "
-                         "agent.run.make_provider; use openai:MODEL, anthropic:MODEL or ollama:MODEL here")
+                         "agent.session.make_provider; use openai:MODEL, anthropic:MODEL or ollama:MODEL here")
     if factory is None:
         raise InputError(f"Unknown provider in {origin} {spec!r}; use one of: {', '.join(_KNOWN)}")
     if not model:
@@ -128,7 +128,7 @@ def wire_body_for(spec: str, request: ModelRequest) -> dict[str, Any]:
     return max(bodies, key=lambda body: len(json.dumps(body)))
 
 
-# `offline` is not here: it drafts from the template, brief and repository, so `agent.run.make_provider`,
+# `offline` is not here: it drafts from the template, brief and repository, so `agent.session.make_provider`,
 # the one place a spec becomes a provider for a draft, builds it with them.
 _FACTORIES: dict[str, Callable[[str, _Settings], Provider]] = {
     "openai": _openai,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from agent.ratelimits import read_rate_limits
+from agent.providers.ratelimits import read_rate_limits
 
 StopReason = Literal["complete", "truncated", "refused"]
 

@@ -23,8 +23,15 @@ import httpx
 
 from agent.errors import ProviderError
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.retry import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    Fault,
+    RetryPolicy,
+    Service,
+    fault_from_status,
+)
 from agent.providers.sdk import SDKProvider
-from agent.retry import CONNECT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Fault, RetryPolicy, Service, fault_from_status
 
 try:
     import openai

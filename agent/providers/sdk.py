@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage, with_rate_limits
-from agent.retry import Fault, RetryPolicy, Service, with_retries
+from agent.providers.retry import Fault, RetryPolicy, Service, with_retries
 
 ClientT = TypeVar("ClientT")
 T = TypeVar("T")

@@ -26,7 +26,7 @@ from typing import Generic, Literal, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from agent.errors import ProviderError, RejectedError, TransportError
-from agent.ratelimits import RateLimits, read_rate_limits
+from agent.providers.ratelimits import RateLimits, read_rate_limits
 
 T = TypeVar("T")
 

@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agent.brief import read_brief
 from agent.context import build_context
-from agent.context.model import DEFAULT_CONTEXT_TOKENS
-from agent.draft import DraftSettings, draft_plan
+from agent.context.brief import read_brief
+from agent.context.repo import DEFAULT_CONTEXT_TOKENS
+from agent.draft.loop import DraftSettings, draft_plan
 from agent.errors import InputError
 from agent.evals.cases import Case, Skipped, load_cases, prepare_repo
 from agent.evals.cassettes import Match, RecordingProvider, ReplayProvider, cassette_path
@@ -23,7 +23,7 @@ from agent.evals.graders import Attempt, Grade, grade, mean_score
 from agent.output import write_atomic
 from agent.providers import resolve_provider
 from agent.providers.base import ModelRequest, ModelResponse, Provider
-from agent.run import make_provider
+from agent.session import make_provider
 from agent.template.catalog import load_template
 from agent.template.model import Template
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from agent.brief import Brief
-from agent.context.model import RankedFile, RepoContext
+from agent.context.brief import Brief
+from agent.context.repo import RankedFile, RepoContext
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
 from agent.template.model import (
     HEADER,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from agent.brief import Brief
+from agent.context.brief import Brief
 from agent.template.schema import json_schema
 
 SPINE = "plan-spine"  # a schema name no template section can take (section names are snake_case)

@@ -9,17 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.brief import Brief, read_brief, redact_brief
 from agent.check.validate import Finding, plan_sections, validate_plan
 from agent.config import origin, settings_for_plan
 from agent.context import context_for_brief
-from agent.draft import DraftResult, Progress, Revision, draft_plan
+from agent.context.brief import Brief, read_brief, redact_brief
+from agent.draft.loop import DraftResult, Progress, Revision, draft_plan
+from agent.draft.prompts import revise_note, unit_label
 from agent.errors import InputError, PlanFileError
 from agent.inputs import decode, read_bytes, repository_root, trusted_path
 from agent.output import check_output, json_text, plan_lock, read_plan_json, write_files
-from agent.prompting import revise_note, unit_label
 from agent.providers.base import Usage
-from agent.run import choose_model, draft_and_close, draft_settings, make_provider, usage_json
+from agent.session import choose_model, draft_and_close, draft_settings, make_provider, usage_json
 from agent.template.catalog import load_template
 from agent.template.classify import slug
 from agent.template.model import HEADER, Template

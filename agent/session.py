@@ -8,22 +8,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.brief import Brief, read_brief
 from agent.config import DEFAULT_MODELS, Settings, default_model, origin, resolve_settings
 from agent.context import context_for_brief
-from agent.context.model import RepoContext
-from agent.draft import DraftResult, DraftSettings, Progress, draft_plan
+from agent.context.brief import Brief, read_brief
+from agent.context.repo import RepoContext
+from agent.draft.loop import DraftResult, DraftSettings, Progress, draft_plan
 from agent.errors import InputError, TransportError
-from agent.offline import OfflineDrafter
 from agent.output import check_output, json_text, plan_lock, plan_paths, write_files
 from agent.providers import resolve_provider
 from agent.providers.base import Provider
+from agent.providers.offline import OfflineDrafter
 from agent.template.catalog import load_template
 from agent.template.model import Template
 from agent.template.render import plan_json
 
-if TYPE_CHECKING:  # agent.retry imports tenacity; `plan --help` stays light
-    from agent.retry import RetryPolicy
+if TYPE_CHECKING:  # agent.providers.retry imports tenacity; `plan --help` stays light
+    from agent.providers.retry import RetryPolicy
 
 __all__ = ["DEFAULT_MODELS", "DraftOutcome", "DraftRequest", "choose_model", "draft_report", "run_draft"]
 OFFLINE_NOTE = ("no model configured: drafting with the offline skeleton drafter; set OPENAI_API_KEY or "

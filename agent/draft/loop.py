@@ -1,7 +1,7 @@
 """The draft loop: the plan spine first, then every section at once, the deterministic checks and one
 whole-plan review, then re-asks of only the sections with errors they can fix themselves.
 
-Transport retries live in the providers (`agent.retry`); this loop owns only validation re-asks, a
+Transport retries live in the providers (`agent.providers.retry`); this loop owns only validation re-asks, a
 single larger-budget retry of a truncated answer, and the --max-cost cap. A re-answer that names fewer
 real repository paths or brings a problem back is discarded, keeping the earlier answer.
 """
@@ -19,12 +19,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.brief import Brief
 from agent.check.files import paths_in_line
 from agent.check.validate import Finding, validate_plan
+from agent.context.brief import Brief
 from agent.context.budget import estimate_tokens
-from agent.errors import BudgetError, PlanFileError, ProviderError, RejectedError, TransportError
-from agent.prompting import (
+from agent.draft.cost import CostCap, Price, cost_usd
+from agent.draft.prompts import (
     prefix_parts,
     reask_prompt,
     review_prompt,
@@ -34,9 +34,8 @@ from agent.prompting import (
     system_prompt,
     unit_label,
 )
-from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
-from agent.review import REVIEW, Review, ReviewNote, read_review, review_schema
-from agent.spine import (
+from agent.draft.review import REVIEW, Review, ReviewNote, read_review, review_schema
+from agent.draft.spine import (
     SPINE,
     default_budget,
     read_spine,
@@ -46,10 +45,11 @@ from agent.spine import (
     spine_text,
     with_spine_changes,
 )
+from agent.errors import BudgetError, PlanFileError, ProviderError, RejectedError, TransportError
+from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.template.model import HEADER, Template
 from agent.template.render import render_plan, render_unit
 from agent.template.schema import json_schema, unit_model, unit_names
-from agent.usage import CostCap, Price, cost_usd
 
 Progress = Callable[[str], None]
 # Below this many prompt tokens, Anthropic caches nothing (1,024 for Sonnet and Opus): no warm-up then.

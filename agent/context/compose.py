@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from agent.context.budget import Section
-from agent.context.model import OutlineEntry, StackFacts
 from agent.context.paths import GENERATED_DIRECTORIES, VENDORED_DIRECTORIES
 from agent.context.read import SourceFile
+from agent.context.repo import OutlineEntry, StackFacts
 from agent.context.secrets import redact, strip_private_keys
 
 OPENING = (

@@ -13,7 +13,7 @@ from datetime import date
 from string import Template as Text
 from typing import Any
 
-from agent.brief import Brief
+from agent.context.brief import Brief
 from agent.template.catalog import prompt_text
 from agent.template.model import (
     HEADER,

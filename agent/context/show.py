@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from agent.context.model import RankedFile, RepoContext
+from agent.context.repo import RankedFile, RepoContext
 
 SCHEMA_VERSION = 1
 TEXT_FILES, TEXT_ENTRIES = 10, 8
