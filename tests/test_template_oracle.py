@@ -22,7 +22,21 @@ from agent.template.render import render_plan
 from agent.template.schema import json_schema, plan_model, strict_problems
 
 # Templates the oracle still finds fault with, each for a reason named here; strict, so a fix shows up.
-KNOWN_GAPS: dict[str, str] = {}
+KNOWN_GAPS: dict[str, str] = {
+    "03-speckit-tasks.md": "author guidance kept",
+    "05-adr-tools-nygard.md": "template's own title kept",
+    "07-ember-rfc.md": "template's own title kept",
+    "10-capi-proposal.md": "template's own title and author guidance kept",
+    "11-tensorflow-rfc.md": "template's own title kept",
+    "17-mscwe-feature-design-review.md": "template's own title kept",
+    "18-mscwe-trade-study.md": "template's own title kept",
+    "20-taskmaster-prd-rpg.md": "key lines without value, phases renumbered, title and author guidance kept",
+    "26-task-tables.md": "author guidance kept",
+    "27-automaton-tdd.md": "template's own title kept",
+    "33-mscwe-pr-template.md": "template's own title kept",
+    "36-prd-curly-tables.md": "key line over a blockquote placeholder left without value",
+    "004": "template's own title kept",
+}
 
 
 def _compiled(name: str) -> tuple[str, Template]:
@@ -72,6 +86,23 @@ def test_oracle_catches_what_it_looks_for() -> None:
     assert any("HTML comment" in p for p in problems(text, good.replace("Ship it.", "<!-- What we want -->")))
     assert any("'Owner'" in p for p in problems(text, good.replace("**Owner:** Ana", "Ana")))
     assert any("front matter" in p for p in problems(text, good.replace("status: draft", "state: x")))
+
+
+def test_oracle_catches_what_a_model_saw_on_an_unseen_template() -> None:
+    """Defects an agent playing the model found in a drafted plan that the first oracle let through."""
+    text = ("<about>\n# PRD Template\n\n**Note:** Delete this note once your PRD is written.\n</about>\n\n"
+            "## Phases\n\n### Phase 0: [Name]\n\n**Goal**: [What it delivers]\n\n**Exit**: [Done when]\n\n"
+            "<instruction>\nWrite one phase per layer.\n</instruction>\n")
+    good = "# Export invoices\n\n## Phases\n\n### Phase 0: Stream rows\n\n**Goal**: Rows stream.\n\n**Exit**: Tests pass.\n"
+
+    assert problems(text, good) == []
+    assert any("no value" in p for p in problems(text, good.replace("Rows stream.", "")))
+    assert any("written 2 times" in p for p in problems(text, good.replace("**Exit**:", "**Goal**: Again.\n\n**Exit**:")))
+    assert any("written 2 times" in p for p in problems(text, good + "\n### Phase 0: Stream rows\n\nMore.\n"))
+    assert any("own name" in p for p in problems(text, good.replace("Export invoices", "PRD Template")))
+    assert any("start at 1" in p for p in problems(text, good.replace("Phase 0", "Phase 1")))
+    assert any("guidance left" in p for p in problems(text, good + "\n**Note:** Delete this note once your PRD is written.\n"))
+    assert any("guidance left" in p for p in problems(text, good + "\nWrite one phase per layer.\n"))
 
 
 @pytest.mark.parametrize("name", [name for name in [*public_templates(), *SEEDS, *BUILTINS] if name not in KNOWN_GAPS])
