@@ -205,8 +205,7 @@ def _author_lines(template: Read) -> set[int]:
 def _template_title(template: Read) -> Heading | None:
     """The first heading when it is a level-1 heading naming the template (`# PRD Template`, `# RFC title`)."""
     first = template.headings[0] if template.headings else None
-    if first and first.level == 1 and TEMPLATE_NAME.search(first.text) and "<!--" not in first.text \
-            and not placeholders(first.text):
+    if first and first.level == 1 and "<!--" not in first.text and TEMPLATE_NAME.search(PLACEHOLDER.sub(" ", first.text)):
         return first
     return None
 

@@ -311,3 +311,56 @@ def test_a_leaf_of_example_items_becomes_a_list_of_the_plans_own() -> None:
     assert work["type"] == "array" and "Create the model" in work["description"] and "File: src/model.ts" in \
         work["description"]
     assert "- [ ] Handle" in plan and "Create the model" not in plan and "\n\n\n" not in plan
+
+
+PHASES = """# Plan: {{FEATURE}}
+
+## Phases
+
+### Phase 0: [Foundation name]
+**Goal**: [What this phase establishes]
+
+**Tasks**:
+- [ ] [Task name]
+
+**Exit Criteria**: [Observable outcome]
+
+---
+
+### Phase 1: [Layer name]
+**Goal**:
+
+**Tasks**:
+- [ ] [Task name]
+
+**Exit Criteria**:
+
+---
+
+[Continue with more phases...]
+"""
+
+
+def test_repeated_block_keeps_one_line_per_key_and_the_templates_first_number() -> None:
+    compiled = compile_template(PHASES, "phases.md")
+    phases = {"title": "Stream rows", "goal": "Rows stream.", "tasks": ["Write the exporter"], "exit_criteria": "Done."}
+
+    plan = render_plan(compiled, {"header": {"feature": "Export"}, "phases": {"phases": [phases, {**phases, "title": "Ship"}]}})
+
+    assert "### Phase 0: Stream rows" in plan and "### Phase 1: Ship" in plan
+    assert plan.count("**Goal**:") == 2 and "**Goal**: Rows stream." in plan
+    assert not re.search(r"\*\*(?:Goal|Exit Criteria)\*\*:\s*\n", plan)
+    assert "Continue" not in plan and "---\n\n---" not in plan
+
+
+def test_a_key_over_nothing_asks_for_its_value() -> None:
+    compiled = compile_template("# Plan\n\n## Summary\n\n**Owner**:\n**Due**:\n\n---\n\n- **Exports**:\n- **Files**:\n",
+                                "bare.md")
+    summary = compiled.unit("summary")
+    answer = {"owner": "Ana", "due": "May", "exports": "find_plans()", "files": "agent/check/validate.py"}
+
+    plan = render_plan(compiled, {"summary": answer})
+
+    assert isinstance(summary, Section)
+    assert "**Owner**: Ana  \n**Due**: May" in plan
+    assert "- **Exports**: find_plans()\n- **Files**: agent/check/validate.py" in plan

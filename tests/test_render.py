@@ -18,6 +18,7 @@ from template_support import (
 )
 
 from agent.check.validate import validate_plan
+from agent.template.compile import compile_template
 from agent.template.parse import split_row
 from agent.template.placeholders import find_placeholders
 from agent.template.render import render_plan
@@ -50,9 +51,19 @@ def front_matter_of(markdown: str) -> dict[str, object]:
 def test_fixed_headings_appear_in_the_template_order(name: str) -> None:
     plan_headings = headings(rendered(name))
     unmarked = [re.sub(r"\s*\((?:if applicable|optional|if any|if needed)\)", "", h) for h in headings(seed_text(name))]
-    fixed = [h for h in unmarked if not find_placeholders(h) and not re.search(r"\w[ -]\d", h)]
+    fixed = [h for h in unmarked if not find_placeholders(h) and not re.search(r"\w[ -]\d", h)
+             and not re.match(r"# .*\btemplate\b", h, re.I)]  # the template's own name: the plan has its title
 
     assert [h for h in plan_headings if h in fixed] == fixed
+
+
+def test_a_title_that_names_the_template_becomes_the_plans_title() -> None:
+    compiled = compile_template("# Design Doc Template\n\n## Goal\n\n{What we want}\n", "t.md")
+
+    plan = render_plan(compiled, {"header": {"title": "Export invoices"}, "goal": "Ship it."})
+
+    assert plan.startswith("# Export invoices\n")
+    assert "Template" not in plan
 
 
 @pytest.mark.parametrize("name", ALL_TEMPLATES)

@@ -114,7 +114,7 @@ class BodyCompiler:
         if block.kind == "list":
             return self._list(block)
         if block.kind == "kv":
-            return self._key_value(block)
+            return self._key_value(block, following)
         return self._paragraph(block, following, first)
 
     def _field(self, default: str, kind: str, guidance: str, **extra: object) -> FieldSpec:
@@ -213,15 +213,17 @@ class BodyCompiler:
         pairs = [KEY_VALUE.match(item.text) for item in items]
         if not pairs or not all(p and not ph.has_placeholder(p.group("key")) for p in pairs):
             return None
-        if not any(p and p.group("value") for p in pairs):
-            return None  # `- **Bold** lead-ins` with nothing after them are ordinary items
+        keyed = all(p and (":" in p.group("sep") or p.group("key").rstrip().endswith(":")) for p in pairs)
+        if not keyed and not any(p and p.group("value") for p in pairs):
+            return None  # `- **Bold** lead-ins` with nothing after them are ordinary items; `- **Exports**:` is a key
         if any(re.search(r"\d", p.group("key")) for p in pairs if p):
             return None
         self._pending, self._label = [], ""
         lines: list[Node] = []
         for item, pair in zip(items, pairs, strict=True):
             assert pair is not None
-            prefix = f"{' ' * item.indent}{item.marker} **{pair.group('key')}**{pair.group('sep')}"
+            sep = pair.group("sep") if pair.group("sep").endswith((" ", "\t")) else pair.group("sep") + " "
+            prefix = f"{' ' * item.indent}{item.marker} **{pair.group('key')}**{sep}"
             key = pair.group("key").strip().rstrip(":")
             field = self.value_field(slug(key), pair.group("value") or f"[{key}]", key)
             field.role = file_role(key)
@@ -240,13 +242,15 @@ class BodyCompiler:
             return self.line_with_slots("", line, owner_name="value")
         return LiteralText([line])
 
-    def _key_value(self, block: Block) -> list[Node]:
-        nodes = [self._key_value_line(line) for line in block.lines]
+    def _key_value(self, block: Block, following: Block | None) -> list[Node]:
+        # `**Goal**:` over nothing of its own (the next key, a rule, a sub-heading, the end) asks for its value there.
+        bare = following is None or following.kind in ("kv", "rule", "heading")
+        nodes = [self._key_value_line(line, bare or index + 1 < len(block.lines)) for index, line in enumerate(block.lines)]
         for node in nodes[1:]:
             node.joined = True
         return list(nodes)
 
-    def _key_value_line(self, raw: str) -> Line | LiteralText:
+    def _key_value_line(self, raw: str, bare: bool = False) -> Line | LiteralText:
         if len(keys := list(INLINE_KEY.finditer(raw))) > 1:
             return self._key_value_run(raw, keys)
         match = KEY_VALUE.match(raw.strip())
@@ -257,6 +261,10 @@ class BodyCompiler:
         if not value.strip() and ph.has_placeholder(key):  # `**Decision: [Technology]**` names what follows
             self._label = ph.strip_placeholders(key).strip(" :")
             return self.line_with_slots("", raw.rstrip(), owner_name=slug(self._label) or "title")
+        if not value.strip() and bare and not trailing.startswith(("  ", "\\")):
+            label = key.strip().rstrip(":")
+            spec = FieldSpec(slug(label) or "value", "line", f"{label}, for this plan", role=file_role(label))
+            return Line([raw[: len(raw) - len(raw.lstrip())] + f"**{key}**{sep.rstrip()} ", Slot(spec)])
         if not value.strip() or marker:  # `**Files**: (optional)`: the marker is for the author, not the plan
             self._label = key.strip().rstrip(":")
             self._pending_optional = bool(CONDITIONAL_NOTE.search(sep) or marker)
@@ -397,6 +405,7 @@ def tool_fill(context: str, value: str) -> str:
 CUSTOM_TAG = re.compile(r"^\s*<(/?)([a-z][\w-]*)(?:\s[^<>]*)?>", re.I)
 INSTRUCTION = re.compile(r"^(?:ACTION REQUIRED|REMOVE IF UNUSED|Delete (?:this|the)\b|"
                          r"Repeat\b.{0,40}\b(?:for each|as needed|above|below|structure|section|block)|"
+                         r"(?:Continue|Add more|Add additional)\b.{0,50}?(?:\.\.\.|…|as needed|if needed)|"
                          r"Remove (?:this|the) (?:section|line|block|note)|Instructions?:)", re.I)  # to the author
 
 

@@ -44,6 +44,7 @@ OPTIONAL_MARK = re.compile(r"\s*\*?[(\[]\s*(?:if applicable|optional|if any|if n
 RULE_LINE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|(?:[-*_]\s){2,}[-*_])\s*$")
 # Checklist gates, links, table rows, and `- **Key**: value` definitions.
 FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\||^\s*[-*+]\s+\*\*[^*]+\*\*:?\s*\S")
+TEMPLATE_NAME = re.compile(r"\b(?:template|title)\b", re.I)  # a heading that names the template, not a plan
 NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)?)(?P<rest>(?::|\s+[-–—]\s+|$).*)$")
 
 
@@ -106,6 +107,10 @@ def _split_units(
 
 def _title_line(block: Block, body: BodyCompiler) -> Line:
     text = block.text
+    if TEMPLATE_NAME.search(text) and not ph.has_placeholder(text):  # `# PRD Template`, `# RFC title`
+        spec = FieldSpec("title", "line", f"The plan's own title (the template's heading, {text!r}, names the "
+                         "template, not this plan)", examples=(text,))
+        return Line(["#" * block.level + " ", Slot(spec)], line=block.line)
     if comment := re.search(r"<!--(.*?)-->", text):  # `# ADR template <!-- Replace with ADR title -->`
         text = f"<!-- {comment.group(1).strip()} (the template says: {text[: comment.start()].strip()}) -->"
     line = body.line_with_slots("#" * block.level + " ", text, owner_name="title", global_slots=True)
@@ -276,15 +281,17 @@ def _start_repeat(section: Section, key: str) -> Repeat:
         prefix, rest, suffix = _titled(text) or ("", text, "")
         guidance = ph.find_placeholders(rest)[0].guidance
         title = FieldSpec("title", "line", f"Heading for this item: {guidance}", examples=(text,))
-        separator, number = "", ""
+        separator = ""
+        number = "".join(re.findall(r"[0-9]+", suffix)[:1])
         suffix = re.sub(r"[0-9]+", "{n}", suffix, count=1)  # `(Phase 1)`, `(Phase 2)`: numbered item by item
     else:
         suffix = ""
         prefix, number, rest = match.group("prefix"), match.group("num"), match.group("rest")
         separator = re.match(r"^(:\s*|\s+[-–—]\s+|)", rest).group(0)  # type: ignore[union-attr]
         title = _repeat_title(rest[len(separator) :]) if rest.strip(" :-–—") else None
-    numbering = Numbering(width=len(number.split(".")[-1]) if number.split(".")[-1].startswith("0") else 0,
-                          hierarchical="." in number, key=key)
+    last = number.split(".")[-1]
+    numbering = Numbering(width=len(last) if last.startswith("0") and len(last) > 1 else 0,
+                          hierarchical="." in number, key=key, start=0 if last == "0" else 1)  # `Phase 0` first
     prototype = Section(section.level, section.heading, section.label, section.name, section.children,
                         section.optional, section.description, section.line)
     stem = slug(prefix) or re.sub(r"_(name|title)$", "", slug(ph.find_placeholders(text)[0].guidance))
@@ -307,6 +314,10 @@ def _absorb(repeat: Repeat, section: Section) -> None:
     local = max(_local(mine), _local(theirs), key=len)
     other = _local(theirs) if local is _local(mine) or local == _local(mine) else _local(mine)
     keys = {_line_key(node) for node in local}
+    # `**Goal**:` left bare in one instance and `**Goal**: [What it establishes]` in another: one field, the
+    # guidance of the instance that gives it.
+    guided = {_line_key(node): node for node in other if isinstance(node, Line) and _line_key(node) and _guided(node)}
+    local = [guided.get(_line_key(node), node) if isinstance(node, Line) and not _guided(node) else node for node in local]
     local = [*local, *(node for node in other if isinstance(node, Line) and _line_key(node) not in keys)]
     subs = max(_subs(mine), _subs(theirs), key=lambda nodes: _size(Section(0, Line([]), "", "", list(nodes))))
     if local is not _local(mine) or subs != _subs(mine):
@@ -318,6 +329,11 @@ def _absorb(repeat: Repeat, section: Section) -> None:
 def _line_key(node: Node) -> str:
     """`**Goal**: ` for a `**Goal**: [...]` line: what tells one instance's metadata line from another's."""
     return node.parts[0] if isinstance(node, Line) and node.parts and isinstance(node.parts[0], str) else ""
+
+
+def _guided(line: Line) -> bool:
+    """Whether a line's slots carry the template's example, not only the key's name."""
+    return all(part.field.examples for part in line.parts if isinstance(part, Slot))
 
 
 def _local(nodes: list[Node]) -> list[Node]:

@@ -101,9 +101,11 @@ class Numbering:
     hierarchical: bool = False
     continues: bool = False  # numbers carry on across parents (task-003 under Phase 2)
     key: str = ""
+    start: int = 1  # the template's first number: `Phase 0` starts at 0
 
     def format(self, index: int, parent: int | None) -> str:
-        number = str(index).zfill(self.width)
+        """The number of the `index`-th instance (from 1)."""
+        number = str(self.start + index - 1).zfill(self.width)
         return f"{parent}.{number}" if self.hierarchical and parent is not None else number
 
 

@@ -69,7 +69,11 @@ def _header(template: Template, scope: Scope) -> list[str]:
 
 
 def _join(blocks: list[str]) -> str:
-    return "\n\n".join(block for block in blocks if block != "")
+    kept: list[str] = []
+    for block in blocks:
+        if block != "" and not (kept and RULE.match(block) and RULE.match(kept[-1])):  # two rules in a row say nothing more
+            kept.append(block)
+    return "\n\n".join(kept)
 
 
 def _front_matter(template: Template, scope: Scope) -> list[str]:
@@ -155,7 +159,7 @@ def repeat_heading(repeat: Repeat, number: str, title: str, index: int = 1) -> s
     text = f"{repeat.prefix}{number}"
     if repeat.title is not None:
         text += f"{repeat.separator}{_one_line(title)}" if text else _one_line(title)
-    text += repeat.suffix.replace("{n}", str(index))
+    text += repeat.suffix.replace("{n}", str(repeat.numbering.start + index - 1))
     return f"{'#' * repeat.level} {text}"
 
 
