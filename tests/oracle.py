@@ -29,7 +29,7 @@ from markdown_it import MarkdownIt
 PARSER = MarkdownIt("commonmark").enable("table")
 PLACEHOLDER = re.compile(
     r"\{\{[^{}\n]+\}\}|\$\{[^{}\n]+\}|\{[^{}\n]{2,}\}|<(?![!/]|https?:|mailto:)[^<>\n]{2,}>"
-    r"|(?<![\]\w])\[(?![ xX]\])[^\[\]\n]{2,}\](?![(\[:])"
+    r"|(?<![\]\w])\[(?![ xX]\]|[\"'{^])[^\[\]\n]{2,}\](?![(\[:])"  # `["X", "Y"]`, `[{"id": 1}]` are data
 )
 HTML_TAG = re.compile(r"^</?(?:br|details|summary|div|span|p|b|i|em|strong|sub|sup|img|a|kbd|code|hr)\b", re.I)
 MARKER = re.compile(r"[(\[](?:optional|if applicable|if any|if needed|if relevant|mandatory|required)[)\]]|\*\(\w+\)\*",

@@ -364,3 +364,38 @@ def test_a_key_over_nothing_asks_for_its_value() -> None:
     assert isinstance(summary, Section)
     assert "**Owner**: Ana  \n**Due**: May" in plan
     assert "- **Exports**: find_plans()\n- **Files**: agent/check/validate.py" in plan
+
+
+TAGGED = """<about-this-method>
+# Release Notes Method - Template
+
+This template teaches you how to write release notes.
+
+## How to use it
+
+- Read each `<instruction>` block first.
+</about-this-method>
+
+<summary-part>
+<instruction>
+Say what changed for users.
+<example type="bad">
+Fixed stuff.
+</example>
+</instruction>
+
+## Summary
+[One paragraph for users]
+</summary-part>
+"""
+
+
+def test_tagged_text_about_the_template_is_guidance_and_an_instruction_guides_the_next_heading() -> None:
+    compiled = compile_template(TAGGED, "tagged.md")
+
+    plan = render_plan(compiled, {"header": {"title": "Faster exports"}, "summary": "Exports stream now."})
+
+    assert plan == "# Faster exports\n\n## Summary\n\nExports stream now.\n"
+    summary = compiled.unit("summary")
+    assert isinstance(summary, Section)
+    assert summary.description == "Say what changed for users. Example (bad): Fixed stuff."

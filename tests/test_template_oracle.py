@@ -25,7 +25,6 @@ from agent.template.schema import json_schema, plan_model, strict_problems
 KNOWN_GAPS: dict[str, str] = {
     "03-speckit-tasks.md": "author guidance kept",
     "10-capi-proposal.md": "author guidance kept",
-    "20-taskmaster-prd-rpg.md": "title and author guidance kept",
     "26-task-tables.md": "author guidance kept",
     "33-mscwe-pr-template.md": "template's own title kept",
     "36-prd-curly-tables.md": "key line over a blockquote placeholder left without value",

@@ -7,7 +7,7 @@ from collections import Counter
 
 from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
-from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
+from agent.template.parse import KEY_VALUE, Block, custom_tag, ListItem, list_items, split_row, table_rows
 
 NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
 INLINE_KEY = re.compile(r"\*\*(?P<key>[^*]{1,40}?:)\*\*\s*|\*\*(?P<k2>[^*]{1,40}?)\*\*:\s*")
@@ -66,11 +66,14 @@ class BodyCompiler:
                 annotation = match.group("what").lower()
                 continue
             if closing or _custom_tag(block.lines[0]):
+                nested = bool(closing)  # `<example type="bad">` inside `<instruction>` says what follows; the outer tag does not
                 text = "\n".join(block.lines)
                 if closing and closing in text:
                     text, closing = text[text.index(closing) + len(closing) :], ""
                 closing = closing or _still_open(text, blocks[index + 1 :])
-                self._section_description.append(" ".join(line.strip() for line in block.lines))
+                words = " ".join(line.strip() for line in block.lines)
+                words = CUSTOM_TAGS.sub(_tag_words if nested or len(block.lines) > 1 else "", words).strip()
+                self._section_description += [words] if words.strip(" :") else []
                 self.guidance.append((block.line, block.lines[0]))
                 continue
             if annotation == "keep":
@@ -402,11 +405,21 @@ def tool_fill(context: str, value: str) -> str:
     return f"today:{shown or '%Y-%m-%d'}" if DATE_WORDS.match(label) else ""
 
 
+CUSTOM_TAGS = re.compile(r"</?(?!(?:%s)(?![\w-]))[a-z][\w-]*(?:\s[^<>]*)?>" % "|".join(sorted(ph.HTML_TAGS)), re.I)
 CUSTOM_TAG = re.compile(r"^\s*<(/?)([a-z][\w-]*)(?:\s[^<>]*)?>", re.I)
 INSTRUCTION = re.compile(r"^(?:ACTION REQUIRED|REMOVE IF UNUSED|Delete (?:this|the)\b|"
                          r"Repeat\b.{0,40}\b(?:for each|as needed|above|below|structure|section|block)|"
                          r"(?:Continue|Add more|Add additional)\b.{0,50}?(?:\.\.\.|…|as needed|if needed)|"
                          r"Remove (?:this|the) (?:section|line|block|note)|Instructions?:)", re.I)  # to the author
+
+
+def _tag_words(tag: re.Match[str]) -> str:
+    """`<example type="bad">` → "Example (bad):", a closing tag → "": the words a tag says, without markup."""
+    if tag.group(0).startswith("</"):
+        return ""
+    name = re.match(r"<([\w-]+)", tag.group(0)).group(1).replace("-", " ").capitalize()  # type: ignore[union-attr]
+    values = re.findall(r"=\s*[\"']?([^\"'\s>]+)", tag.group(0))
+    return f"{name} ({', '.join(values)}):" if values else f"{name}:"
 
 
 def _custom_tag(line: str) -> bool:

@@ -34,6 +34,7 @@ from agent.template.parse import (
     Block,
     FrontMatterError,
     RawSection,
+    custom_tag,
     heading_label,
     heading_tree,
     parse_document,
@@ -54,10 +55,14 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
         document = parse_document(text)
     except FrontMatterError as error:
         raise TemplateError(path, str(error), error.line) from None
-    preamble, roots = heading_tree(document.blocks)
+    blocks, about = _without_author_regions(_guidance_before_headings(document.blocks))
+    preamble, roots = heading_tree(blocks)
     if not roots:
         raise TemplateError(path, "no markdown headings found; a template needs `#`/`##` section headings")
-    body = BodyCompiler(variable_counts=Counter(ph.variables(text)), plain=_is_plain(document.blocks))
+    body = BodyCompiler(variable_counts=Counter(ph.variables(text)), plain=_is_plain(blocks))
+    body.guidance += [(block.line, " ".join(line.strip() for line in block.lines)) for block in about]
+    body.guidance_lines += [ph.normalise_line(line) for block in about if block.kind != "heading"
+                            for line in block.lines if len(line.strip()) > 12]
     header, units = _split_units(preamble, roots, body, path)
     template = Template(
         name=name or path,
@@ -82,6 +87,75 @@ def _check_size(text: str, path: str) -> None:
         raise TemplateError(path, f"template is {size / 1e6:.1f} MB; templates over 1 MB are not supported")
     if "\x00" in text:
         raise TemplateError(path, "this is a binary file, not a markdown template")
+
+
+def _without_author_regions(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
+    """The blocks without regions wrapped in a custom tag (`<about-this-method>` ... `</about-this-method>`) that
+    hold headings but nothing to fill: a text about the template for its author, never part of a plan. The
+    document's first heading stays when it is a title (`#`): the plan needs one. Also returns what was left out."""
+    regions: list[tuple[int, int]] = []
+    stack: list[tuple[str, int]] = []
+    for index, block in enumerate(blocks):
+        tag = custom_tag(block.lines[0]) if block.kind == "paragraph" else None
+        if tag and not tag.group("close"):
+            stack.append((tag.group("tag").lower(), index))
+        elif tag and stack and stack[-1][0] == tag.group("tag").lower():
+            start = stack.pop()[1]
+            inside = blocks[start + 1 : index]
+            if any(b.kind == "heading" for b in inside) and not any(_fills(b) for b in inside):
+                regions.append((start, index))
+    if not regions:
+        return blocks, []
+    first_heading = next((block for block in blocks if block.kind == "heading"), None)
+    dropped = {index for start, end in regions for index in range(start, end + 1)}
+    kept = [b for i, b in enumerate(blocks) if i not in dropped or (b is first_heading and b.level == 1)]
+    return kept, [b for i, b in enumerate(blocks) if i in dropped and b not in kept]
+
+
+def _guidance_before_headings(blocks: list[Block]) -> list[Block]:
+    """`<instruction>` ... `</instruction>` between one section's text and the next heading introduces that next
+    section: it moves under the heading, where the section's guidance is read."""
+    out = list(blocks)
+    index = 0
+    while index < len(out):
+        end = _region_end(out, index)
+        if end is None:
+            index += 1
+            continue
+        after = next((i for i in range(end + 1, len(out)) if not _between(out[i])), None)
+        before = next((out[i] for i in range(index - 1, -1, -1) if not _between(out[i])), None)
+        if after is not None and out[after].kind == "heading" and before is not None and before.kind != "heading":
+            region = out[index : end + 1]
+            out[index : after + 1] = [*out[end + 1 : after + 1], *region]
+            index = after + 1
+        else:
+            index = end + 1
+    return out
+
+
+def _region_end(blocks: list[Block], start: int) -> int | None:
+    """The index of the closing tag of a custom tag opened at `start` with no heading between, else None."""
+    tag = custom_tag(blocks[start].lines[0]) if blocks[start].kind == "paragraph" else None
+    if tag is None or tag.group("close"):
+        return None
+    for index in range(start + 1, len(blocks)):
+        block = blocks[index]
+        if block.kind == "heading":
+            return None
+        closing = custom_tag(block.lines[-1])
+        if closing and closing.group("close") and closing.group("tag").lower() == tag.group("tag").lower():
+            return index
+    return None
+
+
+def _between(block: Block) -> bool:
+    """Rules and lone tags (`</overview>`, `<functional-decomposition>`) that stand between a region and a heading."""
+    return block.kind == "rule" or (len(block.lines) == 1 and custom_tag(block.lines[0]) is not None)
+
+
+def _fills(block: Block) -> bool:
+    """Whether a block holds a placeholder outside code (`Depends on: [X, Y]` in backticks is about the syntax)."""
+    return block.kind != "code" and any(ph.has_placeholder(re.sub(r"`[^`\n]*`", "", line)) for line in block.lines)
 
 
 def _is_plain(blocks: list[Block]) -> bool:

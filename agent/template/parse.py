@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from agent.inputs import parse_yaml
+from agent.template.placeholders import HTML_TAGS
 
 MARKDOWN = MarkdownIt("commonmark").enable("table")
 MARKDOWN.core.ruler.disable(["inline", "text_join"])  # block structure only: inline markup is read as text
@@ -25,6 +26,7 @@ FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
 RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(\[[ xX]\]\s+)?(.*)$")
 BOLD_LINE = re.compile(r"\*\*[^*]{3,120}\*\*:?")
+TAG_LINE = re.compile(r"^\s*<(?P<close>/?)(?P<tag>[a-z][\w-]*)(?:\s[^<>]*)?>\s*$", re.I)
 KEY_VALUE = re.compile(r"^\*\*(?P<key>[^*]+?)\*\*(?P<sep>\s*(?:\*[^*]*\*\s*)?:?\s*)(?P<value>.*)$")
 
 
@@ -159,8 +161,8 @@ def _block(token: Token, lines: list[str], number: int, inline: Token | None) ->
     if kind in ("bullet_list_open", "ordered_list_open"):
         # `- **Size:** M` over `**Status:** draft`: CommonMark continues the item lazily, but a line of its
         # own that starts with a bold key is the next metadata line, as every template author means it.
-        lazy = next((i for i, line in enumerate(lines) if i and KEY_VALUE.match(line) and not LIST_ITEM.match(line)
-                     and not lines[i - 1].rstrip().endswith(("\\", "  "))), None)
+        lazy = next((i for i, line in enumerate(lines) if i and ((KEY_VALUE.match(line) and not LIST_ITEM.match(line)
+                     and not lines[i - 1].rstrip().endswith(("\\", "  "))) or custom_tag(line))), None)
         if lazy is not None:
             return [Block("list", number, lines[:lazy]), *_line_blocks(lines[lazy:], number + lazy)]
         return [Block("list", number, lines)]
@@ -196,6 +198,8 @@ def _read_block(lines: list[str], index: int, first_line: int) -> tuple[Block, i
         return Block("rule", number, [line]), index + 1
     if line.lstrip().startswith("<!--"):
         return _read_comment(lines, index, number)
+    if custom_tag(line):
+        return Block("paragraph", number, [line]), index + 1
     if line.lstrip().startswith("|"):
         return _read_while(lines, index, number, "table", lambda s: s.lstrip().startswith("|"))
     if LIST_ITEM.match(line):
@@ -242,8 +246,16 @@ def _continues_paragraph(line: str) -> bool:
         or LIST_ITEM.match(line)
         or line.lstrip().startswith(("|", "<!--"))
         or KEY_VALUE.match(line.strip())
+        or custom_tag(line)
     )
     return not starts_other
+
+
+def custom_tag(line: str) -> re.Match[str] | None:
+    """`<instruction>`, `</overview>`, `<example type="good">` alone on a line: a tag HTML does not know, which
+    templates wrap around words for the author or the model (each is a block of its own)."""
+    match = TAG_LINE.match(line)
+    return match if match and match.group("tag").lower() not in HTML_TAGS else None
 
 
 def list_items(block: Block) -> list[ListItem]:
