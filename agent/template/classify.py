@@ -7,7 +7,7 @@ from collections import Counter
 
 from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
-from agent.template.parse import KEY_VALUE, Block, custom_tag, ListItem, list_items, split_row, table_rows
+from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
 
 NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
 INLINE_KEY = re.compile(r"\*\*(?P<key>[^*]{1,40}?:)\*\*\s*|\*\*(?P<k2>[^*]{1,40}?)\*\*:\s*")
@@ -405,7 +405,7 @@ def tool_fill(context: str, value: str) -> str:
     return f"today:{shown or '%Y-%m-%d'}" if DATE_WORDS.match(label) else ""
 
 
-CUSTOM_TAGS = re.compile(r"</?(?!(?:%s)(?![\w-]))[a-z][\w-]*(?:\s[^<>]*)?>" % "|".join(sorted(ph.HTML_TAGS)), re.I)
+CUSTOM_TAGS = re.compile(r"</?(?!(?:" + "|".join(sorted(ph.HTML_TAGS)) + r")(?![\w-]))[a-z][\w-]*(?:\s[^<>]*)?>", re.I)
 CUSTOM_TAG = re.compile(r"^\s*<(/?)([a-z][\w-]*)(?:\s[^<>]*)?>", re.I)
 INSTRUCTION = re.compile(r"^(?:ACTION REQUIRED|REMOVE IF UNUSED|Delete (?:this|the)\b|"
                          r"Repeat\b.{0,40}\b(?:for each|as needed|above|below|structure|section|block)|"
