@@ -134,13 +134,24 @@ def placeholders(line: str) -> list[str]:
 
 
 def problems(template_text: str, plan_text: str) -> list[str]:
-    template, plan = read(template_text), read(plan_text)
+    template, plan = read(_unfenced(template_text)), read(plan_text)
     author = _author_lines(template)
     title = _template_title(template)
     skipped = {heading.line for heading in template.headings if heading.line - template.offset in author}
     skipped |= {title.line} if title else set()
     return [*_headings(template, plan, skipped), *_keys(template, plan, author), *_empty(plan), *_empty_keys(plan),
             *_twice(template, plan), *_title(title, plan), *_numbering(template, plan), *_leftovers(template, plan, author)]
+
+
+def _unfenced(text: str) -> str:
+    """A template shown inside one ```markdown fence (a page about the template) is judged by the fence's text."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    fences = [token for token in PARSER.parse(text) if token.type == "fence"]
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(fences) == 1 and fences[0].info.strip().lower() in ("markdown", "md") and \
+            2 * len(fences[0].content.split("\n")) >= len(lines) and re.search(r"^#", fences[0].content, re.M):
+        return fences[0].content
+    return text
 
 
 def _headings(template: Read, plan: Read, skipped: set[int]) -> list[str]:
@@ -290,7 +301,8 @@ def _keys(template: Read, plan: Read, author: set[int]) -> list[str]:
     plan_text = "\n".join(plan.prose)
     for line in _prose(template, author):
         bold = match.group("bold") if (match := KEY.match(line)) else ""
-        if bold and not re.search(r"[\d\[\]{}<>]", bold) and not bold.isupper():  # `**⚠️ CRITICAL**`: an instruction
+        spoken = NOTE_LEAD.match(line) or YOU.search(line)  # a key line that talks to the author is guidance
+        if bold and not spoken and not re.search(r"[\d\[\]{}<>]", bold) and not bold.isupper():  # `**⚠️ CRITICAL**`
             key = bold.strip().rstrip(":")
             if key and f"**{key}" not in plan_text:
                 found.append(f"metadata key {key!r} is missing")

@@ -194,7 +194,7 @@ def test_templates_check_is_clean_on_the_builtins(name: str) -> None:
     assert result.stdout == ""
 
 
-PLANTED = ("# Plan\n\n**Owner:** {Name}\n\n## Goal\n\n{The goal}\n\nYou should keep this under a page.\n\n"
+PLANTED = ("# Plan\n\n**Owner:** {Name}\n\n## Goal\n\n{The goal}\n\nIs it under a page?\n\n"
            "## Risks\n\n- {Risk}\n\n## Gates\n\n- [ ] CI is green\n- [ ] Docs updated\n")
 
 
@@ -204,14 +204,13 @@ def test_templates_check_flags_kept_guidance_and_sections_with_nothing_to_fill(t
     result = run("templates", "check", path)
 
     assert result.exit_code == 3
-    guidance, gates = line_of(PLANTED, "You should"), line_of(PLANTED, "## Gates")
-    assert f"{path}:{guidance}: warning: kept as written but reads like guidance: 'You should keep this under a " \
-        "page.'" in result.stdout
+    guidance, gates = line_of(PLANTED, "Is it under"), line_of(PLANTED, "## Gates")
+    assert f"{path}:{guidance}: warning: kept as written but reads like guidance: 'Is it under a page?'" in result.stdout
     assert f"{path}:{gates}: warning: section 'Gates' has nothing to fill" in result.stdout
 
 
 def test_annotations_settle_what_check_warns_about(tmp_path: Path) -> None:
-    text = PLANTED.replace("You should", "<!-- plan: fill -->\nYou should").replace(
+    text = PLANTED.replace("Is it under", "<!-- plan: fill -->\nIs it under").replace(
         "- [ ] CI is green", "<!-- plan: keep -->\n- [ ] CI is green")
     path = write(tmp_path, "annotated.md", text)
 
@@ -219,7 +218,7 @@ def test_annotations_settle_what_check_warns_about(tmp_path: Path) -> None:
     shown = run("templates", "show", path).stdout
 
     assert result.exit_code == 0, result.stdout
-    assert re.search(rf"L{line_of(text, 'You should')} +fill +text_2: text — Write this: You should keep", shown)
+    assert re.search(rf"L{line_of(text, 'Is it under')} +fill +text_2: text — Write this: Is it under", shown)
     assert re.search(rf"L{line_of(text, 'CI is green')} +keep \(annotated\) +- \[ \] CI is green", shown)
 
 

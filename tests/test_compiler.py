@@ -399,3 +399,19 @@ def test_tagged_text_about_the_template_is_guidance_and_an_instruction_guides_th
     summary = compiled.unit("summary")
     assert isinstance(summary, Section)
     assert summary.description == "Say what changed for users. Example (bad): Fixed stuff."
+
+
+def test_words_to_the_author_are_guidance_and_a_fenced_template_is_read_inside_its_fence() -> None:
+    body = ("# Change: {Title}\n\n## Rollout\n\n**Note:** Drop this section until the change is scheduled.\n\n"
+            "Place your runbooks under `ops/` before you start.\n\n**Owner**: [Name]\n\n- {Step}\n\n"
+            "**Quote:**\n> \"{What a user said}\"\n")
+    page = f"# Change Request Template\n\n```markdown\n{body}```\n"
+
+    compiled = compile_template(page, "page.md")
+    plan = render_plan(compiled, {"header": {"title": "Faster exports"}, "rollout": {
+        "owner": "Ana", "items": ["Ship"], "quote": "Exports are fast now."}})
+
+    assert plan.startswith("# Change: Faster exports\n")
+    assert "Note" not in plan and "runbooks" not in plan and "```" not in plan
+    assert "**Owner**: Ana" in plan and "**Quote:**\n\nExports are fast now." in plan
+    assert "Place your runbooks" in compiled.unit("rollout").description  # type: ignore[union-attr]

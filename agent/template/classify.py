@@ -10,6 +10,8 @@ from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, 
 from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
 
 NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
+NOTE_KEY = re.compile(r"^\s*(?:note|notes|tip|hint|why\??|important|remember|reminder)\s*[:?!]?\s*$", re.I)
+SPOKEN = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)  # text that talks to the author of the plan
 INLINE_KEY = re.compile(r"\*\*(?P<key>[^*]{1,40}?:)\*\*\s*|\*\*(?P<k2>[^*]{1,40}?)\*\*:\s*")
 ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
@@ -117,7 +119,7 @@ class BodyCompiler:
         if block.kind == "list":
             return self._list(block)
         if block.kind == "kv":
-            return self._key_value(block, following)
+            return self._key_value(block, following, first)
         return self._paragraph(block, following, first)
 
     def _field(self, default: str, kind: str, guidance: str, **extra: object) -> FieldSpec:
@@ -245,10 +247,17 @@ class BodyCompiler:
             return self.line_with_slots("", line, owner_name="value")
         return LiteralText([line])
 
-    def _key_value(self, block: Block, following: Block | None) -> list[Node]:
+    def _key_value(self, block: Block, following: Block | None, first: bool) -> list[Node]:
         # `**Goal**:` over nothing of its own (the next key, a rule, a sub-heading, the end) asks for its value there.
         bare = following is None or following.kind in ("kv", "rule", "heading")
-        nodes = [self._key_value_line(line, bare or index + 1 < len(block.lines)) for index, line in enumerate(block.lines)]
+        nodes: list[Line | LiteralText] = []
+        for index, line in enumerate(block.lines):
+            match = KEY_VALUE.match(line.strip())
+            value = ph.strip_placeholders(match.group("sep") + match.group("value")) if match else ""
+            if match and (NOTE_KEY.match(match.group("key")) or SPOKEN.search(value)) and len(value.split()) > 4:
+                self._to_author(line.strip(), Block("kv", block.line + index, [line]), first and not nodes)
+                continue  # `**Note:** Section not required until...`, `**Mitigation**: Your defense strategy`
+            nodes.append(self._key_value_line(line, bare or index + 1 < len(block.lines)))
         for node in nodes[1:]:
             node.joined = True
         return list(nodes)
@@ -322,9 +331,11 @@ class BodyCompiler:
             return []
         if NOTE.match(text):  # a blockquote or an italic line: a note to the author, never plan text
             note = re.sub(r"^>\s?|^[*_]|[*_]$", "", text).strip()
-            (self._section_description if first else self._pending).append(note)
-            self.guidance_lines += [ph.normalise_line(line.lstrip("> ")) for line in block.lines if line.strip()]
-            return []
+            if self._label and ph.has_placeholder(note):  # `**Quote:**` over `> "{A quote in their words}"`
+                return [FieldBlock(self._field("text", "text", note, examples=(note,)))]
+            return self._to_author(note, block, first)
+        if SPOKEN.search(text) and not ph.has_placeholder(text):
+            return self._to_author(text, block, first)  # "place your files under images/": words to the author
         if ph.is_whole_placeholder(text):
             return self._placeholder_paragraph(text, following, first)
         if ph.has_placeholder(text):
@@ -341,6 +352,12 @@ class BodyCompiler:
             self.guidance_lines.append(ph.normalise_line(text))
             return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
         return [LiteralText(block.lines)]
+
+    def _to_author(self, text: str, block: Block, first: bool) -> list[Node]:
+        """Guidance for the field that follows (or the section, first in it); never plan text."""
+        (self._section_description if first else self._pending).append(text)
+        self.guidance_lines += [ph.normalise_line(line.lstrip("> ")) for line in block.lines if line.strip()]
+        return []
 
     def _placeholder_paragraph(self, text: str, following: Block | None, first: bool) -> list[Node]:
         found = ph.find_placeholders(text)[0]

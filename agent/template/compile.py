@@ -32,12 +32,14 @@ from agent.template.model import (
 from agent.template.parse import (
     LIST_ITEM,
     Block,
+    Document,
     FrontMatterError,
     RawSection,
     custom_tag,
     heading_label,
     heading_tree,
     parse_document,
+    split_blocks,
 )
 
 MAX_TEMPLATE_BYTES = 1_000_000
@@ -45,6 +47,7 @@ OPTIONAL_MARK = re.compile(r"\s*\*?[(\[]\s*(?:if applicable|optional|if any|if n
 RULE_LINE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|(?:[-*_]\s){2,}[-*_])\s*$")
 # Checklist gates, links, table rows, and `- **Key**: value` definitions.
 FIXED_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\[[ xX]\]\s|\]\(|https?://|^\s*\||^\s*[-*+]\s+\*\*[^*]+\*\*:?\s*\S")
+FENCE_END = re.compile(r"^\s*(?:`{3,}|~{3,})\s*$")
 TEMPLATE_NAME = re.compile(r"\b(?:template|title)\b", re.I)  # a heading that names the template, not a plan
 NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)?)(?P<rest>(?::|\s+[-–—]\s+|$).*)$")
 
@@ -52,7 +55,7 @@ NUMBERED = re.compile(r"^(?P<prefix>.*?[A-Za-z][\w -]*?[ -])(?P<num>\d+(?:\.\d+)
 def compile_template(text: str, path: str = "<template>", name: str | None = None) -> Template:
     _check_size(text, path)
     try:
-        document = parse_document(text)
+        document = _unwrapped(parse_document(text))
     except FrontMatterError as error:
         raise TemplateError(path, str(error), error.line) from None
     blocks, about = _without_author_regions(_guidance_before_headings(document.blocks))
@@ -87,6 +90,19 @@ def _check_size(text: str, path: str) -> None:
         raise TemplateError(path, f"template is {size / 1e6:.1f} MB; templates over 1 MB are not supported")
     if "\x00" in text:
         raise TemplateError(path, "this is a binary file, not a markdown template")
+
+
+def _unwrapped(document: Document) -> Document:
+    """A template published inside one ```markdown fence (a page that shows the template) is the fence's text."""
+    code = [block for block in document.blocks if block.kind == "code"]
+    size = sum(len(block.lines) for block in document.blocks)
+    if len(code) != 1 or code[0].lang.lower() not in ("markdown", "md") or 2 * len(code[0].lines) < size:
+        return document
+    inner = code[0].lines[1:-1] if FENCE_END.match(code[0].lines[-1]) else code[0].lines[1:]
+    blocks = split_blocks(inner, first_line=code[0].line + 1)
+    if not any(block.kind == "heading" for block in blocks):
+        return document
+    return Document(document.front_matter, document.front_matter_lines, blocks, document.body_offset)
 
 
 def _without_author_regions(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
