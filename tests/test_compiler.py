@@ -415,3 +415,16 @@ def test_words_to_the_author_are_guidance_and_a_fenced_template_is_read_inside_i
     assert "Note" not in plan and "runbooks" not in plan and "```" not in plan
     assert "**Owner**: Ana" in plan and "**Quote:**\n\nExports are fast now." in plan
     assert "Place your runbooks" in compiled.unit("rollout").description  # type: ignore[union-attr]
+
+
+def test_issue_form_front_matter_is_kept_and_a_choice_with_escaped_pipes_in_a_cell_is_an_enum() -> None:
+    text = ("---\nname: Plan\nabout: Plan a change\nlabels: [planning]\n---\n\n# Plan: {Title}\n\n"
+            "| Field | Value |\n|---|---|\n| Status | <Draft \\| Approved> |\n\n## Goal\n\n{Goal}\n")
+
+    compiled = compile_template(text, "form.md")
+
+    assert [(key.key, key.field, key.literal) for key in compiled.front_matter] == [
+        ("name", None, "Plan"), ("about", None, "Plan a change"), ("labels", None, ["planning"])]
+    status = next(spec for spec in json_schema(plan_model(compiled))["properties"]["header"]["properties"].values()
+                  if "enum" in spec)
+    assert status["enum"] == ["Draft", "Approved"]

@@ -292,3 +292,14 @@ def test_a_rule_after_an_empty_optional_field_stays_a_rule() -> None:
     plan = render_plan(compiled, {"goal": {"text": "Ship it.", "items": []}, "next": "Later."})
 
     assert "Ship it.\n\n---\n\n## Next" in plan
+
+
+def test_list_items_keep_sub_items_the_template_shows() -> None:
+    compiled = compile_template("# Plan\n\n## Steps\n\n- [ ] [Step]\n  - [Sub-task]\n  - [Sub-task]\n- [ ] [Step]\n", "t.md")
+    steps = compiled.unit("steps")
+    assert "sub-items" in steps.children[0].field.description  # type: ignore[union-attr]
+
+    plan = render_plan(compiled, {"steps": ["Add find_plans\n- Walk directories\n- Sort paths", "Document it"]})
+
+    assert "## Steps\n\n- [ ] Add find_plans\n  - Walk directories\n  - Sort paths\n- [ ] Document it\n" in plan
+    assert validate_plan(compiled, plan) == []

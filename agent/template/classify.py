@@ -9,7 +9,7 @@ from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
 from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
 
-NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
+NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^(?:Note|Tip|Hint|Reminder)s?:\s|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
 NOTE_KEY = re.compile(r"^\s*(?:note|notes|tip|hint|why\??|important|remember|reminder)\s*[:?!]?\s*$", re.I)
 SPOKEN = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)  # text that talks to the author of the plan
 INLINE_KEY = re.compile(r"\*\*(?P<key>[^*]{1,40}?:)\*\*\s*|\*\*(?P<k2>[^*]{1,40}?)\*\*:\s*")
@@ -156,7 +156,7 @@ class BodyCompiler:
 
     def _key_value_table(self, block: Block) -> list[Node] | None:
         """A two-column Field/Value table (`| Status | [Draft / Done] |`): fixed keys, each with its own value."""
-        rows = [split_row(line) for line in block.lines]
+        rows = [[cell.replace("\\|", "|") for cell in split_row(line)] for line in block.lines]  # `<A \| B>`: a choice
         if not rows or any(len(row) != 2 for row in rows):
             return None
         data = [row for row in rows if not _separator(row)]
@@ -178,7 +178,7 @@ class BodyCompiler:
 
     def _column(self, name: str, cells: list[str]) -> Column:
         key = slug(name) or "column"
-        plain = [cell.strip("* ") for cell in cells]
+        plain = [cell.strip("* ").replace("\\|", "|") for cell in cells]  # `<Draft \| Done>`: a choice in a cell
         if any(plain) and all(cell.lower() in FIXED_CELLS or not cell for cell in plain):
             return Column(name, key, literal=next(cell for cell in plain if cell))
         for cell in plain:
@@ -209,7 +209,9 @@ class BodyCompiler:
         marker = "1." if sample.marker[0].isdigit() else sample.marker
         texts = tuple(item.text for item in items[first : last + 1])
         label = numbered_label(texts)
-        spec = self._field("items", "list", _list_guidance(texts), marker=marker, checkbox=bool(sample.checkbox),
+        nested = any(item.indent > sample.indent for item in list_items(block))
+        spec = self._field("items", "list", _list_guidance(texts) + (SUB_ITEMS if nested else ""), marker=marker,
+                           checkbox=bool(sample.checkbox),
                            examples=texts, item_label=label)
         return [FieldBlock(spec, _raw(block, items[:first]), _raw(block, items[last + 1 :]))]
 
@@ -464,6 +466,9 @@ def _is_label(block: Block) -> bool:
     """`**Key Changes:**` alone on its line: a label over what follows it."""
     return block.kind == "kv" and all(not KEY_VALUE.match(line.strip()).group("value").strip()  # type: ignore[union-attr]
                                       for line in block.lines)
+
+
+SUB_ITEMS = " An item may carry sub-items, as the template's example does: one per line below it, each starting with '- '."
 
 
 def _top_items(items: list[ListItem]) -> list[ListItem]:

@@ -11,7 +11,7 @@ from collections import Counter
 
 from agent.errors import TemplateError
 from agent.template import placeholders as ph
-from agent.template.classify import BodyCompiler, file_role, slug, tool_fill
+from agent.template.classify import SUB_ITEMS, BodyCompiler, file_role, slug, tool_fill
 from agent.template.model import (
     FieldBlock,
     FieldSpec,
@@ -276,7 +276,8 @@ def _fill_by_default(
         marker = "1." if items[0].group(2)[0].isdigit() else items[0].group(2)
         examples = tuple(match.group(4) for match in items)
         first_only = lines[: lines.index(items[1].group(0))] if len(items) > 1 else []
-        shape = " / ".join(line.strip() for line in first_only)
+        nested = any((match := LIST_ITEM.match(line)) and match.group(1) for line in first_only[1:])
+        shape = " / ".join(line.strip() for line in first_only) + (SUB_ITEMS if nested else "")
         lead = f"{description} " if description else ""
         spec = FieldSpec(slug(label) or "items", "list", f"{lead}One entry per item, in the spirit of: "
                          f"{'; '.join(examples[:3])}" + (f". Each item as the template shows one: {shape}" if shape else ""),
@@ -457,7 +458,12 @@ def _plural(word: str) -> str:
     return word + ("es" if word.endswith(("s", "x", "ch")) else "s")
 
 
+ISSUE_FORM_KEYS = {"name", "about"}  # GitHub's required keys of an issue template: its front matter configures the form
+
+
 def _front_matter(data: dict[str, object], body: BodyCompiler) -> list[FrontMatterKey]:
+    if set(data) >= ISSUE_FORM_KEYS:  # `name:`, `about:`, `labels:` say how GitHub offers the form, not what a plan says
+        return [FrontMatterKey(key, None, literal=value) for key, value in data.items()]
     return [_front_matter_key(key, value, body) for key, value in data.items()]
 
 

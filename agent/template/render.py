@@ -193,8 +193,19 @@ def _list(block: FieldBlock, items: list[Any]) -> str:
         marker = f"{index}." if spec.marker == "1." else spec.marker
         box = "[ ] " if spec.checkbox else ""
         label = spec.item_label.replace("{n}", str(index))
-        lines.append(f"{marker} {box}{label}{_item_text(item, spec.item_label)}")
+        head, subs = _sub_items(item)
+        lines.append(f"{marker} {box}{label}{_item_text(head, spec.item_label)}")
+        lines += [f"{' ' * (len(marker) + 1)}- {_item_text(sub)}" for sub in subs]
     return "\n".join(lines + block.fixed_after)
+
+
+def _sub_items(item: Any) -> tuple[str, list[str]]:
+    """An item's own text, and the sub-items written on the lines below it as `- sub-item` (a template's example
+    item with nested bullets asks for them)."""
+    lines = [line for line in str(item if item is not None else "").split("\n") if line.strip()]
+    subs = [line for line in lines[1:] if re.match(r"^\s*(?:[-*+]|\d+[.)])\s+", line)]
+    text = " ".join(line.strip() for line in [*lines[:1], *(line for line in lines[1:] if line not in subs)])
+    return text, subs
 
 
 def _item_text(item: Any, label: str = "") -> str:
