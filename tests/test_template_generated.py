@@ -2,8 +2,9 @@
 the oracle (`oracle.problems`), which does not use the compiler.
 
 Each generated template has a title, sections in every placeholder style, metadata in several forms,
-tables with choice cells, repeated numbered blocks, optional markers, comments, fences, notes, and maybe
-CRLF line endings; the filled plan must keep every heading and key and leave no guidance and no section empty.
+tables with choice cells, repeated numbered blocks (from 0 or 1, later examples with bare keys), optional
+markers, comments, fences, notes, nested example items, a tagged text about the template, and maybe CRLF line
+endings; the filled plan must keep every heading and key and leave no guidance and no section empty.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ BODY = st.one_of(
     st.builds(lambda text: f"<!-- {text} -->\n\n```bash\n{{Command}}\n```", GUIDANCE),
     st.builds(lambda text: f"<instruction>\n{text}.\n\nBe brief.\n</instruction>\n\n{{{text}}}", GUIDANCE),
     st.builds(lambda text: f"Delete this note before publishing.\n\n[{text}]", GUIDANCE),
+    st.builds(lambda text: f"**Note:** Drop this note once your plan is written.\n\n{{{text}}}", GUIDANCE),
+    st.builds(lambda text: f"- [ ] [{text}]\n  - [Sub-task]\n  - [Sub-task]\n- [ ] [{text}]", GUIDANCE),
     st.just(""),
 )
 METADATA = st.sampled_from([
@@ -46,14 +49,22 @@ MARKERS = st.sampled_from(["", "", " (optional)", " (if applicable)"])
 @st.composite
 def templates(draw: st.DrawFn) -> str:
     names = draw(st.lists(NAMES, min_size=1, max_size=6, unique=True))
-    parts = [f"# {draw(st.sampled_from(['Plan', 'Design doc: {{FEATURE}}', 'RFC: [Title]']))}", ""]
+    parts = [f"# {draw(st.sampled_from(['Plan', 'Design doc: {{FEATURE}}', 'RFC: [Title]', 'Design Doc Template']))}",
+             ""]
+    if draw(st.booleans()):  # a text about the template, wrapped in a tag, with nothing to fill
+        parts = ["<about-this-template>", *parts, "## How to use it", "", "Read each hint before you write.", "",
+                 "</about-this-template>", ""]
     parts += [*draw(st.lists(METADATA, max_size=3, unique=True)), ""]
     for name in names:
         parts += [f"## {name}{draw(MARKERS)}", "", draw(BODY), ""]
     if draw(st.booleans()):
         parts += ["## Phases", ""]
-        for number in range(1, draw(st.integers(2, 3)) + 1):
-            parts += [f"### Phase {number}: [Name]", "", "**Goal:** [What it delivers]", "", "- [ ] [Task]", ""]
+        first = draw(st.integers(0, 1))
+        for number in range(first, first + draw(st.integers(2, 3))):
+            goal = "[What it delivers]" if number == first else ""  # later examples often leave the keys bare
+            parts += [f"### Phase {number}: [Name]", "", f"**Goal:** {goal}".rstrip(), "", "- [ ] [Task]", "",
+                      f"**Exit:** {'[Done when]' if number == first else ''}".rstrip(), ""]
+        parts += ["[Continue with more phases...]", ""]
     text = "\n".join(parts)
     if draw(st.booleans()):
         text = "---\nstatus: [draft | done]\ntags: []\n---\n" + text
