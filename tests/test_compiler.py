@@ -428,3 +428,12 @@ def test_issue_form_front_matter_is_kept_and_a_choice_with_escaped_pipes_in_a_ce
     status = next(spec for spec in json_schema(plan_model(compiled))["properties"]["header"]["properties"].values()
                   if "enum" in spec)
     assert status["enum"] == ["Draft", "Approved"]
+
+
+def test_a_label_that_asks_for_what_follows_is_guidance_not_plan_text() -> None:
+    compiled = compile_template("# Plan\n\n## Context\n\nDescribe:\n\n- [why this matters]\n- [the approach]\n", "t.md")
+
+    plan = render_plan(compiled, {"context": ["Exports time out.", "Stream rows."]})
+
+    assert plan == "# Plan\n\n## Context\n\n- Exports time out.\n- Stream rows.\n"
+    assert "Describe:" in compiled.unit("context").children[0].field.description  # type: ignore[union-attr]

@@ -349,6 +349,10 @@ class BodyCompiler:
             return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
         if text.endswith(":") and len(text) < 80:
             self._label = text.rstrip(":")
+            if ph.looks_like_example(text):  # "Describe:", "Brief description of the approach:" ask for what follows
+                self._pending.append(text)
+                self.guidance_lines.append(ph.normalise_line(text))
+                return []
             return [LiteralText(block.lines)]
         if (self.plain and "](" not in text) or ph.looks_like_example(text):
             self.guidance_lines.append(ph.normalise_line(text))
