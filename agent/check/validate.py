@@ -64,9 +64,12 @@ def _check_title(context: Context, roots: list[RawSection]) -> list[RawSection]:
     """The plan's sections: the title's children when the template has one title heading."""
     if not _has_title(context.template):
         return roots
-    if len(roots) == 1 and roots[0].children:
+    level = next(len(node.parts[0]) - len(node.parts[0].lstrip("#")) for node in context.template.header
+                 if isinstance(node, Line) and isinstance(node.parts[0], str) and node.parts[0].startswith("#"))
+    if roots and roots[0].children and (len(roots) == 1 or roots[0].block.level == level):
+        # Headings after the title's own (a second `#` part) are read beside its sections: extra, not a refusal.
         check_blocks(context, [roots[0].block, *roots[0].body], _header_lines(context.template))
-        return roots[0].children
+        return roots[0].children + roots[1:]
     context.add("error", "missing-heading", "the plan has no single title heading like the template's; add it", 1)
     return roots
 

@@ -200,6 +200,7 @@ def _title_line(block: Block, body: BodyCompiler) -> Line:
     if TEMPLATE_NAME.search(text) and not ph.has_placeholder(text):  # `# PRD Template`, `# RFC title`
         spec = FieldSpec("title", "line", f"The plan's own title (the template's heading, {text!r}, names the "
                          "template, not this plan)", examples=(text,))
+        body.guidance_lines.append(ph.normalise_line(block.lines[0]))  # the name kept as the plan's title
         return Line(["#" * block.level + " ", Slot(spec)], line=block.line)
     if comment := re.search(r"<!--(.*?)-->", text):  # `# ADR template <!-- Replace with ADR title -->`
         text = f"<!-- {comment.group(1).strip()} (the template says: {text[: comment.start()].strip()}) -->"
@@ -490,7 +491,8 @@ def _literal_lines(template: Template) -> list[str]:
             lines += [ph.normalise_line(line) for line in node.lines]
         elif isinstance(node, FieldBlock):  # fixed checklist items around a list's own ("- [ ] All tests pass")
             lines += [ph.normalise_line(line) for line in node.fixed_before + node.fixed_after]
-        elif isinstance(node, Line):
+        elif isinstance(node, Line) and not any(isinstance(part, Slot) for part in node.parts):
+            # A line with a slot is never literal: `**Goal**:` alone in a plan is its value left out.
             lines.append(ph.normalise_line("".join(p for p in node.parts if isinstance(p, str))))
     return [line for line in lines if line]
 
