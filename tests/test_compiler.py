@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 from template_support import BUILTINS, SEEDS, filled, seed_text, template
 
+from agent.draft.prompts import unit_label
 from agent.errors import TemplateError
 from agent.template.catalog import builtin_templates
 from agent.template.compile import compile_template
@@ -437,3 +439,12 @@ def test_a_label_that_asks_for_what_follows_is_guidance_not_plan_text() -> None:
 
     assert plan == "# Plan\n\n## Context\n\n- Exports time out.\n- Stream rows.\n"
     assert "Describe:" in compiled.unit("context").children[0].field.description  # type: ignore[union-attr]
+
+
+def test_the_model_is_told_where_the_numbering_starts() -> None:
+    compiled = compile_template(PHASES, "phases.md")
+    phases = compiled.unit("phases")
+
+    assert isinstance(phases, Section) and isinstance(phases.children[0], Repeat)
+    assert unit_label(phases.children[0]) == "Phase 0, Phase 1, ... (repeated)"
+    assert "numbered from 0" in json.dumps(json_schema(plan_model(compiled)))

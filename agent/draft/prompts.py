@@ -76,7 +76,8 @@ def _subsections(unit: Section | Repeat) -> list[Section]:
 
 def unit_label(unit: Section | Repeat) -> str:
     if isinstance(unit, Repeat):
-        return f"{unit.prefix}1, {unit.prefix}2, ... (repeated)".strip() if unit.numbered else unit.name
+        first = unit.numbering.start  # `Phase 0, Phase 1, ...` where the template starts at 0
+        return f"{unit.prefix}{first}, {unit.prefix}{first + 1}, ... (repeated)".strip() if unit.numbered else unit.name
     return unit.label
 
 

@@ -184,7 +184,8 @@ def _field_description(spec: FieldSpec) -> str:
 def _node_description(node: Section | Repeat) -> str:
     if isinstance(node, Repeat):
         head = f"{node.prefix}N".strip() if node.numbered else "item"
-        return f"One entry per {head} (the template repeats this block; number them in order)."
+        start = f", numbered from {node.numbering.start}" if node.numbered and node.numbering.start != 1 else ""
+        return f"One entry per {head} (the template repeats this block{start}; number them in order)."
     text = f"Section '{node.label}'. {node.description}".strip()
     if flat := flat_field(node):
         text += " " + _field_description(flat)
