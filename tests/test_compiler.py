@@ -448,3 +448,12 @@ def test_the_model_is_told_where_the_numbering_starts() -> None:
     assert isinstance(phases, Section) and isinstance(phases.children[0], Repeat)
     assert unit_label(phases.children[0]) == "Phase 0, Phase 1, ... (repeated)"
     assert "numbered from 0" in json.dumps(json_schema(plan_model(compiled)))
+
+
+def test_a_key_over_bold_lead_ins_stays_their_label() -> None:
+    compiled = compile_template("# Plan\n\n## Story\n\n**Acceptance:**\n**Given** [a state]\n**Then** [an outcome]\n",
+                                "t.md")
+    story = compiled.unit("story")
+
+    assert isinstance(story, Section)
+    assert [type(node).__name__ for node in story.children][0] == "LiteralText"  # `**Acceptance:**` as written

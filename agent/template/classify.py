@@ -251,7 +251,8 @@ class BodyCompiler:
 
     def _key_value(self, block: Block, following: Block | None, first: bool) -> list[Node]:
         # `**Goal**:` over nothing of its own (the next key, a rule, a sub-heading, the end) asks for its value there.
-        bare = following is None or following.kind in ("kv", "rule", "heading")
+        bare = following is None or following.kind in ("rule", "heading") or (
+            following.kind == "kv" and _is_key(following.lines[0]))
         nodes: list[Line | LiteralText] = []
         for index, line in enumerate(block.lines):
             match = KEY_VALUE.match(line.strip())
@@ -259,7 +260,8 @@ class BodyCompiler:
             if match and (NOTE_KEY.match(match.group("key")) or SPOKEN.search(value)) and len(value.split()) > 4:
                 self._to_author(line.strip(), Block("kv", block.line + index, [line]), first and not nodes)
                 continue  # `**Note:** Section not required until...`, `**Mitigation**: Your defense strategy`
-            nodes.append(self._key_value_line(line, bare or index + 1 < len(block.lines)))
+            over_key = index + 1 < len(block.lines) and _is_key(block.lines[index + 1])  # not `**Given** ...` lead-ins
+            nodes.append(self._key_value_line(line, bare if index + 1 == len(block.lines) else over_key))
         for node in nodes[1:]:
             node.joined = True
         return list(nodes)
@@ -460,6 +462,12 @@ def _still_open(text: str, rest: list[Block]) -> str:
         if match.group(1).lower() not in ph.HTML_TAGS and closing not in text[match.end() :] and closing in later:
             return closing
     return ""
+
+
+def _is_key(line: str) -> bool:
+    """`**Goal**: ...` or `**Goal:**`: a key with its colon, not a bold lead-in (`**Given** a user`)."""
+    match = KEY_VALUE.match(line.strip())
+    return bool(match) and (":" in match.group("sep") or match.group("key").rstrip().endswith(":"))  # type: ignore[union-attr]
 
 
 def _separator(row: list[str]) -> bool:
