@@ -13,7 +13,7 @@ from agent.draft.prompts import unit_label
 from agent.errors import TemplateError
 from agent.template.catalog import builtin_templates
 from agent.template.compile import compile_template
-from agent.template.model import Repeat, Section
+from agent.template.model import LiteralText, Repeat, Section
 from agent.template.placeholders import find_placeholders
 from agent.template.render import render_plan
 from agent.template.schema import json_schema, plan_model
@@ -456,4 +456,4 @@ def test_a_key_over_bold_lead_ins_stays_their_label() -> None:
     story = compiled.unit("story")
 
     assert isinstance(story, Section)
-    assert [type(node).__name__ for node in story.children][0] == "LiteralText"  # `**Acceptance:**` as written
+    assert isinstance(story.children[0], LiteralText)  # `**Acceptance:**` as written

@@ -329,6 +329,8 @@ class BodyCompiler:
 
     def _paragraph(self, block: Block, following: Block | None, first: bool) -> list[Node]:
         text = " ".join(line.strip() for line in block.lines)
+        if re.fullmatch(r"[(\[{<]?\s*(?:\.{3}|…|etc\.?)\s*[)\]}>]?", text):
+            return []  # `...` under a repeated example: more of the same, nothing to write
         if INSTRUCTION.match(re.sub(r"^[*_\[{(<\s]+", "", text)):  # "{Repeat structure for each task...}"
             (self._section_description if first else self._pending).append(text)
             self.guidance_lines.append(ph.normalise_line(text))

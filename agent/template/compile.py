@@ -403,7 +403,9 @@ def _absorb(repeat: Repeat, section: Section) -> None:
     since templates often spell out the body in the first instance and the sub-blocks in a later one."""
     repeat.examples.append(_heading_text(section))
     mine, theirs = repeat.prototype.children, section.children
-    local = max(_local(mine), _local(theirs), key=len)
+    # The instance whose fields carry the template's examples, then the longer: `...` or a bare key says less.
+    local = max(_local(mine), _local(theirs), key=lambda nodes: (sum(bool(spec.examples) for spec in local_fields(nodes)),
+                                                               len(nodes)))
     other = _local(theirs) if local is _local(mine) or local == _local(mine) else _local(mine)
     keys = {_line_key(node) for node in local}
     # `**Goal**:` left bare in one instance and `**Goal**: [What it establishes]` in another: one field, the
