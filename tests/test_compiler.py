@@ -457,3 +457,13 @@ def test_a_key_over_bold_lead_ins_stays_their_label() -> None:
 
     assert isinstance(story, Section)
     assert isinstance(story.children[0], LiteralText)  # `**Acceptance:**` as written
+
+
+def test_an_example_that_only_says_more_of_the_same_does_not_replace_the_one_that_guides() -> None:
+    compiled = compile_template("# Plan\n\n## Tree\n\n### Capability: [Name]\n[What this capability covers]\n\n"
+                                "### Capability: [Name]\n...\n", "t.md")
+    tree = compiled.unit("tree")
+
+    assert isinstance(tree, Section) and isinstance(tree.children[0], Repeat)
+    fields = [node.field for node in tree.children[0].prototype.children if hasattr(node, "field")]
+    assert [spec.description for spec in fields] == ["What this capability covers"]
