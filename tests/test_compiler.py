@@ -467,3 +467,12 @@ def test_an_example_that_only_says_more_of_the_same_does_not_replace_the_one_tha
     assert isinstance(tree, Section) and isinstance(tree.children[0], Repeat)
     fields = [node.field for node in tree.children[0].prototype.children if hasattr(node, "field")]
     assert [spec.description for spec in fields] == ["What this capability covers"]
+
+
+def test_words_to_the_author_after_the_last_field_guide_the_section() -> None:
+    compiled = compile_template("# Plan\n\n## Rollout\n\n{How we ship}\n\nIf you are unsure, ask in #releases.\n", "t.md")
+
+    plan = render_plan(compiled, {"rollout": "Behind a flag."})
+
+    assert "ask in #releases" not in plan
+    assert "ask in #releases" in compiled.unit("rollout").description  # type: ignore[union-attr]

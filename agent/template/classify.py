@@ -94,6 +94,8 @@ class BodyCompiler:
                 if isinstance(node, LiteralText | FieldBlock | Line) and not node.line:
                     node.line = block.line + (offset if block.kind in ("kv", "list", "table") and len(new) > 1 else 0)
             nodes += new
+        self._section_description += self._pending  # guidance after the last field is still the section's
+        self._pending = []
         return nodes
 
     def pop_section_optional(self) -> bool:
