@@ -369,7 +369,8 @@ class DraftLoop:
             if not unit_problems:  # our own rendering always follows the template: a bug if it does not
                 raise
             found = []  # too little came back to align headings; the units' own problems say why
-        findings = unit_problems + found
+        failed = {state.name for state in self.units.values() if state.problems}  # rendered empty: their own say why
+        findings = unit_problems + [finding for finding in found if finding.unit not in failed]
         for state in self.units.values():
             state.errors_seen |= _errors_of(findings, state.name)
         return findings
