@@ -124,8 +124,9 @@ def _without_author_regions(blocks: list[Block]) -> tuple[list[Block], list[Bloc
         return blocks, []
     first_heading = next((block for block in blocks if block.kind == "heading"), None)
     dropped = {index for start, end in regions for index in range(start, end + 1)}
-    kept = [b for i, b in enumerate(blocks) if i not in dropped or (b is first_heading and b.level == 1)]
-    return kept, [b for i, b in enumerate(blocks) if i in dropped and b not in kept]
+    title = {i for i, b in enumerate(blocks) if b is first_heading and b.level == 1}
+    return ([b for i, b in enumerate(blocks) if i not in dropped or i in title],
+            [b for i, b in enumerate(blocks) if i in dropped and i not in title])
 
 
 def _guidance_before_headings(blocks: list[Block]) -> list[Block]:

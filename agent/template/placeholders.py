@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 HTML_TAGS = frozenset(
     "a abbr b br code details div em hr i img kbd li ol p pre s small span strong sub summary sup table "
@@ -45,6 +46,16 @@ class Placeholder:
 
 def find_placeholders(text: str) -> list[Placeholder]:
     """Every placeholder in `text`, in order, none overlapping."""
+    return list(_placeholders(text))
+
+
+def clear_placeholder_cache() -> None:
+    """Forget every line read so far (benchmarks time a cold compile)."""
+    _placeholders.cache_clear()
+
+
+@lru_cache(maxsize=8192)  # compile and validate ask about the same line many times
+def _placeholders(text: str) -> tuple[Placeholder, ...]:
     found: list[Placeholder] = []
     taken: list[tuple[int, int]] = []  # sorted, never overlapping: a bisect finds the neighbours of a span
     for kind, pattern in _PATTERNS:
@@ -56,7 +67,7 @@ def find_placeholders(text: str) -> list[Placeholder]:
             if _is_placeholder(kind, match.group("g")):
                 taken.insert(at, span)
                 found.append(Placeholder(kind, match.group(0), _guidance(kind, match.group("g")), *span))
-    return sorted(found, key=lambda p: p.start)
+    return tuple(sorted(found, key=lambda p: p.start))
 
 
 def _is_placeholder(kind: str, inner: str) -> bool:
