@@ -476,3 +476,11 @@ def test_words_to_the_author_after_the_last_field_guide_the_section() -> None:
 
     assert "ask in #releases" not in plan
     assert "ask in #releases" in compiled.unit("rollout").description  # type: ignore[union-attr]
+
+
+def test_html_wrappers_are_not_taken_for_words_about_the_template() -> None:
+    text = "# Plan\n\n<section>\n\n## Gates\n\n- [ ] CI is green\n\n</section>\n\n## Goal\n\n{What we want}\n"
+
+    plan = render_plan(compile_template(text, "t.md"), {"goal": "Ship it."})
+
+    assert "## Gates\n\n- [ ] CI is green" in plan

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 HTML_TAGS = frozenset(
-    "a abbr b br code details div em hr i img kbd li ol p pre s small span strong sub summary sup table "
-    "tbody td th thead tr u ul".split()
+    "a abbr article aside audio b big blockquote br caption center cite code col colgroup dd del details dfn div "
+    "dl dt em figcaption figure font footer form h1 h2 h3 h4 h5 h6 header hr i iframe img input ins kbd label "
+    "li main mark nav ol p picture pre q s samp section small source span strike strong sub summary sup table "
+    "tbody td tfoot th thead time tr tt u ul var video".split()
 )
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
