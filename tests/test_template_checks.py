@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from agent.check.validate import validate_plan
 from agent.template.compile import compile_template
+from agent.template.render import render_plan
 
 TEMPLATE = """# Feature PRD Template
 
@@ -63,3 +64,16 @@ def test_a_second_top_heading_after_the_title_is_an_extra_heading_not_a_refusal(
     plan = GOOD + "\n# How the tool uses this\n\nIt reads the phases.\n"
 
     assert findings(plan) == [("warning", "extra-heading", len(GOOD.splitlines()) + 2)]
+
+
+def test_a_title_over_many_sections_then_another_top_part_is_drafted_section_by_section() -> None:
+    template = ("# Release PRD Template\n\n## Problem\n\n{Who hurts}\n\n## Users\n\n{Who uses it}\n\n"
+                "# Appendix\n\n## Glossary\n\n{Terms}\n")
+    compiled = compile_template(template, "prd.md")
+    plan = ("# Faster exports\n\n## Problem\n\nExports time out.\n\n## Users\n\nFinance.\n\n"
+            "# Appendix\n\n## Glossary\n\nCSV: comma-separated values.\n")
+
+    assert compiled.unit_names == ["problem", "users", "appendix"]
+    assert render_plan(compiled, {"header": {"title": "Faster exports"}, "problem": "Exports time out.",
+                                  "users": "Finance.", "appendix": {"glossary": "CSV: comma-separated values."}}) == plan
+    assert validate_plan(compiled, plan) == []

@@ -42,7 +42,7 @@ def plan_sections(template: Template, text: str) -> list[tuple[RawSection, Secti
     """The plan's top-level sections (under its title, when the template has one), each with the template
     unit the validator aligns it with, or None for a heading the template does not have."""
     _, roots = heading_tree(parse_document(text, load_front_matter=False).blocks)
-    sections = roots[0].children if _has_title(template) and len(roots) == 1 and roots[0].children else roots
+    sections = roots[0].children + roots[1:] if _has_title(template) and _titled(template, roots) else roots
     aligned: list[tuple[RawSection, Section | Repeat | None]] = []
     position = 0
     seen: dict[int, int] = {}
@@ -64,14 +64,19 @@ def _check_title(context: Context, roots: list[RawSection]) -> list[RawSection]:
     """The plan's sections: the title's children when the template has one title heading."""
     if not _has_title(context.template):
         return roots
-    level = next(len(node.parts[0]) - len(node.parts[0].lstrip("#")) for node in context.template.header
-                 if isinstance(node, Line) and isinstance(node.parts[0], str) and node.parts[0].startswith("#"))
-    if roots and roots[0].children and (len(roots) == 1 or roots[0].block.level == level):
+    if _titled(context.template, roots):
         # Headings after the title's own (a second `#` part) are read beside its sections: extra, not a refusal.
         check_blocks(context, [roots[0].block, *roots[0].body], _header_lines(context.template))
         return roots[0].children + roots[1:]
     context.add("error", "missing-heading", "the plan has no single title heading like the template's; add it", 1)
     return roots
+
+
+def _titled(template: Template, roots: list[RawSection]) -> bool:
+    """Whether the plan's first heading is its title over its sections; `#` parts after it are read beside them."""
+    level = next(len(node.parts[0]) - len(node.parts[0].lstrip("#")) for node in template.header
+                 if isinstance(node, Line) and isinstance(node.parts[0], str) and node.parts[0].startswith("#"))
+    return bool(roots) and bool(roots[0].children) and (len(roots) == 1 or roots[0].block.level == level)
 
 
 def _header_lines(template: Template) -> list[Line]:

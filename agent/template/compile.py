@@ -186,14 +186,22 @@ def _split_units(
     preamble: list[Block], roots: list[RawSection], body: BodyCompiler, path: str
 ) -> tuple[list[Node], list[Section | Repeat]]:
     header: list[Node] = body.compile(preamble)
-    if len(roots) == 1 and roots[0].children:
+    if roots[0].children and (len(roots) == 1 or _names_a_plan(roots)):
         title = roots[0]
         header += [_title_line(title.block, body)]
         header += body.compile(title.body)
-        roots = title.children
+        roots = title.children + roots[1:]  # a second `#` part is drafted beside the title's sections
     _dedupe_fields(header, set())
     units = _unique_names(_group_repeats([_compile_section(raw, body, path) for raw in roots]))
     return header, [unit for unit in units if isinstance(unit, Section | Repeat)]
+
+
+def _names_a_plan(roots: list[RawSection]) -> bool:
+    """`# PRD Template` or `# Plan: {Title}` over its sections, then another `#` part: the first is the title,
+    so its many sections are drafted one by one, not as one part."""
+    text = roots[0].block.text
+    return roots[0].block.level == 1 and all(root.block.level == 1 for root in roots) and (
+        bool(TEMPLATE_NAME.search(text)) or ph.has_placeholder(text))
 
 
 def _title_line(block: Block, body: BodyCompiler) -> Line:
