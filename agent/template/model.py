@@ -210,6 +210,32 @@ def has_fields(node: Node) -> bool:
     return False
 
 
+def unique_names(nodes: list[Section | Repeat]) -> list[Section | Repeat]:
+    """Two headings with the same name under one parent are told apart as `name`, `name_2`, ..."""
+    seen: set[str] = set()
+    for node in nodes:
+        node.name = _free_name(node.name, seen)
+    return nodes
+
+
+def _free_name(name: str, seen: set[str]) -> str:
+    """`name`, or `name_2`, `name_3`... the first not in `seen`; added to `seen`."""
+    free, count = name, 1
+    while free in seen:
+        count += 1
+        free = f"{name}_{count}"
+    seen.add(free)
+    return free
+
+
+def dedupe_fields(nodes: list[Node], taken: set[str]) -> None:
+    """Two fields of one section never share a name: the later ones get `_2`, `_3`."""
+    seen = set(taken)
+    for spec in local_fields(nodes):
+        spec.name = _free_name(spec.name, seen)
+
+
+
 def _unique(fields: list[FieldSpec]) -> list[FieldSpec]:
     seen: dict[str, FieldSpec] = {}
     for spec in fields:
