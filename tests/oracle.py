@@ -47,6 +47,7 @@ KNOWN_HTML = {"details", "summary", "div", "span", "p", "br", "table", "tr", "td
               "li", "pre", "code", "img", "a", "b", "i", "em", "strong", "sub", "sup", "hr", "kbd", "center", "picture",
               "source", "video", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
 NUMBERED_HEADING = re.compile(r"^(?P<prefix>[A-Za-z][A-Za-z ]*?)\s+(?P<n>\d+)(?:[:.]|\s+[-–—]\s|$)")
+GLUED = re.compile(r"\*\*[^*\n]+(?::\*\*|\*\*:)[^\s*]")
 TEMPLATE_NAME = re.compile(r"\b(?:template|title)\b", re.I)
 
 
@@ -140,7 +141,7 @@ def problems(template_text: str, plan_text: str) -> list[str]:
     skipped = {heading.line for heading in template.headings if heading.line - template.offset in author}
     skipped |= {title.line} if title else set()
     return [*_headings(template, plan, skipped), *_keys(template, plan, author), *_empty(plan), *_empty_keys(plan),
-            *_twice(template, plan), *_title(title, plan), *_numbering(template, plan), *_leftovers(template, plan, author)]
+            *_twice(template, plan), *_title(title, plan), *_numbering(template, plan), *_glued(template, plan), *_leftovers(template, plan, author)]
 
 
 def _unfenced(text: str) -> str:
@@ -174,6 +175,13 @@ def _headings(template: Read, plan: Read, skipped: set[int]) -> list[str]:
         else:
             found.append(f"heading {heading.text!r} (template line {heading.line + 1}) is missing or out of order")
     return found
+
+
+def _glued(template: Read, plan: Read) -> list[str]:
+    """`**File structure**:New function`: a value glued to its key, where the template never glues one."""
+    if any(GLUED.search(line) for line in _prose(template)):
+        return []
+    return [f"value glued to its key: {line.strip()[:60]!r}" for line in _prose(plan) if GLUED.search(line)]
 
 
 def _numbering(template: Read, plan: Read) -> list[str]:

@@ -89,6 +89,7 @@ def test_oracle_catches_what_a_model_saw_on_an_unseen_template() -> None:
     assert any("start at 1" in p for p in problems(text, good.replace("Phase 0", "Phase 1")))
     assert any("guidance left" in p for p in problems(text, good + "\n**Note:** Delete this note once your PRD is written.\n"))
     assert any("guidance left" in p for p in problems(text, good + "\nWrite one phase per layer.\n"))
+    assert any("glued" in p for p in problems(text, good.replace("**Goal**: Rows", "**Goal**:Rows")))
 
 
 @pytest.mark.parametrize("name", [name for name in [*public_templates(), *SEEDS, *BUILTINS] if name not in KNOWN_GAPS])
