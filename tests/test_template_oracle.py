@@ -8,16 +8,20 @@ The offline drafter must leave no section empty either.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from oracle import problems
 from template_support import BUILTINS, SEEDS, filled, public_path, public_templates, seed_path
 
 from agent.check.validate import validate_plan
 from agent.context.brief import Brief
+from agent.draft.prompts import template_outline
 from agent.providers.offline import OfflineDrafter
 from agent.template.catalog import load_template, read_text_file
 from agent.template.compile import compile_template
 from agent.template.model import HEADER, Template
+from agent.template.placeholders import HTML_TAGS
 from agent.template.render import render_plan
 from agent.template.schema import json_schema, plan_model, strict_problems
 
@@ -105,3 +109,17 @@ def test_a_complete_plan_validates_clean(name: str) -> None:
     _, compiled = _compiled(name)
 
     assert validate_plan(compiled, render_plan(compiled, filled(compiled))) == []
+
+
+@pytest.mark.parametrize("name", [*public_templates(), *SEEDS, *BUILTINS])
+def test_what_each_section_owns_is_words_not_markup(name: str) -> None:
+    """The outline tells the model what each section owns, in words, not a template's `<overview>`-style tags."""
+    text, compiled = _compiled(name)
+    tags = {match.lower() for match in re.findall(r"^\s*</?([a-z][\w-]*)[^<>]*>\s*$", text, re.M | re.I)
+            if match.lower() not in HTML_TAGS}
+
+    outline = template_outline(compiled)
+
+    # What is left of a tag once `<>` are gone: `/overview`, or a name no prose uses (`functional-decomposition`).
+    left = [tag for tag in tags if re.search(rf"/{re.escape(tag)}\b", outline, re.I) or ("-" in tag and tag in outline)]
+    assert left == []
