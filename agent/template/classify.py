@@ -139,6 +139,9 @@ class BodyCompiler:
         if found and ph.is_whole_placeholder(content) and found[0].kind == "variable":
             self._label = self._label or found[0].guidance
         guidance = found[0].guidance if found else "Code or diagram for this section, in the template's language"
+        if len(found) > 1:  # `[X]%`, `[Y]%` in a diagram: the shape is the guidance, not the first letter
+            shape = content if len(content) <= MAX_SHAPE else content[:MAX_SHAPE].rsplit("\n", 1)[0] + "\n..."
+            guidance = f"The template's example in this shape, each placeholder filled for this plan:\n{shape}"
         spec = self._field("code", "code", guidance, lang=block.lang, examples=(content,), optional=not found)
         return FieldBlock(spec)
 
@@ -483,6 +486,8 @@ def _is_label(block: Block) -> bool:
     return block.kind == "kv" and all(not KEY_VALUE.match(line.strip()).group("value").strip()  # type: ignore[union-attr]
                                       for line in block.lines)
 
+
+MAX_SHAPE = 400  # characters of a code example shown as the shape to follow
 
 SUB_ITEMS = " An item may carry sub-items, as the template's example does: one per line below it, each starting with '- '."
 
