@@ -487,8 +487,8 @@ def test_html_wrappers_are_not_taken_for_words_about_the_template() -> None:
 
 
 def test_a_code_example_with_several_placeholders_is_asked_for_in_its_shape() -> None:
-    compiled = compile_template("# Plan\n\n## Pyramid\n\n```\nE2E  [X]%\nUnit [Y]%\n```\n", "t.md")
+    compiled = compile_template("# Plan\n\n## Pyramid\n\n```\nE2E  [Z]%\nUnit [Y]%\n```\n", "t.md")
     pyramid = compiled.unit("pyramid")
 
     assert isinstance(pyramid, Section)
-    assert "E2E  [X]%\nUnit [Y]%" in pyramid.children[0].field.description  # type: ignore[union-attr]
+    assert "E2E  [Z]%\nUnit [Y]%" in pyramid.children[0].field.description  # type: ignore[union-attr]
