@@ -218,7 +218,7 @@ def test_annotations_settle_what_check_warns_about(tmp_path: Path) -> None:
     shown = run("templates", "show", path).stdout
 
     assert result.exit_code == 0, result.stdout
-    assert re.search(rf"L{line_of(text, 'Is it under')} +fill +text_2: text — Write this: Is it under", shown)
+    assert re.search(rf"L{line_of(text, 'Is it under')} +fill +text_2: text — Guidance \(write this plan's own words, never a copy\): Is it under", shown)
     assert re.search(rf"L{line_of(text, 'CI is green')} +keep \(annotated\) +- \[ \] CI is green", shown)
 
 

@@ -9,6 +9,8 @@ endings; the filled plan must keep every heading and key and leave no guidance a
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oracle import problems
@@ -36,12 +38,18 @@ BODY = st.one_of(
     st.builds(lambda text: f"Delete this note before publishing.\n\n[{text}]", GUIDANCE),
     st.builds(lambda text: f"**Note:** Drop this note once your plan is written.\n\n{{{text}}}", GUIDANCE),
     st.builds(lambda text: f"- [ ] [{text}]\n  - [Sub-task]\n  - [Sub-task]\n- [ ] [{text}]", GUIDANCE),
+    st.builds(lambda text: f"- [{text}]\n<!-- use 'neutral' when it weighs neither way -->\n- [{text}, again]", GUIDANCE),
+    st.builds(lambda text: f"- **FR-001**: System MUST [{text}]\n- **FR-002**: System MUST [{text}, again]", GUIDANCE),
+    st.builds(lambda text: f"<!-- BEGIN Remove before PR -->\nTo get started, copy this file.\n<!-- END Remove before PR -->"
+              f"\n\n{{{text}}}", GUIDANCE),
+    st.builds(lambda text: f"- [ ] MM/DD/YYYY: {text}\n- [ ] MM/DD/YYYY: Open the pull request", GUIDANCE),
     st.just(""),
 )
 METADATA = st.sampled_from([
     "**Status:** [draft | approved]", "**Owner**: {Name}", "- **Size:** S/M/L", "Priority: <High | Low>",
     "**Created:** YYYY-MM-DD", "| Field | Value |\n|---|---|\n| Status | [Draft / Review / Done] |",
     "**Stage:** [Draft | Done] · **Lead:** {Name} · **Effort:** S/M/L", "**Team**: {Team} | **Due**: YYYY-MM-DD",
+    "**Reviewed:** MM/DD/YYYY",
 ])
 MARKERS = st.sampled_from(["", "", " (optional)", " (if applicable)"])
 
@@ -67,7 +75,7 @@ def templates(draw: st.DrawFn) -> str:
         parts += ["[Continue with more phases...]", ""]
     text = "\n".join(parts)
     if draw(st.booleans()):
-        text = "---\nstatus: [draft | done]\ntags: []\n---\n" + text
+        text = "---\nstatus: [draft | done]\ntags: []\ndate: {YYYY-MM-DD when decided}\nauthors:\n  - \"@janedoe\"\n---\n" + text
     return text.replace("\n", "\r\n") if draw(st.booleans()) else text
 
 
@@ -81,3 +89,5 @@ def test_any_generated_template_is_drafted_faithfully(text: str) -> None:
 
     assert strict_problems(schema) == []
     assert problems(text, plan) == [], plan
+    # What the oracle's own reading does not name: date formats, `{…}` front-matter values, remove-before-PR text.
+    assert not re.search(r"MM/DD/YYYY|YYYY-MM-DD|: null\}|To get started", plan), plan

@@ -49,6 +49,8 @@ def check_front_matter(context: Context, data: dict[str, object] | None, lines: 
         if data is None or key.key not in data:
             context.add("error", "front-matter", f"front matter has no `{key.key}`; add it", 1)
             continue
+        if (data[key.key] == [] and key.field.kind == "list") or (data[key.key] is None and key.field.optional):
+            continue  # `see-also: []`, or null where the schema allows it: asking to fill it forces invented entries
         _check_value(context, key.field, _scalar(data[key.key], key.field), _key_line(lines, key.key), f"front matter `{key.key}`")
 
 

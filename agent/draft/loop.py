@@ -421,7 +421,7 @@ class DraftLoop:
         """The whole-plan review, once per draft; a finding is kept when it quotes the section it names."""
         if self.review is not None or not self.assembled():
             return
-        self.review = Review([], self._section_text, self._label)
+        self.review = Review([], self._section_text, self._label, self.template.literal_lines)
         markdown = self.compose(self.assembled())
         request = ModelRequest(self.system, prefix, review_prompt(markdown), self.schemas[REVIEW], REVIEW,
                                self.settings.max_output_tokens, self.toolbox, self.common_prefix_chars)
@@ -435,7 +435,7 @@ class DraftLoop:
         if notes is None:
             self.progress("plan review: the answer did not fit its schema; going on without it")
             return
-        self.review = Review(notes, self._section_text, self._label)
+        self.review = Review(notes, self._section_text, self._label, self.template.literal_lines)
 
     def _section_text(self, name: str) -> str | None:
         answered = name in self.units and self.units[name].answered

@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.context.brief import Brief
 from agent.template.catalog import prompt_text
+from agent.template.classify import DESCRIPTION_LEAD
 from agent.template.model import (
     HEADER,
     FieldSpec,
@@ -179,7 +180,7 @@ def _ownership(section: Section) -> str:
     ("{Risk and its mitigation}"), without the placeholder marks."""
     fields = local_fields(section.children)
     text = section.description or (fields[0].description if fields else "")
-    text = re.sub(r"^(?:One entry per item, in the spirit of the template's examples:|Write this:)\s*", "", text)
+    text = DESCRIPTION_LEAD.sub("", text)
     return re.sub(r"[{}\[\]<>`]", "", text.split(";")[0]).strip()
 
 

@@ -2,8 +2,9 @@
 whole for what no section can see alone (contradictions, steps without tests, risks no step mitigates,
 artifacts nothing creates, repetition). Its findings join the re-ask round like the validator's.
 
-A finding is kept only when its quote is found in the section it names: every finding becomes an
-instruction to the model, and one that points at nothing would make the plan worse.
+A finding is kept only when its quote is found in what the section it names wrote: every finding becomes an
+instruction to the model, and one that points at nothing, or at the template's fixed text that a re-ask cannot
+change, would make the plan worse.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agent.check.findings import Finding
+from agent.template.placeholders import normalise_line
 from agent.template.schema import json_schema
 
 REVIEW = "plan-review"  # a schema name no template section can take
@@ -48,7 +50,7 @@ def review_schema(sections: list[str]) -> dict[str, Any]:
 class ReviewNote:
     """One finding of the review as plan.json records it. `status`: `open` (not re-asked yet), `revised`
     (its section was re-drafted with it), `unchanged` (re-asked, the section kept its text), `dropped` (it
-    quoted nothing in the section it named, so it was never sent)."""
+    quoted nothing the section it named wrote, only the template's fixed text at most, so it was never sent)."""
 
     section: str
     quote: str
@@ -71,16 +73,18 @@ def read_review(data: dict[str, Any] | None, sections: list[str]) -> list[Review
 
 class Review:
     """The review's notes through the re-ask rounds. `text_of(section)` is a section's rendered text, or None
-    when it was not drafted; `label_of(section)` its heading."""
+    when it was not drafted; `label_of(section)` its heading; `fixed_lines` the template's fixed lines
+    (`Template.literal_lines`), which no re-ask can change."""
 
     def __init__(self, notes: list[ReviewNote], text_of: Callable[[str], str | None],
-                 label_of: Callable[[str], str]) -> None:
+                 label_of: Callable[[str], str], fixed_lines: frozenset[str] = frozenset()) -> None:
         self.notes, self.text_of, self.label_of = notes, text_of, label_of
         self.read: dict[str, str] = {}  # each section a kept note names, as the review read it
         self.asked: set[str] = set()  # sections already re-asked with the review's findings
         for note in notes:
             text = text_of(note.section)
-            if text is not None and quoted_in(note.quote, text):
+            own = "\n".join(line for line in (text or "").splitlines() if normalise_line(line) not in fixed_lines)
+            if text is not None and quoted_in(note.quote, own):
                 self.read[note.section] = text
             else:
                 note.status = "dropped"

@@ -7,7 +7,7 @@ from collections import Counter
 
 from agent.template import placeholders as ph
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
-from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
+from agent.template.parse import KEY_VALUE, LIST_ITEM, Block, ListItem, list_items, split_row, table_rows
 
 NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^(?:Note|Tip|Hint|Reminder)s?:\s|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
 NOTE_KEY = re.compile(r"^\s*(?:note|notes|tip|hint|why\??|important|remember|reminder)\s*[:?!]?\s*$", re.I)
@@ -15,7 +15,16 @@ SPOKEN = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)  # text that talks
 INLINE_KEY = re.compile(r"\*\*(?P<key>[^*]{1,40}?:)\*\*\s*|\*\*(?P<k2>[^*]{1,40}?)\*\*:\s*")
 ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
+# "Remove this section if the change needs no rollout": the author decides whether it applies, so it is optional.
+REMOVE_UNLESS = re.compile(r"\b(?:remove|delete|omit|skip)\s+(?:this|the)\s+section\s+(?:if|when|unless)\b", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
+# How a field's description introduces the template's own words. Guidance is flagged when a plan copies it, so
+# the model is told to write over it; a frame with placeholders is written for the plan, placeholders replaced.
+GUIDANCE_LEAD = "Guidance (write this plan's own words, never a copy): "
+FRAME_LEAD = "Template wording (write it for this plan, every placeholder replaced): "
+LIST_LEAD = "One entry per item, in the spirit of the template's examples: "
+DESCRIPTION_LEAD = re.compile("^(?:" + "|".join(re.escape(lead.strip()) for lead in (GUIDANCE_LEAD, FRAME_LEAD, LIST_LEAD))
+                              + r")\s*")
 FIXED_CELLS = {"-", "—", "n/a"}  # a column of these stays as written ("Actual Time" = "-"); blank cells are to fill
 EXAMPLE_CELL = re.compile(r"\b[XYZ]\b|^(?:risk|metric|question|component|service|item|tech)\s*\d+$", re.I)
 
@@ -62,6 +71,9 @@ class BodyCompiler:
         nodes: list[Node] = []
         annotation = ""
         closing = ""  # inside `<instruction>` … `</instruction>`: words for the author or the model
+        blocks, notes = _joined_lists(blocks)
+        self.guidance += [(note.line, note.lines[0]) for note in notes]
+        self.guidance_lines += [ph.normalise_line(_note_text(note)) for note in notes if note.kind != "comment"]
         for index, block in enumerate(blocks):
             following = blocks[index + 1] if index + 1 < len(blocks) else None
             if block.kind == "comment" and (match := ANNOTATION.match(block.text)):
@@ -84,10 +96,16 @@ class BodyCompiler:
             elif annotation == "fill":
                 text = " ".join(line.strip() for line in block.lines)
                 self.guidance_lines += [ph.normalise_line(line) for line in block.lines if line.strip()]
-                new = [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
+                new = [FieldBlock(self._field("text", "text", GUIDANCE_LEAD + text, examples=(text,)))]
             else:
                 new = self._block(block, following, first=not nodes)
             annotation = ""
+            if _more_guidance(nodes, new):  # a second paragraph of the same guidance: one answer, not two
+                spec, more = nodes[-1].field, new[0].field  # type: ignore[union-attr]
+                spec.description += " " + more.description.removeprefix(GUIDANCE_LEAD)
+                spec.examples += more.examples
+                self.guidance.append((block.line, " ".join(line.strip() for line in block.lines)))
+                continue
             if not new:
                 self.guidance.append((block.line, " ".join(line.strip() for line in block.lines)))
             for offset, node in enumerate(new):
@@ -113,6 +131,7 @@ class BodyCompiler:
             if self._label or (following is not None and _is_label(following)):
                 return [FieldBlock(self._field("text", "text", block.text))]  # the comment marks a spot to fill
             (self._section_description if first else self._pending).append(block.text)
+            self._section_optional = self._section_optional or (first and bool(REMOVE_UNLESS.search(block.text)))
             return []
         if block.kind == "code":
             return [self._code(block)]
@@ -213,11 +232,11 @@ class BodyCompiler:
         sample = items[first]
         marker = "1." if sample.marker[0].isdigit() else sample.marker
         texts = tuple(item.text for item in items[first : last + 1])
-        label = numbered_label(texts)
+        label, width = numbered_label(texts)
         nested = any(item.indent > sample.indent for item in list_items(block))
-        spec = self._field("items", "list", _list_guidance(texts) + (SUB_ITEMS if nested else ""), marker=marker,
-                           checkbox=bool(sample.checkbox),
-                           examples=texts, item_label=label)
+        guidance = _list_guidance(texts) + (f". Between its items the template notes: {block.text}" if block.text else "")
+        spec = self._field("items", "list", guidance + (SUB_ITEMS if nested else ""), marker=marker,
+                           checkbox=bool(sample.checkbox), examples=texts, item_label=label, label_width=width)
         return [FieldBlock(spec, _raw(block, items[:first]), _raw(block, items[last + 1 :]))]
 
     def _key_value_items(self, items: list[ListItem], block: Block) -> list[Node] | None:
@@ -329,7 +348,9 @@ class BodyCompiler:
         if found and ph.is_whole_placeholder(value):
             if found[0].kind != "date":
                 self.guidance_lines.append(ph.normalise_line(value))
-            return FieldSpec(name, "line", f"{context}: {found[0].guidance}", examples=(value,))
+            guidance = found[0].guidance  # `{title of option 1}` names itself: said once, not "title: title"
+            said = guidance if ph.normalise_line(context) == ph.normalise_line(guidance) else f"{context}: {guidance}"
+            return FieldSpec(name, "line", said, examples=(value,))
         return FieldSpec(name, "line", f"{context} (template example: {value})", examples=(value,))
 
     def _paragraph(self, block: Block, following: Block | None, first: bool) -> list[Node]:
@@ -339,6 +360,7 @@ class BodyCompiler:
         if INSTRUCTION.match(re.sub(r"^[*_\[{(<\s]+", "", text)):  # "{Repeat structure for each task...}"
             (self._section_description if first else self._pending).append(text)
             self.guidance_lines.append(ph.normalise_line(text))
+            self._section_optional = self._section_optional or (first and bool(REMOVE_UNLESS.search(text)))
             return []
         if NOTE.match(text):  # a blockquote or an italic line: a note to the author, never plan text
             note = re.sub(r"^>\s?|^[*_]|[*_]$", "", text).strip()
@@ -355,7 +377,7 @@ class BodyCompiler:
                 for line in lines[1:]:
                     line.joined = True
                 return list(lines)
-            return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
+            return [FieldBlock(self._field("text", "text", FRAME_LEAD + text, examples=(text,)))]
         if text.endswith(":") and len(text) < 80:
             self._label = text.rstrip(":")
             if ph.looks_like_example(text):  # "Describe:", "Brief description of the approach:" ask for what follows
@@ -365,7 +387,7 @@ class BodyCompiler:
             return [LiteralText(block.lines)]
         if (self.plain and "](" not in text) or ph.looks_like_example(text):
             self.guidance_lines.append(ph.normalise_line(text))
-            return [FieldBlock(self._field("text", "text", f"Write this: {text}", examples=(text,)))]
+            return [FieldBlock(self._field("text", "text", GUIDANCE_LEAD + text, examples=(text,)))]
         return [LiteralText(block.lines)]
 
     def _to_author(self, text: str, block: Block, first: bool) -> list[Node]:
@@ -409,6 +431,9 @@ class BodyCompiler:
             parts.append(self._slot(found, owner_name, in_path, label or (before.group(1) if before else "")))
             last = found.end
         parts.append(text[last:] + suffix)
+        slots = [part for part in parts if isinstance(part, Slot) and not part.variable]
+        for slot in slots if len(slots) > 1 else []:  # the model answers each part; the frame says how they read
+            slot.field.description += f" (one part of the template's line: {text.strip()})"
         return Line([part for part in parts if part != ""])
 
     def _slot(self, found: ph.Placeholder, owner_name: str, in_path: bool = False, label: str = "") -> Slot:
@@ -417,7 +442,8 @@ class BodyCompiler:
             spec = self.variables.setdefault(name, FieldSpec(name, "line", found.guidance, examples=(found.raw,)))
             spec.tool = spec.tool or tool_fill(label or found.guidance, found.raw)
             return Slot(spec, variable=True, in_path=in_path)
-        name = slug(found.guidance)[:32].strip("_") or owner_name
+        name = slug(found.guidance)
+        name = (name if len(name) <= 32 else name[:33].rsplit("_", 1)[0]) or owner_name  # whole words only
         spec = self.value_field(name, found.raw, label or found.guidance)
         spec.examples = (found.raw,)
         return Slot(spec, in_path=in_path)
@@ -433,7 +459,7 @@ def tool_fill(context: str, value: str) -> str:
     """"today:<format>" when the value is the drafting date (`**Created:** YYYY-MM-DD`, `{{TIMESTAMP}}`), else ""."""
     # The label decides, not the format: `**Target date:** YYYY-MM-DD` is the author's to choose.
     shown = next((fmt for pattern, fmt in DATE_FORMATS.items() if pattern in value.upper()), "")
-    label = re.sub(r"[*_`:]", "", context).strip()
+    label = re.sub(r"[-_]", " ", re.sub(r"[*`:]", "", context)).strip()  # front matter writes `creation-date`
     return f"today:{shown or '%Y-%m-%d'}" if DATE_WORDS.match(label) else ""
 
 
@@ -477,6 +503,78 @@ def _is_key(line: str) -> bool:
     return bool(match) and (":" in match.group("sep") or match.group("key").rstrip().endswith(":"))  # type: ignore[union-attr]
 
 
+def _more_guidance(nodes: list[Node], new: list[Node]) -> bool:
+    """Whether `new` is a prose-guidance field right after another: the template's paragraphs of advice
+    about one thing ("The Summary section is ...", "A good summary is ...") ask for one text."""
+    return (len(new) == 1 and bool(nodes) and all(isinstance(node, FieldBlock) and node.field.kind == "text"
+            and node.field.description.startswith(GUIDANCE_LEAD) for node in (nodes[-1], new[0])))
+
+
+def _joined_lists(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
+    """One list the template split in two: `* Good, because …` / `<!-- use "neutral" if … -->` / `* Neutral, …`
+    (a comment on its own line between the items), or `- **FR-005**: …` / `*Example of marking unclear
+    requirements:*` / `- **FR-006**: …` (notes between items whose labels carry on numbering). The notes, each
+    with the item it leads to, become the joined list's guidance; they are returned too."""
+    out: list[Block] = []
+    between: list[Block] = []
+    index = 0
+    while index < len(blocks):
+        block = blocks[index]
+        lines, end, notes, said = list(block.lines), block.line + len(block.lines), [], []
+        while block.kind == "list":
+            count = _notes_before_list(blocks, index + 1)
+            if count is None:
+                break
+            gap, following = blocks[index + 1 : index + 1 + count], blocks[index + 1 + count]
+            inside = (count == 1 and gap[0].kind == "comment" and gap[0].line == end
+                      and following.line == gap[0].line + len(gap[0].lines))  # no blank line around the comment
+            if _numbered(following) != _numbered(block) or not (inside or _labels_carry_on(lines, following)):
+                break  # a blank line, or a numbered list after a bulleted one: two lists after all
+            notes += gap
+            first = LIST_ITEM.match(following.lines[0])
+            said.append(" ".join(map(_note_text, gap)).rstrip(" :") + (f": {first.group(4)}" if first else ""))
+            lines += following.lines
+            end = following.line + len(following.lines)
+            index += count + 1
+        # The joined list carries the notes, each with the item after it, as its text: guidance for its field.
+        out.append(Block("list", block.line, lines, text="; ".join(said)) if notes else block)
+        between += notes
+        index += 1
+    return out, between
+
+
+def _notes_before_list(blocks: list[Block], start: int) -> int | None:
+    """How many comments and italic notes stand between `start` and the next block, when that block is a list."""
+    index = start
+    while index < len(blocks) and ((blocks[index].kind == "comment" and not ANNOTATION.match(blocks[index].text))
+                                   or _is_note(blocks[index])):  # `<!-- plan: keep -->` is the author's say
+        index += 1
+    return index - start if index > start and index < len(blocks) and blocks[index].kind == "list" else None
+
+
+def _is_note(block: Block) -> bool:
+    return block.kind == "paragraph" and bool(NOTE.match(" ".join(line.strip() for line in block.lines)))
+
+
+def _note_text(block: Block) -> str:
+    return block.text if block.kind == "comment" else re.sub(r"^>\s?|^[*_]|[*_]$", "", " ".join(
+        line.strip() for line in block.lines)).strip()
+
+
+def _labels_carry_on(lines: list[str], following: Block) -> bool:
+    """`**FR-005**` last above and `**FR-006**` first below."""
+    last = [m for line in lines if (item := LIST_ITEM.match(line)) and (m := ITEM_LABEL.match(item.group(4)))]
+    first = LIST_ITEM.match(following.lines[0])
+    label = ITEM_LABEL.match(first.group(4)) if first else None
+    return bool(last and label and (last[-1].group("head"), last[-1].group("tail")) == (label.group("head"),
+                label.group("tail")) and int(label.group("n")) == int(last[-1].group("n")) + 1)
+
+
+def _numbered(block: Block) -> bool:
+    match = LIST_ITEM.match(block.lines[0])
+    return bool(match and match.group(2)[0].isdigit())
+
+
 def _separator(row: list[str]) -> bool:
     return bool(row) and all(re.fullmatch(r":?-{2,}:?", cell.strip()) for cell in row)
 
@@ -514,22 +612,23 @@ def _raw(block: Block, items: list[ListItem]) -> list[str]:
 ITEM_LABEL = re.compile(r"^(?P<head>\*\*[A-Za-z][A-Za-z -]*?\s*)(?P<n>\d+)(?P<tail>\*\*\s*:\s*)")
 
 
-def numbered_label(texts: tuple[str, ...]) -> str:
-    """`**Step 1**: …`, `**Step 2**: …`: items that number themselves keep doing so in the plan."""
+def numbered_label(texts: tuple[str, ...]) -> tuple[str, int]:
+    """`**Step 1**: …`, `**Step 2**: …`: items that number themselves keep doing so in the plan, as the label
+    with `{n}` for the number and the width its digits are padded to (`**FR-001**` → 3), else ("", 0)."""
     found = [ITEM_LABEL.match(text) for text in texts]
     if len(found) < 2 or not all(found):
-        return ""
+        return "", 0
     shapes = {(m.group("head"), m.group("tail")) for m in found if m}
-    numbers = [int(m.group("n")) for m in found if m]
-    if len(shapes) != 1 or numbers != list(range(1, len(numbers) + 1)):
-        return ""
+    numbers = [m.group("n") for m in found if m]
+    if len(shapes) != 1 or [int(number) for number in numbers] != list(range(1, len(numbers) + 1)):
+        return "", 0
     head, tail = shapes.pop()
-    return f"{head}{{n}}{tail}"
+    return f"{head}{{n}}{tail}", len(numbers[0]) if numbers[0].startswith("0") else 0
 
 
 def _list_guidance(examples: tuple[str, ...]) -> str:
     shown = "; ".join(examples[:4])
-    return f"One entry per item, in the spirit of the template's examples: {shown}"
+    return LIST_LEAD + shown
 
 
 def _example_cell(cell: str) -> bool:

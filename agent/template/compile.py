@@ -11,7 +11,7 @@ from collections import Counter
 
 from agent.errors import TemplateError
 from agent.template import placeholders as ph
-from agent.template.classify import SUB_ITEMS, BodyCompiler, file_role, slug, tool_fill
+from agent.template.classify import GUIDANCE_LEAD, SUB_ITEMS, BodyCompiler, file_role, slug, tool_fill
 from agent.template.model import (
     FieldBlock,
     FieldSpec,
@@ -35,11 +35,17 @@ from agent.template.parse import (
     Block,
     FrontMatterError,
     RawSection,
+    front_matter_value,
     heading_label,
     heading_tree,
     parse_document,
 )
-from agent.template.regions import guidance_before_headings, unwrapped, without_author_regions
+from agent.template.regions import (
+    guidance_before_headings,
+    unwrapped,
+    without_author_regions,
+    without_removal_spans,
+)
 from agent.template.repeats import NUMBERED, group_repeats
 
 MAX_TEMPLATE_BYTES = 1_000_000
@@ -57,18 +63,19 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
     except FrontMatterError as error:
         raise TemplateError(path, str(error), error.line) from None
     blocks, about = without_author_regions(guidance_before_headings(document.blocks))
+    blocks, removed = without_removal_spans(blocks)
     preamble, roots = heading_tree(blocks)
     if not roots:
         raise TemplateError(path, "no markdown headings found; a template needs `#`/`##` section headings")
     body = BodyCompiler(variable_counts=Counter(ph.variables(text)), plain=_is_plain(blocks))
-    body.guidance += [(block.line, " ".join(line.strip() for line in block.lines)) for block in about]
-    body.guidance_lines += [ph.normalise_line(line) for block in about if block.kind != "heading"
+    body.guidance += [(block.line, " ".join(line.strip() for line in block.lines)) for block in about + removed]
+    body.guidance_lines += [ph.normalise_line(line) for block in about + removed if block.kind != "heading"
                             for line in block.lines if len(line.strip()) > 12]
     header, units = _split_units(preamble, roots, body, path)
     template = Template(
         name=name or path,
         path=path,
-        front_matter=_front_matter(document.front_matter or {}, body),
+        front_matter=_front_matter(document.front_matter or {}, document.front_matter_lines, body),
         header=header,
         units=units,
         variables=body.variables,
@@ -97,6 +104,28 @@ def _is_plain(blocks: list[Block]) -> bool:
     return bool(content) and len(marked) < 0.3 * len(content)
 
 
+SECTION_REMOVAL = re.compile(r"\b(?:remove|delete)\s+this\s+(?:whole\s+|entire\s+)?section\b.*\bbefore\b", re.I)
+
+
+def _for_the_plan(sections: list[RawSection], body: BodyCompiler) -> list[RawSection]:
+    """Sections the plan has: one whose body opens with "Delete this section before submitting" is for the
+    author alone (how to use the template), so it and everything under it are guidance."""
+    kept = []
+    for raw in sections:
+        first = raw.body[0] if raw.body else None
+        said = first.text if first is not None and first.kind == "comment" else " ".join(first.lines) if first else ""
+        if not SECTION_REMOVAL.search(said):
+            kept.append(raw)
+            continue
+        dropped = [raw]
+        while dropped:
+            section = dropped.pop()
+            body.guidance += [(block.line, " ".join(line.strip() for line in block.lines))
+                              for block in [section.block, *section.body]]
+            dropped += section.children
+    return kept
+
+
 def _split_units(
     preamble: list[Block], roots: list[RawSection], body: BodyCompiler, path: str
 ) -> tuple[list[Node], list[Section | Repeat]]:
@@ -107,7 +136,7 @@ def _split_units(
         header += body.compile(title.body)
         roots = title.children + roots[1:]  # a second `#` part is drafted beside the title's sections
     dedupe_fields(header, set())
-    units = unique_names(group_repeats([_compile_section(raw, body, path) for raw in roots]))
+    units = unique_names(group_repeats([_compile_section(raw, body, path) for raw in _for_the_plan(roots, body)]))
     return header, [unit for unit in units if isinstance(unit, Section | Repeat)]
 
 
@@ -148,7 +177,8 @@ def _compile_section(raw: RawSection, body: BodyCompiler, path: str) -> Section:
     if not raw.children and not body.kept and not local_fields(children) and not _looks_fixed(children):
         first_line = raw.body[0].line if raw.body else raw.block.line
         children, description = _fill_by_default(children, description, label, body, first_line)
-    subsections = unique_names(group_repeats([_compile_section(child, body, path) for child in raw.children]))
+    subsections = unique_names(group_repeats([_compile_section(child, body, path)
+                                              for child in _for_the_plan(raw.children, body)]))
     dedupe_fields(children, {node.name for node in subsections})
     for spec in local_fields(children):
         spec.role = spec.role or file_role(label)
@@ -192,7 +222,7 @@ def _fill_by_default(
             body.guidance_lines += [ph.normalise_line(line) for line in node.lines if line.strip()]
         else:
             kept.append(node)
-    hint = " ".join(guidance) or f"What this plan says about {label}"
+    hint = GUIDANCE_LEAD + " ".join(guidance) if guidance else f"What this plan says about {label}"
     replaced = [node for node in children if node not in kept and isinstance(node, LiteralText)]
     lines = [line for node in replaced for line in node.lines if line.strip()]
     items = [match for line in lines if (match := LIST_ITEM.match(line)) and not match.group(1)]
@@ -216,26 +246,41 @@ def _fill_by_default(
 ISSUE_FORM_KEYS = {"name", "about"}  # GitHub's required keys of an issue template: its front matter configures the form
 
 
-def _front_matter(data: dict[str, object], body: BodyCompiler) -> list[FrontMatterKey]:
+def _front_matter(data: dict[str, object], lines: list[str], body: BodyCompiler) -> list[FrontMatterKey]:
     if set(data) >= ISSUE_FORM_KEYS:  # `name:`, `about:`, `labels:` say how GitHub offers the form, not what a plan says
         return [FrontMatterKey(key, None, literal=value) for key, value in data.items()]
-    return [_front_matter_key(key, value, body) for key, value in data.items()]
+    return [_front_matter_key(key, value, front_matter_value(lines, key), body) for key, value in data.items()]
 
 
-def _front_matter_key(key: str, value: object, body: BodyCompiler) -> FrontMatterKey:
+def _front_matter_key(key: str, value: object, line: tuple[str, str], body: BodyCompiler) -> FrontMatterKey:
     name = slug(key) or "field"
+    raw, comment = line
+    said = f" (the template says: {comment})" if comment else ""
+    if value is None and comment:  # `start-date: # In format YYYY-MM-DD`: one value, described by the comment
+        spec = FieldSpec(name, "line", f"`{key}` in the front matter{said}", optional=True)
+        spec.tool = tool_fill(key, comment)
+        return FrontMatterKey(key, spec)
     if value is None or value == []:  # `groups:` left empty for the author to fill
-        return FrontMatterKey(key, FieldSpec(name, "list", f"`{key}` front-matter values", optional=True))
-    if isinstance(value, list) and len(value) > 1:
-        examples = tuple(str(item) for item in value)
-        return FrontMatterKey(key, FieldSpec(name, "list", f"`{key}` front-matter values", examples=examples))
-    if isinstance(value, list) and len(value) == 1:
-        value = f"[{value[0]}]"
+        return FrontMatterKey(key, FieldSpec(name, "list", f"`{key}` front-matter values{said}", optional=True))
+    if isinstance(value, list) and len(value) == 1 and raw.startswith("["):
+        value = f"[{value[0]}]"  # `title: [Feature name]` on one line is the bracket placeholder, not a list
+    if isinstance(value, list):  # `authors:` over `  - "@janedoe"`: a list however many items it shows
+        examples = tuple(_yaml_item(item) for item in value)
+        description = (f"`{key}` front-matter values, in the form of the template's examples: "
+                       f"{'; '.join(examples)[:120]}{said}; an empty list when none apply to this plan")
+        return FrontMatterKey(key, FieldSpec(name, "list", description, examples=examples))
     if not isinstance(value, str):
         return FrontMatterKey(key, None, literal=value)
-    spec = body.value_field(name, value, f"`{key}` in the front matter")
+    spec = body.value_field(name, value, f"`{key}` in the front matter{said}")
     spec.tool = spec.tool or tool_fill(key, value)  # `date: YYYY-MM-DD` is the drafting date
     return FrontMatterKey(key, spec)
+
+
+def _yaml_item(item: object) -> str:
+    """`- Original PR: https://…` reads as a mapping; the model writes each item as one line of text."""
+    if isinstance(item, dict):
+        return ", ".join(f"{key}: {value}" for key, value in item.items())
+    return str(item)
 
 
 def _literal_lines(template: Template) -> list[str]:

@@ -37,12 +37,17 @@ class FieldSpec:
     marker: str = "-"  # list item marker: "-", "*" or "1."
     checkbox: bool = False
     item_label: str = ""  # numbered label each item starts with, e.g. "**Step {n}**: " (`{n}` from 1)
+    label_width: int = 0  # `**FR-001**`: the number zero-padded to this many digits
     lang: str = ""
     examples: tuple[str, ...] = ()
     role: FileRole = ""
     # A value the tool knows and writes itself, whatever the model answers: "today:%Y-%m-%d" is the
     # drafting date in the template's format.
     tool: str = ""
+
+    def label(self, number: int) -> str:
+        """The numbered label of item `number` (from 1), numbered the template's way: `**FR-002**: `."""
+        return self.item_label.replace("{n}", str(number).zfill(self.label_width))
 
 
 @dataclass

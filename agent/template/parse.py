@@ -116,7 +116,26 @@ def _load_front_matter(lines: list[str]) -> dict[str, object]:
         return {}
     if not isinstance(data, dict):
         raise FrontMatterError("front matter must be a YAML mapping of `key: value` lines", 2)
-    return {str(key): value for key, value in data.items()}
+    return {str(key): _brace_placeholder(value, front_matter_value(lines, str(key))[0]) for key, value in data.items()}
+
+
+def _brace_placeholder(value: object, raw: str) -> object:
+    """`date: {YYYY-MM-DD when the decision was last updated}`: YAML reads a `{…}` value as a mapping of keys
+    with no values; in front matter that is the template's brace placeholder, kept as the text it is written."""
+    if isinstance(value, dict) and value and all(item is None for item in value.values()) and raw.startswith("{"):
+        return raw
+    return value
+
+
+def front_matter_value(lines: list[str], key: str) -> tuple[str, str]:
+    """The text after a top-level `key:` in front matter and its trailing `# comment` (each "" when none)."""
+    for line in lines:
+        match = re.match(r"^(['\"]?)(?P<key>[^\s:#'\"][^:#'\"]*)\1\s*:(?:\s+|$)(?P<value>.*)$", line)
+        if match and match.group("key").strip() == key:
+            value = match.group("value")
+            comment = re.search(r"(?:^|\s)#\s*(.*)$", value) if not value.startswith(("'", '"')) else None
+            return (value[: comment.start()] if comment else value).strip(), comment.group(1).strip() if comment else ""
+    return "", ""
 
 
 def split_blocks(lines: list[str], first_line: int = 1) -> list[Block]:

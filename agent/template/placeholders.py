@@ -1,6 +1,6 @@
 """Recognise the placeholder syntaxes templates use, and the guidance text each one carries.
 
-`{{UPPER_SNAKE}}`, `{Free text}`, `[Bracket text]`, `<angle text>`, `[e.g., ...]`, `YYYY-MM-DD`,
+`{{UPPER_SNAKE}}`, `{Free text}`, `[Bracket text]`, `<angle text>`, `[e.g., ...]`, `YYYY-MM-DD` and other date formats,
 `TODO`/`TBD`, HTML comments, and example lines with no marker at all ("Risk 1", "X hours").
 """
 
@@ -30,9 +30,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # `[text](url)` and `[text][ref]` are links; `[ ]` and `[x]` are checkboxes.
     ("bracket", re.compile(r"(?<![A-Za-z0-9)\].])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
     ("angle", re.compile(r"<(?P<g>[A-Za-z][A-Za-z0-9 _.,/'|-]*[A-Za-z0-9])>")),
-    ("date", re.compile(r"\b(?P<g>YYYY-MM-DD)\b")),
+    # A full date format standing for a date: `YYYY-MM-DD`, `MM/DD/YYYY`, `YYYYMMDD`, `yyyy-mm-dd`.
+    ("date", re.compile(r"\b(?P<g>YYYY([-/.]?)MM\2DD|(?:MM|DD)([/.])(?:DD|MM)\3YYYY)\b", re.I)),
     ("todo", re.compile(r"\b(?P<g>TODO|TBD|FIXME)\b")),
 ]
+URL = re.compile(r"https?://[^\s)>\]]+")
 DATA = re.compile(r"^[a-z0-9_]+(?:[.:][a-z0-9_]+)+$|^[a-z0-9_]+=")
 CHECKBOX = re.compile(r"^\[[ xX]\]$")
 
@@ -60,9 +62,12 @@ def clear_placeholder_cache() -> None:
 def _placeholders(text: str) -> tuple[Placeholder, ...]:
     found: list[Placeholder] = []
     taken: list[tuple[int, int]] = []  # sorted, never overlapping: a bisect finds the neighbours of a span
+    urls = [match.span() for match in URL.finditer(text)] if "://" in text else []
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             span = match.span()
+            if kind == "date" and any(start <= span[0] < end for start, end in urls):
+                continue  # `…/proposals/YYYYMMDD-template.md` in a link names a real file
             at = bisect.bisect(taken, span)
             if (at > 0 and taken[at - 1][1] > span[0]) or (at < len(taken) and taken[at][0] < span[1]):
                 continue
@@ -87,7 +92,7 @@ def _guidance(kind: str, inner: str) -> str:
     if kind == "variable":
         return inner.replace("_", " ").strip().capitalize()
     if kind == "date":
-        return "Date as YYYY-MM-DD"
+        return f"Date as {inner.upper()}"
     return " ".join(inner.split()).strip()
 
 

@@ -2,7 +2,7 @@
 
 A template shown inside one ```markdown fence is read inside it; an `<instruction>` standing before a heading
 moves under it; a region wrapped in a custom tag that holds headings but nothing to fill (a text about the
-template) is left out, and returned, as guidance.
+template), or between `<!-- BEGIN Remove before PR -->` and its `END`, is left out, and returned, as guidance.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from agent.template import placeholders as ph
 from agent.template.parse import Block, Document, custom_tag, split_blocks
 
 FENCE_END = re.compile(r"^\s*(?:`{3,}|~{3,})\s*$")
+REMOVAL = re.compile(r"\b(?:remove|delete)\b.*\bbefore\b", re.I)  # `BEGIN Remove before PR`, `Delete this before ...`
+SPAN_MARK = re.compile(r"^(?:(?P<begin>BEGIN|START)|(?P<end>END|STOP))\b[\s:-]*(?P<rest>.*)$", re.I)
 
 
 def unwrapped(document: Document) -> Document:
@@ -50,6 +52,35 @@ def without_author_regions(blocks: list[Block]) -> tuple[list[Block], list[Block
     title = {i for i, b in enumerate(blocks) if b is first_heading and b.level == 1}
     return ([b for i, b in enumerate(blocks) if i not in dropped or i in title],
             [b for i, b in enumerate(blocks) if i in dropped and i not in title])
+
+
+def without_removal_spans(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
+    """`<!-- BEGIN Remove before PR -->` … `<!-- END Remove before PR -->`: everything between is for the author,
+    never for the plan. The span closes at an `END` comment naming the same thing (or nothing), so an unrelated
+    `END` further down cannot swallow the template. Also returns what was left out."""
+    kept: list[Block] = []
+    removed: list[Block] = []
+    index = 0
+    while index < len(blocks):
+        block = blocks[index]
+        end = _span_end(blocks, index) if block.kind == "comment" and REMOVAL.search(block.text) else None
+        if end is None:
+            kept.append(block)
+            index += 1
+        else:
+            removed += blocks[index : end + 1]
+            index = end + 1
+    return kept, removed
+
+
+def _span_end(blocks: list[Block], start: int) -> int | None:
+    opening = SPAN_MARK.match(blocks[start].text)
+    rest = (opening.group("rest") if opening and opening.group("begin") else blocks[start].text).strip().lower()
+    for index in range(start + 1, len(blocks)):
+        closing = SPAN_MARK.match(blocks[index].text) if blocks[index].kind == "comment" else None
+        if closing and closing.group("end") and closing.group("rest").strip().lower() in ("", rest):
+            return index
+    return None
 
 
 def guidance_before_headings(blocks: list[Block]) -> list[Block]:

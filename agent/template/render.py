@@ -192,7 +192,7 @@ def _list(block: FieldBlock, items: list[Any]) -> str:
     for index, item in enumerate(items, start=1):
         marker = f"{index}." if spec.marker == "1." else spec.marker
         box = "[ ] " if spec.checkbox else ""
-        label = spec.item_label.replace("{n}", str(index))
+        label = spec.label(index)
         head, subs = _sub_items(item)
         lines.append(f"{marker} {box}{label}{_item_text(head, spec.item_label)}")
         lines += [f"{' ' * (len(marker) + 1)}- {_item_text(sub)}" for sub in subs]

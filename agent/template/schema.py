@@ -172,7 +172,7 @@ def _field_description(spec: FieldSpec) -> str:
     if spec.kind == "list" and spec.checkbox:
         text += " (rendered as a checklist; write each item without the checkbox)"
     if spec.kind == "list" and spec.item_label:
-        shown = spec.item_label.replace("{n}", "1").strip()
+        shown = spec.label(1).strip()
         text += f" (each item is shown after its numbered label, like `{shown}`; write only what follows it)"
     if spec.kind == "code":
         text += f" (the body of a ```{spec.lang} block, without the fences)"
