@@ -4,8 +4,11 @@ Data flows through the modules in this order:
 
 - `parse`: markdown text → blocks and a heading tree, with line numbers (plans are read the same way).
 - `placeholders`: the placeholder and guidance syntaxes a template may use.
-- `regions`: the whole template's blocks → the same without texts about the template, instructions moved
-  under the heading they introduce, a template shown in a ```markdown fence unwrapped.
+- `regions`: the whole template's blocks → the same without texts about the template or spans to remove
+  before review, instructions moved under the heading they introduce, a template shown in a ```markdown
+  fence unwrapped.
+- `lists`: a section's blocks → the same with a list split by notes between its items joined again; items
+  that number themselves (`**FR-001**:`) → their label pattern.
 - `classify`: one section's blocks → literal text and fields.
 - `repeats`: sibling sections of one shape (`Phase 0`, `Phase 1`) → one repeated block.
 - `compile`: markdown template → `model.Template` (sections, units, fields).

@@ -6,8 +6,9 @@ import re
 from collections import Counter
 
 from agent.template import placeholders as ph
+from agent.template.lists import joined_lists, note_text, numbered_label
 from agent.template.model import Column, FieldBlock, FieldSpec, FileRole, Line, LiteralText, Node, Slot
-from agent.template.parse import KEY_VALUE, LIST_ITEM, Block, ListItem, list_items, split_row, table_rows
+from agent.template.parse import KEY_VALUE, Block, ListItem, list_items, split_row, table_rows
 
 NOTE = re.compile(r"^>|^\*\*(?:IMPORTANT|NOTE|ACTION REQUIRED|WARNING)\b|^(?:Note|Tip|Hint|Reminder)s?:\s|^\*[^*\s](?:[^*]|\*\*)*\*$|^_[^_\s][^_]*_$")
 NOTE_KEY = re.compile(r"^\s*(?:note|notes|tip|hint|why\??|important|remember|reminder)\s*[:?!]?\s*$", re.I)
@@ -71,9 +72,9 @@ class BodyCompiler:
         nodes: list[Node] = []
         annotation = ""
         closing = ""  # inside `<instruction>` … `</instruction>`: words for the author or the model
-        blocks, notes = _joined_lists(blocks)
+        blocks, notes = joined_lists(blocks, _between_items)
         self.guidance += [(note.line, note.lines[0]) for note in notes]
-        self.guidance_lines += [ph.normalise_line(_note_text(note)) for note in notes if note.kind != "comment"]
+        self.guidance_lines += [ph.normalise_line(note_text(note)) for note in notes if note.kind != "comment"]
         for index, block in enumerate(blocks):
             following = blocks[index + 1] if index + 1 < len(blocks) else None
             if block.kind == "comment" and (match := ANNOTATION.match(block.text)):
@@ -510,69 +511,11 @@ def _more_guidance(nodes: list[Node], new: list[Node]) -> bool:
             and node.field.description.startswith(GUIDANCE_LEAD) for node in (nodes[-1], new[0])))
 
 
-def _joined_lists(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
-    """One list the template split in two: `* Good, because …` / `<!-- use "neutral" if … -->` / `* Neutral, …`
-    (a comment on its own line between the items), or `- **FR-005**: …` / `*Example of marking unclear
-    requirements:*` / `- **FR-006**: …` (notes between items whose labels carry on numbering). The notes, each
-    with the item it leads to, become the joined list's guidance; they are returned too."""
-    out: list[Block] = []
-    between: list[Block] = []
-    index = 0
-    while index < len(blocks):
-        block = blocks[index]
-        lines, end, notes, said = list(block.lines), block.line + len(block.lines), [], []
-        while block.kind == "list":
-            count = _notes_before_list(blocks, index + 1)
-            if count is None:
-                break
-            gap, following = blocks[index + 1 : index + 1 + count], blocks[index + 1 + count]
-            inside = (count == 1 and gap[0].kind == "comment" and gap[0].line == end
-                      and following.line == gap[0].line + len(gap[0].lines))  # no blank line around the comment
-            if _numbered(following) != _numbered(block) or not (inside or _labels_carry_on(lines, following)):
-                break  # a blank line, or a numbered list after a bulleted one: two lists after all
-            notes += gap
-            first = LIST_ITEM.match(following.lines[0])
-            said.append(" ".join(map(_note_text, gap)).rstrip(" :") + (f": {first.group(4)}" if first else ""))
-            lines += following.lines
-            end = following.line + len(following.lines)
-            index += count + 1
-        # The joined list carries the notes, each with the item after it, as its text: guidance for its field.
-        out.append(Block("list", block.line, lines, text="; ".join(said)) if notes else block)
-        between += notes
-        index += 1
-    return out, between
-
-
-def _notes_before_list(blocks: list[Block], start: int) -> int | None:
-    """How many comments and italic notes stand between `start` and the next block, when that block is a list."""
-    index = start
-    while index < len(blocks) and ((blocks[index].kind == "comment" and not ANNOTATION.match(blocks[index].text))
-                                   or _is_note(blocks[index])):  # `<!-- plan: keep -->` is the author's say
-        index += 1
-    return index - start if index > start and index < len(blocks) and blocks[index].kind == "list" else None
-
-
-def _is_note(block: Block) -> bool:
+def _between_items(block: Block) -> bool:
+    """A comment (not a `<!-- plan: keep -->`, the author's say) or a note: what may stand between a list's items."""
+    if block.kind == "comment":
+        return not ANNOTATION.match(block.text)
     return block.kind == "paragraph" and bool(NOTE.match(" ".join(line.strip() for line in block.lines)))
-
-
-def _note_text(block: Block) -> str:
-    return block.text if block.kind == "comment" else re.sub(r"^>\s?|^[*_]|[*_]$", "", " ".join(
-        line.strip() for line in block.lines)).strip()
-
-
-def _labels_carry_on(lines: list[str], following: Block) -> bool:
-    """`**FR-005**` last above and `**FR-006**` first below."""
-    last = [m for line in lines if (item := LIST_ITEM.match(line)) and (m := ITEM_LABEL.match(item.group(4)))]
-    first = LIST_ITEM.match(following.lines[0])
-    label = ITEM_LABEL.match(first.group(4)) if first else None
-    return bool(last and label and (last[-1].group("head"), last[-1].group("tail")) == (label.group("head"),
-                label.group("tail")) and int(label.group("n")) == int(last[-1].group("n")) + 1)
-
-
-def _numbered(block: Block) -> bool:
-    match = LIST_ITEM.match(block.lines[0])
-    return bool(match and match.group(2)[0].isdigit())
 
 
 def _separator(row: list[str]) -> bool:
@@ -607,23 +550,6 @@ def _top_items(items: list[ListItem]) -> list[ListItem]:
 
 def _raw(block: Block, items: list[ListItem]) -> list[str]:
     return [block.lines[item.line - block.line] for item in items]
-
-
-ITEM_LABEL = re.compile(r"^(?P<head>\*\*[A-Za-z][A-Za-z -]*?\s*)(?P<n>\d+)(?P<tail>\*\*\s*:\s*)")
-
-
-def numbered_label(texts: tuple[str, ...]) -> tuple[str, int]:
-    """`**Step 1**: …`, `**Step 2**: …`: items that number themselves keep doing so in the plan, as the label
-    with `{n}` for the number and the width its digits are padded to (`**FR-001**` → 3), else ("", 0)."""
-    found = [ITEM_LABEL.match(text) for text in texts]
-    if len(found) < 2 or not all(found):
-        return "", 0
-    shapes = {(m.group("head"), m.group("tail")) for m in found if m}
-    numbers = [m.group("n") for m in found if m]
-    if len(shapes) != 1 or [int(number) for number in numbers] != list(range(1, len(numbers) + 1)):
-        return "", 0
-    head, tail = shapes.pop()
-    return f"{head}{{n}}{tail}", len(numbers[0]) if numbers[0].startswith("0") else 0
 
 
 def _list_guidance(examples: tuple[str, ...]) -> str:
