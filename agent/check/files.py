@@ -46,7 +46,14 @@ def file_checks(block: Block, roles: set[str], tracked: frozenset[str]) -> list[
     for offset, text in enumerate(block.lines):
         role = _line_role(KEY_PREFIX.sub("", text), roles)  # "**Files to Create/Modify**:" says neither
         for path in paths_in_line(text) if role else []:
-            problems += _check_path(path, role, tracked, block.line + offset)
+            exists = path in tracked or any(p.startswith(path.rstrip("/") + "/") for p in tracked)
+            if role == "modify" and not exists:
+                problems.append(("error", "path-missing", f"`{path}` is listed as a file to modify but does not "
+                                 "exist in the repository; fix the path, or list it as a file to create",
+                                 block.line + offset))
+            elif role == "create" and exists:
+                problems.append(("error", "path-exists", f"`{path}` is listed as a file to create but already "
+                                 "exists; list it as a file to modify instead", block.line + offset))
     return problems
 
 
@@ -59,14 +66,3 @@ def _line_role(text: str, roles: set[str]) -> str:
     if MODIFY_WORDS.search(words):
         return "modify"
     return ""
-
-
-def _check_path(path: str, role: str, tracked: frozenset[str], line: int) -> list[Problem]:
-    exists = path in tracked or any(p.startswith(path.rstrip("/") + "/") for p in tracked)
-    if role == "modify" and not exists:
-        return [("error", "path-missing", f"`{path}` is listed as a file to modify but does not exist in the "
-                 "repository; fix the path, or list it as a file to create", line)]
-    if role == "create" and exists:
-        return [("error", "path-exists", f"`{path}` is listed as a file to create but already exists; "
-                 "list it as a file to modify instead", line)]
-    return []

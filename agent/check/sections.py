@@ -49,70 +49,62 @@ def check_front_matter(context: Context, data: dict[str, object] | None, lines: 
         if data is None or key.key not in data:
             context.add("error", "front-matter", f"front matter has no `{key.key}`; add it", 1)
             continue
-        if (data[key.key] == [] and key.field.kind == "list") or (data[key.key] is None and key.field.optional):
+        value = data[key.key]
+        if (value == [] and key.field.kind == "list") or (value is None and key.field.optional):
             continue  # `see-also: []`, or null where the schema allows it: asking to fill it forces invented entries
-        _check_value(context, key.field, _scalar(data[key.key], key.field), _key_line(lines, key.key), f"front matter `{key.key}`")
-
-
-def _key_line(lines: list[str], key: str) -> int:
-    """The file line of `key:` in the front matter (the opening `---` is line 1)."""
-    found = next((i for i, line in enumerate(lines) if line.split(":", 1)[0].strip().strip("'\"") == key), -1)
-    return found + 2 if found >= 0 else 1
-
-
-def _scalar(value: object, spec: FieldSpec) -> str:
-    if isinstance(value, list) and spec.kind == "list":
-        return ", ".join(str(item) for item in value)
-    if isinstance(value, list):  # `key: [text]` is the template's bracket placeholder, read by YAML as a list
-        return "[" + ", ".join(str(item) for item in value) + "]"
-    return "" if value is None else str(value)
+        text = "" if value is None else str(value)
+        if isinstance(value, list):  # `key: [text]` is the template's bracket placeholder, read by YAML as a list
+            text = ", ".join(str(item) for item in value)
+            text = text if key.field.kind == "list" else f"[{text}]"
+        # The file line of `key:` (the opening `---` is line 1).
+        found = next((i for i, line in enumerate(lines) if line.split(":", 1)[0].strip().strip("'\"") == key.key), -1)
+        _check_value(context, key.field, text, found + 2 if found >= 0 else 1, f"front matter `{key.key}`")
 
 
 def _check_value(context: Context, spec: FieldSpec, value: str, line: int, where: str, start: int | None = None) -> None:
     """`start`: where `value` begins in the file's line, when known (for columns)."""
     if not value.strip():
         context.add("error", "empty", f"{where} is empty; fill it in", line)
-    elif spec.kind == "enum" and not _allowed(value, spec.choices):
+    # The template's own `Low/Medium/High` left in is no choice made.
+    elif spec.kind == "enum" and (ph.parse_choices(value) or not choice_allowed(value, spec.choices)):
         context.add("error", "enum", f"{where} is {value!r}; use one of: {', '.join(spec.choices)}", line,
                     1 if start is None else start + 1)
     else:
         _check_text(context, value, line, start)
 
 
-def _allowed(value: str, choices: tuple[str, ...]) -> bool:
-    if ph.parse_choices(value):  # the template's own `Low/Medium/High`: no choice was made
-        return False
-    return choice_allowed(value, choices)
-
-
 def check_empty(context: Context, section: Section, raw: RawSection) -> None:
     required = [spec for spec in local_fields(section.children) if not spec.optional]
-    if not required or (section.optional and _not_applicable(raw.body)):
+    text = " ".join(line for block in raw.body for line in block.lines).lower()
+    if not required or (section.optional and ("not applicable" in text or text.strip(" _*.") in ("n/a", "none"))):
         return
     if any(isinstance(child, Section | Repeat) for child in section.children):
         return  # an intro above sub-sections is often left out when they say it all; they are checked themselves
-    content = [b for b in raw.body if b.kind not in ("rule", "comment") and not _is_literal(context, b)]
+    literal = context.template.literal_lines  # lines copied from the template as they are are not content
+    content = [block for block in raw.body if block.kind not in ("rule", "comment")
+               and not all(ph.normalise_line(line) in literal for line in block.lines if line.strip())]
     if not content:
         context.add("error", "empty", f"section {section.label!r} is empty; write its content", raw.block.line)
 
 
-def _not_applicable(blocks: list[Block]) -> bool:
-    text = " ".join(line for block in blocks for line in block.lines).lower()
-    return "not applicable" in text or text.strip(" _*.") in ("n/a", "none")
-
-
-def _is_literal(context: Context, block: Block) -> bool:
-    return all(ph.normalise_line(line) in context.template.literal_lines for line in block.lines if line.strip())
-
-
 def check_blocks(context: Context, blocks: list[Block], lines: list[Line]) -> None:
     keyed = _keyed_fields(lines)
-    roles = _roles(lines, context, blocks)
+    section = _current_section(context)
+    fields = local_fields(section.children) if section else []
+    roles: set[str] = {spec.role for spec in fields} | {part.field.role for line in lines for part in line.parts
+                                              if isinstance(part, Slot)}
+    roles.discard("")
+    table = next((spec for spec in fields if spec.kind == "table"), None)
     for block in blocks:
         if block.kind == "code":
-            _check_code(context, block)
+            for offset, text in enumerate(block.lines):
+                for found in ph.find_placeholders(text):
+                    if found.kind == "variable":  # in code `<T>` and `[0]` are syntax, `{{NAME}}` is not
+                        context.add("error", "placeholder", f"placeholder {found.raw} left in a code block; "
+                                    "replace it", block.line + offset, found.start + 1)
         elif block.kind == "table":
-            context.findings += [_at(context, f) for f in table_findings(block, _table_spec(context, block), context.template.guidance_lines)]
+            context.findings += [_at(context, f)
+                                 for f in table_findings(block, table, context.template.guidance_lines)]
         elif block.kind != "comment":
             for offset, text in enumerate(block.lines):
                 _check_line(context, text, block.line + offset, keyed)
@@ -140,7 +132,8 @@ def _note_paths(context: Context, block: Block, in_file_changes: bool) -> None:
 
 def cross_section_findings(context: Context) -> list[Finding]:
     """Files the steps or tests name should appear among the file changes, when the template has them."""
-    if not _has_file_sections(context.template):
+    if not any(isinstance(node, FieldBlock) and node.field.role in ("modify", "create", "mixed")
+               for node in walk(list(context.template.units))):
         return []
     own = _own_paths(context.template)
     found: dict[str, Finding] = {}  # one finding per file, at its first mention
@@ -167,11 +160,6 @@ def _own_paths(template: Template) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
 
 
-def _has_file_sections(template: Template) -> bool:
-    return any(isinstance(node, FieldBlock) and node.field.role in ("modify", "create", "mixed")
-               for node in walk(list(template.units)))
-
-
 def _at(context: Context, finding: tuple[str, str, str, int]) -> Finding:
     severity, code, message, line = finding
     return Finding("error" if severity == "error" else "warning", code, message, line, context.section, context.unit)
@@ -192,13 +180,6 @@ def _keyed_fields(lines: list[Line]) -> dict[str, FieldSpec]:
     return keyed
 
 
-def _roles(lines: list[Line], context: Context, blocks: list[Block]) -> set[str]:
-    section = _current_section(context)
-    roles = {spec.role for spec in local_fields(section.children)} if section else set()
-    roles |= {part.field.role for line in lines for part in line.parts if isinstance(part, Slot)}
-    return {role for role in roles if role}
-
-
 def _current_section(context: Context) -> Section | None:
     names = [slug(OPTIONAL_MARK.sub("", name)) for name in context.section.split(" > ") if name]
     nodes: list[Any] = list(context.template.units)
@@ -210,20 +191,6 @@ def _current_section(context: Context) -> Section | None:
             return None
         nodes = found.children
     return found
-
-
-def _table_spec(context: Context, block: Block) -> FieldSpec | None:
-    section = _current_section(context)
-    tables = [spec for spec in local_fields(section.children) if spec.kind == "table"] if section else []
-    return tables[0] if tables else None
-
-
-def _check_code(context: Context, block: Block) -> None:
-    for offset, text in enumerate(block.lines):
-        for found in ph.find_placeholders(text):
-            if found.kind == "variable":
-                context.add("error", "placeholder", f"placeholder {found.raw} left in a code block; replace it",
-                            block.line + offset, found.start + 1)
 
 
 def _check_line(context: Context, text: str, line: int, keyed: dict[str, FieldSpec]) -> None:

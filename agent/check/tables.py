@@ -31,45 +31,33 @@ def choice_allowed(value: str, choices: tuple[str, ...]) -> bool:
 
 def table_findings(block: Block, spec: FieldSpec | None, guidance: frozenset[str] = frozenset()) -> list[Problem]:
     rows = [(block.line + offset, split_row(line)) for offset, line in enumerate(block.lines)]
-    rows = [(line, cells) for line, cells in rows if not _is_separator(cells)]
+    # The `|---|:---:|` line under the header is markdown syntax, not a row.
+    rows = [(line, cells) for line, cells in rows
+            if not (cells and all(cell.replace(":", "").strip("-") == "" and "-" in cell for cell in cells))]
     if not rows:
         return []
-    width = len(rows[0][1])
-    problems = [_header_problem(rows[0][1], spec, rows[0][0])] if spec else []
+    (header_line, header), width = rows[0], len(rows[0][1])
+    problems: list[Problem] = []
+    expected = [column.name for column in spec.columns] if spec else []
+    if spec and [cell.strip("* ").lower() for cell in header] != [name.strip("* ").lower() for name in expected]:
+        problems.append(("error", "table-columns", f"table columns are {' | '.join(header)}; the template's are "
+                         f"{' | '.join(expected)}", header_line))
     for line, cells in rows[1:]:
         if len(cells) != width:
             problems.append(("error", "table-columns",
                              f"table row has {len(cells)} cells but the header has {width}; "
                              "add or merge cells so every row matches", line))
             continue
-        problems += _cell_problems(cells, spec, line, guidance)
-    return [problem for problem in problems if problem]
-
-
-def _is_separator(cells: list[str]) -> bool:
-    return bool(cells) and all(cell.replace(":", "").strip("-") == "" and "-" in cell for cell in cells)
-
-
-def _header_problem(header: list[str], spec: FieldSpec, line: int) -> Problem:
-    expected = [column.name for column in spec.columns]
-    if [cell.strip("* ").lower() for cell in header] != [name.strip("* ").lower() for name in expected]:
-        return ("error", "table-columns", f"table columns are {' | '.join(header)}; the template's are "
-                f"{' | '.join(expected)}", line)
-    return ()  # type: ignore[return-value]
-
-
-def _cell_problems(cells: list[str], spec: FieldSpec | None, line: int, guidance: frozenset[str]) -> list[Problem]:
-    problems: list[Problem] = []
-    for index, cell in enumerate(cells):
-        for found in ph.find_placeholders(CODE_SPAN.sub("", cell)):  # code is the plan's own content
-            problems.append(("error", "placeholder", f"placeholder {found.raw} is still in the table; replace it",
-                             line))
-        if not ph.has_placeholder(cell) and ph.normalise_line(cell) in guidance:
-            problems.append(("error", "guidance", f"table cell {cell!r} is still the template's example text; "
-                             "replace it with this plan's content", line))
-        column = spec.columns[index] if spec and index < len(spec.columns) else None
-        value = cell.strip("* ")
-        if column and column.choices and not choice_allowed(value, column.choices):
-            problems.append(("error", "enum", f"{column.name} is {value!r}; use one of: "
-                             f"{', '.join(column.choices)}", line))
+        for index, cell in enumerate(cells):
+            for found in ph.find_placeholders(CODE_SPAN.sub("", cell)):  # code is the plan's own content
+                problems.append(("error", "placeholder", f"placeholder {found.raw} is still in the table; "
+                                 "replace it", line))
+            if not ph.has_placeholder(cell) and ph.normalise_line(cell) in guidance:
+                problems.append(("error", "guidance", f"table cell {cell!r} is still the template's example text; "
+                                 "replace it with this plan's content", line))
+            column = spec.columns[index] if spec and index < len(spec.columns) else None
+            value = cell.strip("* ")
+            if column and column.choices and not choice_allowed(value, column.choices):
+                problems.append(("error", "enum", f"{column.name} is {value!r}; use one of: "
+                                 f"{', '.join(column.choices)}", line))
     return problems

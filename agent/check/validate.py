@@ -33,7 +33,14 @@ def validate_plan(
     preamble, roots = heading_tree(document.blocks)
     check_blocks(context, preamble, _header_lines(template))
     sections = _check_title(context, roots)
-    _check_follows_template(template, sections, path)
+    # A plan for another template would bury its reader in findings; one line says what went wrong instead.
+    required = [unit for unit in template.units if not _optional(unit)]
+    matched = sum(1 for unit in required if any(_matches(unit, raw) for raw in sections))
+    if required and matched * 3 < len(required):
+        raise PlanFileError(
+            f"{path}: does not follow template {template.name} (only {matched} of {len(required)} section "
+            "headings match); pass the template it was written from with --template"
+        )
     _match(context, list(template.units), sections, unit_level=True)
     return sorted(context.findings + cross_section_findings(context), key=lambda finding: finding.line)
 
@@ -83,16 +90,6 @@ def _header_lines(template: Template) -> list[Line]:
     return [node for node in template.header if isinstance(node, Line)]
 
 
-def _check_follows_template(template: Template, sections: list[RawSection], path: str) -> None:
-    required = [unit for unit in template.units if not _optional(unit)]
-    matched = sum(1 for unit in required if any(_matches(unit, raw) for raw in sections))
-    if required and matched * 3 < len(required):
-        raise PlanFileError(
-            f"{path}: does not follow template {template.name} (only {matched} of {len(required)} section "
-            "headings match); pass the template it was written from with --template"
-        )
-
-
 def _optional(node: Section | Repeat) -> bool:
     return node.optional if isinstance(node, Section) else node.prototype.optional
 
@@ -105,15 +102,12 @@ def _matches(node: Section | Repeat, raw: RawSection) -> bool:
         if not node.numbered:
             return True
         return bool(re.match(re.escape(node.prefix.strip()) + r"\s*-?\s*\d", text, re.I))
-    if any(isinstance(part, Slot) for part in node.heading.parts):
-        return bool(_heading_pattern(node.heading).match(raw.block.text.strip()))
+    if any(isinstance(part, Slot) for part in node.heading.parts):  # `## Phase {{N}}: {{NAME}}`
+        parts = [r".+?" if isinstance(part, Slot) else re.escape(part.lstrip("#").strip()) for part in node.heading.parts]
+        pattern = r"^\s*" + r"\s*".join(part for part in parts if part) + r"\s*$"
+        return bool(re.match(pattern, raw.block.text.strip(), re.I))
     # The label, not the name: `2.1 Sub-phase Name` and `2.2 Sub-phase Name` are both named apart and both match.
     return slug(OPTIONAL_MARK.sub("", text)) == slug(OPTIONAL_MARK.sub("", node.label))
-
-
-def _heading_pattern(line: Line) -> re.Pattern[str]:
-    parts = [r".+?" if isinstance(part, Slot) else re.escape(part.lstrip("#").strip()) for part in line.parts]
-    return re.compile(r"^\s*" + r"\s*".join(part for part in parts if part) + r"\s*$", re.I)
 
 
 def _match(
@@ -140,16 +134,11 @@ def _match(
     for index, node in enumerate(expected):
         if index not in seen and not _optional(node):
             context.unit = node.name if unit_level else context.unit
+            # A missing heading belongs at the plan's next template heading, else after its last one.
+            later = [i for i in seen if i > index]
+            line = seen[min(later)] if later else actual[-1].block.line if actual else parent_line
             context.add("error", "missing-heading", f"section {_title(node)!r} is missing; add the heading and fill it",
-                        _insertion_line(seen, index, actual, parent_line))
-
-
-def _insertion_line(seen: dict[int, int], index: int, actual: list[RawSection], parent_line: int) -> int:
-    """Where a missing heading belongs: at the plan's next template heading, else after its last one."""
-    later = [i for i in seen if i > index]
-    if later:
-        return seen[min(later)]
-    return actual[-1].block.line if actual else parent_line
+                        line)
 
 
 def _find(expected: list[Section | Repeat], raw: RawSection, position: int, seen: dict[int, int]) -> int | None:
@@ -173,21 +162,17 @@ def _check_section(context: Context, node: Section | Repeat, raw: RawSection) ->
     outer = context.section
     context.section = f"{outer} > {heading_label(raw.block.text)}" if outer else heading_label(raw.block.text)
     section = node.prototype if isinstance(node, Repeat) else node
-    if isinstance(node, Repeat) and node.title is not None:
-        _check_repeat_title(context, node, raw)
+    if isinstance(node, Repeat) and node.title is not None:  # `### Step 1: <title>` needs its title
+        match = NUMBERED.match(heading_label(raw.block.text))
+        title = match.group("rest").lstrip(" :-–—") if match and node.numbered else heading_label(raw.block.text)
+        if not title.strip():
+            context.add("error", "empty", "this heading has no title; add one after the number", raw.block.line)
     lines = [child for child in section.children if isinstance(child, Line)]
     check_blocks(context, raw.body, lines)
     check_empty(context, section, raw)
     children = [child for child in section.children if isinstance(child, Section | Repeat)]
     _match(context, children, raw.children, unit_level=False, parent_line=raw.block.line)
     context.section = outer
-
-
-def _check_repeat_title(context: Context, node: Repeat, raw: RawSection) -> None:
-    match = NUMBERED.match(heading_label(raw.block.text))
-    title = match.group("rest").lstrip(" :-–—") if match and node.numbered else heading_label(raw.block.text)
-    if not title.strip():
-        context.add("error", "empty", "this heading has no title; add one after the number", raw.block.line)
 
 
 def validate_file(plan_path: str, template: Template, repo: str | None = None) -> list[Finding]:
