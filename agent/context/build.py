@@ -59,7 +59,12 @@ def build_context(
 
     `skip_dirs` (repository-relative, ending in `/`) are left out as if they did not exist.
     """
-    root = _checked_root(repo)
+    root = repo.expanduser()
+    if not root.exists():
+        raise InputError(f"{repo}: no such directory; pass --repo with the repository to plan against.")
+    if not root.is_dir():
+        raise InputError(f"{repo} is not a directory; pass --repo with the repository's top directory.")
+    root = root.resolve()
     if budget_tokens < MIN_CONTEXT_TOKENS:
         raise InputError(f"--context-tokens {budget_tokens} is too small; use at least {MIN_CONTEXT_TOKENS}.")
     listing = list_files(root)
@@ -74,8 +79,10 @@ def build_context(
     outlines = _Outlines()
     ranked = _ranked_files(ranking, outlines)
     budget = Budget(budget_tokens - estimate_tokens(OPENING + CLOSING))
-    for section in _fixed_sections(stack_section(stack), readme, listing.paths, budget_tokens):
-        budget.offer(section)
+    if readme is not None:  # a long README must not crowd out the code under a small budget
+        budget.offer(readme_section(readme, min(README_TOKENS, budget_tokens // 8)))
+    budget.offer(stack_section(stack))
+    budget.offer(tree_section(listing.paths, budget_tokens // TREE_SHARE))
     _offer_files(budget, ranking, outlines)
     # Each section's estimate is rounded up, so the whole never costs more than its parts: within budget.
     prompt_text = OPENING + "".join(section.text for section in budget.included) + CLOSING
@@ -93,15 +100,6 @@ def build_context(
     )
 
 
-def _checked_root(repo: Path) -> Path:
-    root = repo.expanduser()
-    if not root.exists():
-        raise InputError(f"{repo}: no such directory; pass --repo with the repository to plan against.")
-    if not root.is_dir():
-        raise InputError(f"{repo} is not a directory; pass --repo with the repository's top directory.")
-    return root.resolve()
-
-
 def _readme(root: Path, readable: Sequence[str]) -> SourceFile | None:
     present = set(readable)
     for name in README_NAMES:
@@ -109,15 +107,6 @@ def _readme(root: Path, readable: Sequence[str]) -> SourceFile | None:
             source = read_source(root, name)
             return source if isinstance(source, SourceFile) else None
     return None
-
-
-def _fixed_sections(
-    stack: Section, readme: SourceFile | None, paths: Sequence[str], budget_tokens: int
-) -> Iterator[Section]:
-    if readme is not None:  # a long README must not crowd out the code under a small budget
-        yield readme_section(readme, min(README_TOKENS, budget_tokens // 8))
-    yield stack
-    yield tree_section(paths, budget_tokens // TREE_SHARE)
 
 
 class _Outlines:
@@ -189,7 +178,11 @@ def _offer_files(budget: Budget, ranking: Ranking, outlines: _Outlines) -> None:
         later = order[position + 1:]
         budget.cut += [CutItem(k, candidates[i].source.path, "over budget") for k, i in later if i < RANKED_FILES]
         break
-    _put_in_reading_order(budget.included, candidates)
+    # Then file by file, outline before excerpt, whatever order they were chosen in; the sort is stable, so
+    # README, stack and tree stay first in their order.
+    rank = {candidate.source.path: index for index, candidate in enumerate(candidates)}
+    budget.included.sort(key=lambda section: (rank[section.path or ""], section.kind == "excerpt")
+                         if section.kind in FILE_KINDS else (-1, False))
 
 
 def _file_section(kind: str, candidate: Candidate, ranking: Ranking, outlines: _Outlines,
@@ -215,18 +208,6 @@ def _file_section(kind: str, candidate: Candidate, ranking: Ranking, outlines: _
     spans = chosen_spans(source.text, outlines.every(source), ranking.query, ranking.identifiers,
                          tokens - EXCERPT_FRAME_TOKENS)
     return excerpt_section(source, spans, tokens)
-
-
-def _put_in_reading_order(sections: list[Section], candidates: Sequence[Candidate]) -> None:
-    """File by file, outline before excerpt, whatever order they were chosen in; fixed sections stay first."""
-    rank = {candidate.source.path: index for index, candidate in enumerate(candidates)}
-
-    def position(section: Section) -> tuple[int, bool]:
-        if section.kind not in FILE_KINDS:
-            return (-1, False)  # the sort is stable, so README, stack and tree keep their order
-        return (rank[section.path or ""], section.kind == "excerpt")
-
-    sections.sort(key=position)
 
 
 def context_for_brief(repo: Path, brief: Brief, budget_tokens: int = DEFAULT_CONTEXT_TOKENS,

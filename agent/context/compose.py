@@ -108,14 +108,11 @@ def outline_section(path: str, entries: Sequence[OutlineEntry], line_count: int,
     """Entries must come from scrub_outline; names are identifiers, so only the delimiter is defused."""
     tested = f"; tests: {', '.join(scrub(test) for test in tests)}" if tests else ""
     lines = [f"## {scrub(path)} — outline ({line_count} lines{', shortened' if shortened else ''}){tested}"]
-    lines += [f"L{entry.line} {entry.kind} {entry.name}{_detail(entry)}" for entry in entries]
+    for entry in entries:
+        # A signature `(self, x)` follows the name directly; a route's handler or a type after a space.
+        detail = entry.detail if entry.detail.startswith("(") and entry.kind != "route" else f" {entry.detail}"
+        lines.append(f"L{entry.line} {entry.kind} {entry.name}{detail if entry.detail else ''}")
     return Section("outline", path, _DELIMITER.sub(r"&lt;\1\2", "\n".join(lines)) + "\n\n")
-
-
-def _detail(entry: OutlineEntry) -> str:
-    if not entry.detail:
-        return ""
-    return f" {entry.detail}" if entry.kind == "route" or not entry.detail.startswith("(") else entry.detail
 
 
 def excerpt_section(source: SourceFile, spans: Sequence[tuple[int, int]], max_tokens: int) -> Section | None:

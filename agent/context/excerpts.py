@@ -47,13 +47,24 @@ def chosen_spans(text: str, entries: Sequence[OutlineEntry], query: Sequence[str
             room -= _chars(lines, chunk.first, end)
     if not spans:
         spans = [(0, _end_within(lines, 0, len(lines), room))]
-    return _merged(sorted(spans))
+    merged: list[tuple[int, int]] = []  # overlapping or touching spans become one, so no line shows twice
+    for first, end in sorted(spans):
+        if first < end and merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        elif first < end:
+            merged.append((first, end))
+    return merged
 
 
 def _chunks(lines: Sequence[str], entries: Sequence[OutlineEntry]) -> list[Chunk]:
     line_count = len(lines)
-    starts = sorted({(_above_decorators(lines, entry.line - 1), entry.name) for entry in entries
-                     if 0 < entry.line <= line_count})
+    starts_at: set[tuple[int, str]] = set()
+    for entry in (entry for entry in entries if 0 < entry.line <= line_count):
+        first = entry.line - 1
+        while first > 0 and lines[first - 1].lstrip().startswith("@"):
+            first -= 1  # a definition's chunk starts at its decorators (`@dataclass`, `@router.get(...)`)
+        starts_at.add((first, entry.name))
+    starts = sorted(starts_at)
     if not starts:
         return [Chunk(first, min(first + WINDOW_LINES, line_count)) for first in range(0, line_count, WINDOW_LINES)]
     found = [Chunk(0, starts[0][0])] if starts[0][0] > 0 else []  # the module's head: imports, docstring
@@ -61,13 +72,6 @@ def _chunks(lines: Sequence[str], entries: Sequence[OutlineEntry]) -> list[Chunk
         if following > first:
             found.append(Chunk(first, following, name))
     return found
-
-
-def _above_decorators(lines: Sequence[str], first: int) -> int:
-    """A definition's chunk starts at its decorators (`@dataclass`, `@router.get(...)`), not below them."""
-    while first > 0 and lines[first - 1].lstrip().startswith("@"):
-        first -= 1
-    return first
 
 
 def _scores(chunks: Sequence[Chunk], lines: Sequence[str], wanted: set[str], identifiers: set[str]) -> list[float]:
@@ -98,15 +102,3 @@ def _end_within(lines: Sequence[str], first: int, end: int, room: int) -> int:
         if used > room:
             return index
     return end
-
-
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for first, end in spans:
-        if first >= end:
-            continue
-        if merged and first <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((first, end))
-    return merged
