@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from agent.context.outline_patterns import RULES_BY_EXTENSION, Rule
 from agent.context.repo import OutlineEntry
@@ -19,23 +19,15 @@ _CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]+$")
 def outline(path: str, text: str, max_entries: int | None = MAX_ENTRIES) -> tuple[OutlineEntry, ...]:
     """The file's symbols in line order; the first `max_entries` of them (all with None)."""
     extension = path.rpartition(".")[2].lower()
-    entries: Iterable[OutlineEntry] = ()
+    entries: list[OutlineEntry] = []
     if extension in ("py", "pyi"):
-        entries = _python(text)
+        try:
+            entries = [entry for node in ast.parse(text).body for entry in _python_node(node)]
+        except (SyntaxError, ValueError):  # ValueError: NUL bytes; either way the line patterns take over
+            entries = []
     if not entries and extension in RULES_BY_EXTENSION:
         entries = _by_patterns(text, RULES_BY_EXTENSION[extension])
     return tuple(sorted(entries, key=lambda entry: (entry.line, entry.kind, entry.name)))[:max_entries]
-
-
-def _python(text: str) -> list[OutlineEntry]:
-    try:
-        module = ast.parse(text)
-    except (SyntaxError, ValueError):  # ValueError: NUL bytes; either way the line patterns take over
-        return []
-    entries: list[OutlineEntry] = []
-    for node in module.body:
-        entries += _python_node(node)
-    return entries
 
 
 def _python_node(node: ast.stmt) -> list[OutlineEntry]:
@@ -67,15 +59,11 @@ def _python_routes(node: ast.FunctionDef | ast.AsyncFunctionDef, owner: str) -> 
         if not (args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str)):
             continue
         if verb in _ROUTE_VERBS or verb in ("route", "api_route"):
-            method = verb.upper() if verb in _ROUTE_VERBS else _route_methods(decorator)
+            method = verb.upper() if verb in _ROUTE_VERBS else "GET"  # `route` without `methods=` serves GET
+            for keyword in decorator.keywords:
+                if keyword.arg == "methods" and isinstance(keyword.value, ast.List | ast.Tuple):
+                    method = ",".join(str(getattr(item, "value", "?")).upper() for item in keyword.value.elts)
             yield OutlineEntry("route", args[0].value, decorator.lineno, f"{method} -> {owner}{node.name}")
-
-
-def _route_methods(decorator: ast.Call) -> str:
-    for keyword in decorator.keywords:
-        if keyword.arg == "methods" and isinstance(keyword.value, ast.List | ast.Tuple):
-            return ",".join(str(getattr(item, "value", "?")).upper() for item in keyword.value.elts)
-    return "GET"
 
 
 def _python_assignment(node: ast.Assign | ast.AnnAssign) -> list[OutlineEntry]:
@@ -95,17 +83,13 @@ def _by_patterns(text: str, rules: tuple[Rule, ...]) -> list[OutlineEntry]:
         for match in pattern.finditer(text):
             line = bisect.bisect_right(line_starts, match.start())
             key = (line, match["name"])
-            if key not in found:  # earlier rules are more specific (an exported function beats a function)
-                found[key] = _pattern_entry(kind, match, line)
+            if key in found:  # earlier rules are more specific (an exported function beats a function)
+                continue
+            owner = match.groupdict().get("owner")
+            name = f"{owner}.{match['name']}" if owner else match["name"]
+            detail = (match.groupdict().get("detail") or "").strip()
+            found[key] = OutlineEntry(kind, name, line, _short(detail.upper() if kind == "route" else detail))
     return list(found.values())
-
-
-def _pattern_entry(kind: str, match: re.Match[str], line: int) -> OutlineEntry:
-    groups = match.groupdict()
-    owner = groups.get("owner")
-    name = f"{owner}.{match['name']}" if owner else match["name"]
-    detail = (groups.get("detail") or "").strip()
-    return OutlineEntry(kind, name, line, _short(detail.upper() if kind == "route" else detail))
 
 
 def _short(text: str) -> str:

@@ -7,7 +7,7 @@ import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -76,10 +76,14 @@ class BriefSignals:
     def of(cls, brief: str, paths: Sequence[str]) -> BriefSignals:
         # A URL says where an issue was filed, not where the code is: its words would match .gitmodules.
         brief = _URL.sub(lambda url: " ".join(_BLOB_PATH.findall(url.group())), brief)
-        mentions = _path_mentions(brief)
+        # Files under a directory the brief names, at the top (src/billing/) or deeper (billing/).
+        prefixes = tuple({m.rstrip("/") + "/" for m in _path_mentions(brief) if "/" in m})
+        inner = tuple("/" + prefix for prefix in prefixes)
+        under = frozenset(path for path in paths if prefixes and (path.startswith(prefixes)
+                                                                  or any(p in path for p in inner)))
         # "see docs/refunds.md" names a file; it does not make the brief about documentation.
         prose = [word for word in brief.split() if not _path_mentions(word)]
-        return cls(brief_terms(brief), named_paths(brief, paths), _under_directories(mentions, paths),
+        return cls(brief_terms(brief), named_paths(brief, paths), under,
                    named_identifiers(brief), weights_for(_WORD.findall(" ".join(prose))))
 
 
@@ -171,27 +175,13 @@ def brief_terms(brief: str) -> tuple[str, ...]:
 def named_paths(brief: str, paths: Sequence[str]) -> frozenset[str]:
     """Paths the brief names: exactly, by a trailing part (billing/api.py), or by file name (api.py)."""
     mentions = _path_mentions(brief)
-    if not mentions:
-        return frozenset()
-    return frozenset(path for path in paths if _names(path, mentions))
+    return frozenset(path for path in paths if mentions and any(
+        path == m or path.endswith("/" + m) or ("/" not in m and path.rpartition("/")[2] == m) for m in mentions))
 
 
 def _path_mentions(brief: str) -> set[str]:
     words = {_LINE_SUFFIX.sub("", word.strip(_MENTION_EDGES)).rstrip(".") for word in brief.split()}
     return {word.removeprefix("./") for word in words if "/" in word or re.search(r"\w\.\w{1,6}$", word)}
-
-
-def _names(path: str, mentions: set[str]) -> bool:
-    name = path.rpartition("/")[2]
-    return any(path == m or path.endswith("/" + m) or ("/" not in m and name == m) for m in mentions)
-
-
-def _under_directories(mentions: set[str], paths: Sequence[str]) -> frozenset[str]:
-    prefixes = tuple({m.rstrip("/") + "/" for m in mentions if "/" in m})
-    inner = tuple("/" + prefix for prefix in prefixes)
-    if not prefixes:
-        return frozenset()
-    return frozenset(path for path in paths if path.startswith(prefixes) or any(p in path for p in inner))
 
 
 def named_identifiers(brief: str) -> tuple[str, ...]:
@@ -224,7 +214,8 @@ def _combined_scores(sources: Sequence[SourceFile], by_path: dict[str, float], s
             documents[source.path] = terms(source.path) + terms(source.text[:CONTENT_CHARS])
     content = _bm25_scores([documents[source.path] for source in sources], signals.query)
     path_scores = [by_path.get(source.path, 0.0) for source in sources]
-    defines = _definition_counter(signals.identifiers)
+    # A file that defines an identifier the brief names (`def refund_invoice`) is likely where it changes.
+    definitions = [re.compile(_DEFINITION.format(name=re.escape(name))) for name in signals.identifiers]
     file_roles = [roles.role(source.path) for source in sources]
     # Scaled to the best source file, so a page that repeats the brief's words cannot push the code down.
     code = [index for index, role in enumerate(file_roles) if role == SOURCE] or range(len(sources))
@@ -232,20 +223,12 @@ def _combined_scores(sources: Sequence[SourceFile], by_path: dict[str, float], s
     top_content = max((content[i] for i in code), default=0.0) or 1.0
     scores = []
     for s, p, c, role in zip(sources, path_scores, content, file_roles, strict=True):
-        matched = 0.4 * min(p / top_path, 1.0) + 0.6 * min(c / top_content, 1.0) + 0.5 * min(defines(s.text), 2)
-        scores.append(matched * signals.weights[role] + _named_bonus(s.path, role, signals))
+        defines = sum(1 for pattern in definitions if pattern.search(s.text))
+        matched = 0.4 * min(p / top_path, 1.0) + 0.6 * min(c / top_content, 1.0) + 0.5 * min(defines, 2)
+        named = NAMED_BONUS.get(role, OTHER_NAMED_BONUS) if s.path in signals.named else (
+            0.3 if s.path in signals.in_named_directories else 0.0)
+        scores.append(matched * signals.weights[role] + named)
     return scores
-
-
-def _named_bonus(path: str, role: str, signals: BriefSignals) -> float:
-    if path in signals.named:
-        return NAMED_BONUS.get(role, OTHER_NAMED_BONUS)
-    return 0.3 if path in signals.in_named_directories else 0.0
-
-
-def _definition_counter(identifiers: tuple[str, ...]) -> Callable[[str], int]:
-    patterns = [re.compile(_DEFINITION.format(name=re.escape(name))) for name in identifiers]
-    return lambda text: sum(1 for pattern in patterns if pattern.search(text))
 
 
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the ranking was tuned with
