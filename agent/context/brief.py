@@ -42,14 +42,11 @@ def slugify(title: str) -> str:
     """A title as a directory name: lower-case words joined by hyphens, at most 60 characters. Latin
     letters lose their accents; a title in another script keeps its words, so two such briefs never
     share a folder; a title with no word at all gets a short digest of itself."""
-    ascii_words = re.findall(r"[a-z0-9]+", _without_accents(title).lower())
+    latin = "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c))
+    ascii_words = re.findall(r"[a-z0-9]+", latin.lower())
     words = ascii_words if ascii_words else re.findall(r"\w+", title.lower())
     slug = "-".join(words)[:60].strip("-")
     return slug or f"plan-{zlib.crc32(title.encode('utf-8', 'replace')):08x}"
-
-
-def _without_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def read_brief(source: str) -> Brief:

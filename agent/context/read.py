@@ -31,29 +31,6 @@ def read_source(root: Path, path: str, max_bytes: int = MAX_FILE_BYTES) -> Sourc
         problem = _describe(error)
     if problem is not None:
         return CutItem("file", path, problem)
-    return _decoded(path, full, max_bytes)
-
-
-def _unsafe_to_open(root: Path, full: Path, max_bytes: int) -> str | None:
-    if full.is_symlink():
-        problem = _symlink_problem(root, Path(os.path.realpath(full, strict=True)))
-        if problem:
-            return problem
-    status = full.stat()
-    if not stat.S_ISREG(status.st_mode):
-        return "not a regular file"  # a FIFO would block the read forever; a submodule is a directory
-    return "too large" if status.st_size > max_bytes else None
-
-
-def _symlink_problem(root: Path, target: Path) -> str | None:
-    """A link may lead to ~/.ssh, to .env, or into .git: it is read only if its target would be."""
-    if not target.is_relative_to(root):
-        return "symlink outside the repository"
-    reason = skip_reason(target.relative_to(root).as_posix())
-    return f"symlink to a file that is not read ({reason})" if reason else None
-
-
-def _decoded(path: str, full: Path, max_bytes: int) -> SourceFile | CutItem:
     try:
         with open(full, "rb") as handle:
             data = handle.read(max_bytes)
@@ -65,6 +42,19 @@ def _decoded(path: str, full: Path, max_bytes: int) -> SourceFile | CutItem:
     if text.count("\ufffd") * 100 > len(text):  # mostly undecodable: an encoding we would only garble
         return CutItem("file", path, "binary")
     return SourceFile(path, text, len(data))
+
+
+def _unsafe_to_open(root: Path, full: Path, max_bytes: int) -> str | None:
+    if full.is_symlink():  # a link may lead to ~/.ssh, to .env, or into .git: read only if its target would be
+        target = Path(os.path.realpath(full, strict=True))
+        if not target.is_relative_to(root):
+            return "symlink outside the repository"
+        if reason := skip_reason(target.relative_to(root).as_posix()):
+            return f"symlink to a file that is not read ({reason})"
+    status = full.stat()
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file"  # a FIFO would block the read forever; a submodule is a directory
+    return "too large" if status.st_size > max_bytes else None
 
 
 def _describe(error: OSError) -> str:

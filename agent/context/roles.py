@@ -76,7 +76,7 @@ class Roles:
             ):
                 vendored.append(directory + "/")
             # A project of its own under a test or example folder is test data, whatever its files are.
-            elif any(is_manifest(name) for name in names) and _under(directory, DATA_HOLDERS):
+            elif any(is_manifest(name) for name in names) and not DATA_HOLDERS.isdisjoint(directory.split("/")):
                 fixtures.append(directory + "/")
         return cls(tuple(sorted(vendored)), tuple(sorted(fixtures)))
 
@@ -124,10 +124,6 @@ def _inside_package(directory: str, files_by_directory: dict[str, set[str]]) -> 
             return True
         parent = parent.rpartition("/")[0]
     return False
-
-
-def _under(directory: str, names: frozenset[str]) -> bool:
-    return not names.isdisjoint(directory.split("/"))
 
 
 def weights_for(brief_words: Iterable[str]) -> dict[str, float]:

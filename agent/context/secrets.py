@@ -60,26 +60,21 @@ def strip_private_keys(text: str) -> str:
 def redact(text: str, path: str = "") -> str:
     """Replace private key blocks and every value a detect-secrets plugin flags with [REDACTED]."""
     filename = path or "file.txt"  # some detectors choose their patterns by file type
-    return "\n".join(_redacted_line(line, filename) for line in strip_private_keys(text).split("\n"))
-
-
-def _redacted_line(line: str, filename: str) -> str:
+    lines = []
     # Line by line, so a value flagged once ("password") is not also erased from reset_password elsewhere.
-    if len(line) < 8:  # every detector needs more than this
-        return line
-    found = {hit.secret_value or "" for plugin in _plugins() for hit in plugin.analyze_line(filename=filename, line=line)}
-    # A hit of a couple of characters would erase half the line; no real secret is that short. The name of
-    # an environment variable read for a secret (`api_key_env = "STRIPE_API_KEY"`, `os.environ["TOKEN"]`)
-    # says where the secret lives, which a plan needs to say too.
-    kept = (value for value in found if len(value) >= 3 and not _names_variable(line, value))
-    for value in sorted(kept, key=len, reverse=True):
-        line = _hidden(line, value)
-    return line
-
-
-def _names_variable(line: str, value: str) -> bool:
-    return bool(_ENV_NAME.fullmatch(value)) and re.search(rf"(?i)(env|environ|getenv)\W{{0,4}}{re.escape(value)}",
-                                                          line) is not None
+    for line in strip_private_keys(text).split("\n"):
+        if len(line) >= 8:  # every detector needs more than this
+            found = {hit.secret_value or "" for plugin in _plugins()
+                     for hit in plugin.analyze_line(filename=filename, line=line)}
+            # A hit of a couple of characters would erase half the line; no real secret is that short. The name
+            # of an environment variable read for a secret (`api_key_env = "STRIPE_API_KEY"`,
+            # `os.environ["TOKEN"]`) says where the secret lives, which a plan needs to say too.
+            kept = (value for value in found if len(value) >= 3 and not (_ENV_NAME.fullmatch(value) and re.search(
+                rf"(?i)(env|environ|getenv)\W{{0,4}}{re.escape(value)}", line)))
+            for value in sorted(kept, key=len, reverse=True):
+                line = _hidden(line, value)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _hidden(line: str, value: str) -> str:

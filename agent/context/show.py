@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from agent.context.repo import RankedFile, RepoContext
+from agent.context.repo import RepoContext
 
 SCHEMA_VERSION = 1
 TEXT_FILES, TEXT_ENTRIES = 10, 8
@@ -35,7 +35,8 @@ def format_text(ctx: RepoContext) -> str:
     lines = [
         f"Repository context for {ctx.root} ({'git' if ctx.is_git else 'no git'}, "
         f"{len(ctx.tracked_paths):,} files): {ctx.tokens_used:,} of {ctx.budget_tokens:,} estimated tokens",
-        _stack_line(ctx),
+        f"Stack: {', '.join(ctx.stack.languages) or 'unknown'} · tests: {ctx.stack.test_command or 'unknown'}"
+        f" · lint: {ctx.stack.lint_command or 'unknown'} · frameworks: {', '.join(ctx.stack.frameworks) or 'none'}",
         "",
         "Sent:",
         *(f"  {item.tokens:>6,}  {item.kind:<8} {item.path or ''}".rstrip() for item in ctx.manifest.included),
@@ -46,7 +47,15 @@ def format_text(ctx: RepoContext) -> str:
     if ctx.manifest.skipped:
         counts = " · ".join(f"{reason} {count:,}" for reason, count in ctx.manifest.skipped.items())
         lines += ["", f"Skipped before ranking: {counts}"]
-    lines += ["", "Best-ranked files:", *_ranked_lines(ctx.ranked[:TEXT_FILES])]
+    lines += ["", "Best-ranked files:"]
+    for number, file in enumerate(ctx.ranked[:TEXT_FILES], start=1):
+        named = "  (named in the brief)" if file.named_in_brief else ""
+        role = f"  [{file.role}]" if file.role != "source" else ""
+        tests = f"  tests: {', '.join(file.tests)}" if file.tests else ""
+        lines.append(f"  {number:>2}. {file.path}  score {file.score:.3f}{named}{role}{tests}")
+        lines += [f"        L{e.line} {e.kind} {e.name}" for e in file.outline[:TEXT_ENTRIES]]
+        if len(file.outline) > TEXT_ENTRIES:
+            lines.append(f"        … {len(file.outline) - TEXT_ENTRIES} more")
     return "\n".join(lines)
 
 
@@ -66,27 +75,6 @@ def format_appendix(ctx: RepoContext) -> str:
         "</details>",
         "",
     ])
-
-
-def _stack_line(ctx: RepoContext) -> str:
-    stack = ctx.stack
-    return (
-        f"Stack: {', '.join(stack.languages) or 'unknown'} · tests: {stack.test_command or 'unknown'}"
-        f" · lint: {stack.lint_command or 'unknown'} · frameworks: {', '.join(stack.frameworks) or 'none'}"
-    )
-
-
-def _ranked_lines(ranked: tuple[RankedFile, ...]) -> list[str]:
-    lines: list[str] = []
-    for number, file in enumerate(ranked, start=1):
-        named = "  (named in the brief)" if file.named_in_brief else ""
-        role = f"  [{file.role}]" if file.role != "source" else ""
-        tests = f"  tests: {', '.join(file.tests)}" if file.tests else ""
-        lines.append(f"  {number:>2}. {file.path}  score {file.score:.3f}{named}{role}{tests}")
-        lines += [f"        L{e.line} {e.kind} {e.name}" for e in file.outline[:TEXT_ENTRIES]]
-        if len(file.outline) > TEXT_ENTRIES:
-            lines.append(f"        … {len(file.outline) - TEXT_ENTRIES} more")
-    return lines
 
 
 def _cut_reason(reason: str, tokens: int | None) -> str:

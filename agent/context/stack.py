@@ -46,18 +46,27 @@ FRAMEWORK_PREFIXES = (
 def detect_stack(root: Path, readable: Sequence[str], every_path: Sequence[str]) -> StackFacts:
     """Facts from the extensions and manifests of readable files; lock files beside them name the tools."""
     languages = detect_languages(readable)
-    found = _manifest_paths(readable)
-    nearby = _names_by_directory({path.rpartition("/")[0] for path in found}, every_path)
-    facts = [_parse(root, path, nearby[path.rpartition("/")[0]]) for path in found]
+    shallow = (path for path in readable if path.count("/") < MAX_MANIFEST_DEPTH)
+    found = [path for path in shallow if is_manifest(path.rpartition("/")[2])]
+    found = sorted(found, key=lambda path: (path.count("/"), path))[:MAX_MANIFESTS]
+    # The names beside each manifest, ignored files included: a lock file or `mvnw` says which tool runs.
+    nearby: dict[str, set[str]] = {path.rpartition("/")[0]: set() for path in found}
+    for path in every_path:
+        directory, _, name = path.rpartition("/")
+        if directory in nearby:
+            nearby[directory].add(name)
+    facts = [_parse(root, path, frozenset(nearby[path.rpartition("/")[0]])) for path in found]
     ordered = _by_priority(list(zip(found, facts, strict=True)), languages)
     dependencies = sorted({name for fact in facts for name in fact.dependencies})
+    frameworks = {FRAMEWORKS[name] for name in dependencies if name in FRAMEWORKS}
+    frameworks |= {label for name in dependencies for prefix, label in FRAMEWORK_PREFIXES if name.startswith(prefix)}
     return StackFacts(
         languages=languages,
         manifests=tuple(found),
         dependencies=tuple(dependencies),
         test_command=next((fact.test_command for fact in ordered if fact.test_command), None),
         lint_command=next((fact.lint_command for fact in ordered if fact.lint_command), None),
-        frameworks=_frameworks(dependencies),
+        frameworks=tuple(sorted(frameworks)),
     )
 
 
@@ -69,21 +78,6 @@ def detect_languages(paths: Sequence[str]) -> tuple[str, ...]:
         if language:
             counts[language] += count
     return tuple(language for language, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def _manifest_paths(paths: Sequence[str]) -> list[str]:
-    shallow = (path for path in paths if path.count("/") < MAX_MANIFEST_DEPTH)
-    found = [path for path in shallow if is_manifest(path.rpartition("/")[2])]
-    return sorted(found, key=lambda path: (path.count("/"), path))[:MAX_MANIFESTS]
-
-
-def _names_by_directory(directories: set[str], paths: Sequence[str]) -> dict[str, frozenset[str]]:
-    names: dict[str, set[str]] = {directory: set() for directory in directories}
-    for path in paths:
-        directory, _, name = path.rpartition("/")
-        if directory in names:
-            names[directory].add(name)
-    return {directory: frozenset(found) for directory, found in names.items()}
 
 
 def _parse(root: Path, path: str, nearby: frozenset[str]) -> ManifestFacts:
@@ -107,8 +101,3 @@ def _by_priority(found: list[tuple[str, ManifestFacts]], languages: tuple[str, .
 
     return [fact for _, fact in sorted(found, key=rank)]
 
-
-def _frameworks(dependencies: Sequence[str]) -> tuple[str, ...]:
-    found = {FRAMEWORKS[name] for name in dependencies if name in FRAMEWORKS}
-    found |= {label for name in dependencies for prefix, label in FRAMEWORK_PREFIXES if name.startswith(prefix)}
-    return tuple(sorted(found))

@@ -47,19 +47,16 @@ def _walk_files(root: Path) -> list[str]:
         relative = Path(directory).relative_to(root).as_posix()
         prefix = "" if relative == "." else relative + "/"
         rules.read(directory, prefix)
-        found += _kept_symlinked_dirs(directory, dirnames, prefix, rules)
+        # A symlink to a directory is listed as a file, as git would, never entered; os.walk enters what is
+        # left in `dirnames`.
+        links = [name for name in dirnames if os.path.islink(os.path.join(directory, name))]
+        dirnames[:] = sorted(
+            name for name in dirnames
+            if name not in links and name not in VENDORED_DIRECTORIES and not rules.ignores(prefix + name + "/")
+        )
+        found += [prefix + name for name in links if not rules.ignores(prefix + name)]
         found += [prefix + name for name in filenames if not rules.ignores(prefix + name)]
     return found
-
-
-def _kept_symlinked_dirs(directory: str, dirnames: list[str], prefix: str, rules: _IgnoreRules) -> list[str]:
-    """Prune dirnames in place; a symlink to a directory is listed as a file, as git would, never entered."""
-    links = [name for name in dirnames if os.path.islink(os.path.join(directory, name))]
-    dirnames[:] = sorted(
-        name for name in dirnames
-        if name not in links and name not in VENDORED_DIRECTORIES and not rules.ignores(prefix + name + "/")
-    )
-    return [prefix + name for name in links if not rules.ignores(prefix + name)]
 
 
 class _IgnoreRules:
