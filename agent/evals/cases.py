@@ -86,27 +86,25 @@ def load_cases(root: Path, only: tuple[str, ...] = ()) -> tuple[list[Case], list
 
 
 def load_case(folder: Path) -> Case:
-    data = _read_expect(folder / "expect.yaml")
-    template = str(data.get("template") or "default")
-    if template not in builtin_templates():
-        template = str((folder / template).resolve())
-    expect = Expectations(_paths(data, "must_change"), _paths(data, "must_not_change"), _strings(data, "must_not_say"),
-                          _strings(data, "requirements"), data.get("max_words"))
-    return Case(folder.name, folder, _brief(folder), template, expect, str(data.get("title") or folder.name),
-                tuple(str(tag) for tag in data.get("tags") or ()), bool(data.get("git")), data.get("generate"))
-
-
-def _read_expect(path: Path) -> dict[str, Any]:
+    path = folder / "expect.yaml"
     try:
         data = parse_yaml(read_text(str(path), "case", MAX_CASE_BYTES)) or {}
     except yaml.YAMLError as error:
         raise InputError(f"{path}: cannot read the case: {error}") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: must be a YAML mapping (template, must_change, must_not_change, ...)")
-    extra = sorted(set(data) - KNOWN_KEYS)
-    if extra:
+    if extra := sorted(set(data) - KNOWN_KEYS):  # a misspelt key would silently check nothing
         raise InputError(f"{path}: unknown key(s) {', '.join(extra)}; known: {', '.join(sorted(KNOWN_KEYS))}")
-    return data
+    brief = next((folder / name for name in BRIEF_NAMES if (folder / name).is_file()), None)
+    if brief is None:
+        raise InputError(f"{folder}: no brief; add one of {', '.join(BRIEF_NAMES)}")
+    template = str(data.get("template") or "default")
+    if template not in builtin_templates():
+        template = str((folder / template).resolve())
+    expect = Expectations(_paths(data, "must_change"), _paths(data, "must_not_change"), _strings(data, "must_not_say"),
+                          _strings(data, "requirements"), data.get("max_words"))
+    return Case(folder.name, folder, brief, template, expect, str(data.get("title") or folder.name),
+                tuple(str(tag) for tag in data.get("tags") or ()), bool(data.get("git")), data.get("generate"))
 
 
 def _paths(data: dict[str, Any], key: str) -> tuple[str, ...]:
@@ -115,13 +113,6 @@ def _paths(data: dict[str, Any], key: str) -> tuple[str, ...]:
 
 def _strings(data: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(str(item) for item in data.get(key) or ())
-
-
-def _brief(folder: Path) -> Path:
-    for name in BRIEF_NAMES:
-        if (folder / name).is_file():
-            return folder / name
-    raise InputError(f"{folder}: no brief; add one of {', '.join(BRIEF_NAMES)}")
 
 
 def prepare_repo(case: Case, workdir: Path) -> Path:
@@ -136,16 +127,11 @@ def prepare_repo(case: Case, workdir: Path) -> Path:
         target.mkdir(parents=True)
     if case.generate:
         generate_files(target, case.generate)
-    if case.git:
-        _git_init(target)
-    return target
-
-
-def _git_init(root: Path) -> None:
-    env = {**os.environ, **GIT_ENV}
-    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "fixture"]):
+    git = (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "fixture"]) if case.git else ()
+    for command in git:
         try:
-            subprocess.run(["git", "-C", str(root), "-c", "commit.gpgsign=false", *command], env=env,
-                           check=True, capture_output=True)
+            subprocess.run(["git", "-C", str(target), "-c", "commit.gpgsign=false", *command],
+                           env={**os.environ, **GIT_ENV}, check=True, capture_output=True)
         except (OSError, subprocess.CalledProcessError):
-            return  # without git the repository is walked instead, which lists the same files
+            break  # without git the repository is walked instead, which lists the same files
+    return target

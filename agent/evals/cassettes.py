@@ -83,12 +83,10 @@ class RecordingProvider:
     def save(self, case_id: str) -> None:
         exchanges = sorted(self.exchanges, key=lambda entry: (entry["section"], entry["seq"]))
         data = {"schema_version": CASSETTE_VERSION, "case": case_id, "model": self.name, "exchanges": exchanges}
-        write_atomic(self.path, self._scrub(json.dumps(data, indent=1, ensure_ascii=False)) + "\n")
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
+        text = json.dumps(data, indent=1, ensure_ascii=False)
+        for secret in self._secrets:  # cassettes are committed: no key may reach one, even echoed by a model
             text = text.replace(secret, REDACTED)
-        return KEY_LIKE.sub(REDACTED, text)
+        write_atomic(self.path, KEY_LIKE.sub(REDACTED, text) + "\n")
 
 
 class ReplayProvider:

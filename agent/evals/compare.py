@@ -65,8 +65,10 @@ def format_comparison(comparison: Comparison, before: str, after: str) -> str:
     for change in comparison.changes:
         if change.what.startswith("case ") and change.delta == 0:
             continue
+        verdict = ("REGRESSION" if change.delta < -comparison.threshold else "worse" if change.delta < 0
+                   else "better" if change.delta > 0 else "same")
         lines.append(f"{change.what.ljust(width)}  {change.before:.3f} -> {change.after:.3f}  "
-                     f"{change.delta:+.3f}  {_verdict(change, comparison.threshold)}")
+                     f"{change.delta:+.3f}  {verdict}")
     lines += [f"only in {before}: {case}" for case in comparison.only_before]
     lines += [f"only in {after}: {case}" for case in comparison.only_after]
     lines.append(f"cost: {_money(comparison.costs[0])} -> {_money(comparison.costs[1])}")
@@ -74,14 +76,6 @@ def format_comparison(comparison: Comparison, before: str, after: str) -> str:
     lines.append(f"{count} regression(s) beyond {comparison.threshold:g}" if count else
                  f"no regression beyond {comparison.threshold:g}")
     return "\n".join(lines)
-
-
-def _verdict(change: Change, threshold: float) -> str:
-    if change.delta < -threshold:
-        return "REGRESSION"
-    if change.delta < 0:
-        return "worse"
-    return "better" if change.delta > 0 else "same"
 
 
 def _money(value: float | None) -> str:

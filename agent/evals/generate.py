@@ -33,20 +33,11 @@ def generate_files(root: Path, spec: dict[str, Any]) -> int:
         extension = rng.choice(sorted(LANGUAGES))
         (root / service / "src").mkdir(parents=True, exist_ok=True)
         for number in range(per_service):
-            written += _write_module(root, service, extension, number, rng)
-        _write(root / service / "README.md", f"# {service}\n\nOwns the {service.split('/')[1]} service.\n")
+            noun, verb = rng.choice(NOUNS), rng.choice(VERBS)
+            path = root / service / "src" / f"{verb}_{noun}_{number}.{extension}"
+            if not path.exists():  # the same verb and noun drawn twice: the first module stays
+                path.write_text(LANGUAGES[extension].format(verb=verb, noun=noun, Verb=verb.title(), Noun=noun.title()))
+                written += 1
+        (root / service / "README.md").write_text(f"# {service}\n\nOwns the {service.split('/')[1]} service.\n",
+                                                  encoding="utf-8")
     return written
-
-
-def _write_module(root: Path, service: str, extension: str, number: int, rng: random.Random) -> int:
-    noun, verb = rng.choice(NOUNS), rng.choice(VERBS)
-    path = root / service / "src" / f"{verb}_{noun}_{number}.{extension}"
-    if path.exists():
-        return 0
-    path.write_text(LANGUAGES[extension].format(verb=verb, noun=noun, Verb=verb.title(), Noun=noun.title()))
-    return 1
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import InputError
-from agent.evals.suite import CaseResult, EvalRun
+from agent.evals.suite import EvalRun
 from agent.inputs import load_json, read_text
 from agent.output import write_atomic
 
@@ -20,7 +20,16 @@ MAX_REPORT_BYTES = 100_000_000
 
 
 def report_json(run: EvalRun) -> dict[str, Any]:
-    cases = [_case_json(result) for result in run.results]
+    cases = [{
+        "id": result.case.id,
+        "title": result.case.title,
+        "template": result.template,
+        "tags": list(result.case.tags),
+        "score": round(result.score, 4),
+        "grades": {g.name: {"score": round(g.score, 4), "details": g.details} for g in result.grades},
+        "measures": result.measures,
+        "notes": result.notes,
+    } for result in run.results]
     return {
         "schema_version": SCHEMA_VERSION,
         "model": run.model,
@@ -31,19 +40,6 @@ def report_json(run: EvalRun) -> dict[str, Any]:
         "aggregate": aggregate(cases, run.wall_s),
         "cases": cases,
         "skipped": [{"id": skip.id, "reason": skip.reason} for skip in run.skipped],
-    }
-
-
-def _case_json(result: CaseResult) -> dict[str, Any]:
-    return {
-        "id": result.case.id,
-        "title": result.case.title,
-        "template": result.template,
-        "tags": list(result.case.tags),
-        "score": round(result.score, 4),
-        "grades": {g.name: {"score": round(g.score, 4), "details": g.details} for g in result.grades},
-        "measures": result.measures,
-        "notes": result.notes,
     }
 
 
