@@ -43,12 +43,6 @@ def describe_size(limit: int) -> str:
     return f"{limit / 1_000_000:g} MB" if limit >= 1_000_000 else f"{limit / 1000:g} KB"
 
 
-def _over(size: int, limit: int) -> str:
-    """A size beside its limit, precise enough to differ from it ("1.0 MB; the limit is 1 MB" would not)."""
-    shown = f"{size / 1_000_000:.1f} MB" if size >= 1.1 * limit else f"{size:,} bytes"
-    return f"{shown}, over the {describe_size(limit)} ({limit:,} bytes) limit"
-
-
 def read_text(source: str, what: str, limit: int, error: ErrorFactory | None = None,
               stdin: IO[bytes] | None = None) -> str:
     """The UTF-8 text of `source` (a path, or `-` for standard input), at most `limit` bytes."""
@@ -87,8 +81,9 @@ def _read_file(path: str, what: str, limit: int, fail: ErrorFactory) -> bytes:
         raise fail(f"cannot read the {what}: {err.strerror or err}") from None
     if not stat.S_ISREG(info.st_mode):
         raise fail(f"{_kind(info.st_mode)}, not a regular file; pass the {what} as a file")
-    if info.st_size > limit:
-        raise fail(f"the {what} is {_over(info.st_size, limit)}; trim it")
+    if info.st_size > limit:  # in bytes when close: "1.0 MB, over the 1 MB limit" would make no sense
+        size = f"{info.st_size / 1_000_000:.1f} MB" if info.st_size >= 1.1 * limit else f"{info.st_size:,} bytes"
+        raise fail(f"the {what} is {size}, over the {describe_size(limit)} ({limit:,} bytes) limit; trim it")
     try:
         # O_NONBLOCK: if the path was swapped for a FIFO since the stat, opening it must not hang.
         handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -145,40 +140,33 @@ def _looks_utf16(data: bytes) -> bool:
 def clean_text(text: str) -> str:
     """`text` with unpaired surrogates (which JSON's `\\udc80` escapes can make) replaced: they cannot be
     encoded as UTF-8, so they could never be written to a file or sent to a model."""
-    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
-
-
-def _has_surrogates(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return True
-    return False
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def load_json(text: str, source: str, error: ErrorFactory | None = None) -> Any:
     """A JSON document nested at most MAX_DEPTH deep."""
     fail = error or _default_error(source)
-    _refuse_deep_brackets(text, fail)
+    # Nesting is counted outside strings before parsing, so a deep document costs one linear scan, not a
+    # RecursionError deep inside the parser.
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise fail(f"the JSON is nested more than {MAX_DEPTH} levels deep")
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(f"{source}:{err.lineno}: not valid JSON ({err.msg}); fix the syntax") from None
     except RecursionError:
         raise fail(f"the JSON is nested more than {MAX_DEPTH} levels deep") from None
-
-
-def _refuse_deep_brackets(text: str, fail: ErrorFactory) -> None:
-    """Count nesting outside strings before parsing, so a deep document costs one linear scan."""
-    depth = 0
-    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        if depth > MAX_DEPTH:
-            raise fail(f"the JSON is nested more than {MAX_DEPTH} levels deep")
-
-
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 class _BoundedLoader(yaml.SafeLoader):
