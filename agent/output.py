@@ -96,8 +96,9 @@ def plan_lock(plan_path: Path) -> Iterator[None]:
             raise PlanBusyError(f"{plan_path}: another `plan` is writing this plan now; wait for it to finish, "
                                 "or write elsewhere with --out") from None
         # The holder before us may have removed the file as we opened it: then our lock guards nothing.
-        if _same_file(handle, lock_path):
-            break
+        with suppress(OSError):
+            if os.path.samestat(os.fstat(handle), os.stat(lock_path)):
+                break
         os.close(handle)
     try:
         yield
@@ -108,13 +109,6 @@ def plan_lock(plan_path: Path) -> Iterator[None]:
         for folder in created:  # a draft that wrote nothing leaves no empty folders behind
             with suppress(OSError):
                 folder.rmdir()
-
-
-def _same_file(handle: int, path: Path) -> bool:
-    try:
-        return os.path.samestat(os.fstat(handle), os.stat(path))
-    except OSError:
-        return False
 
 
 def write_files(files: dict[Path, str]) -> None:
@@ -191,20 +185,17 @@ def _stage(path: Path, text: str) -> str:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, _mode_for(target))
+        try:  # an existing file keeps its mode; a new one gets what open() would give it under the umask
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return temporary
-
-
-def _mode_for(target: Path) -> int:
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def write_atomic(path: Path, text: str) -> None:
