@@ -48,17 +48,15 @@ class TextDisplay:
         skipped = f"{plan.done_before} already done" + (
             f", {plan.failed_before} failed left as they are (--retry-failed redoes them)" if plan.failed_before else "")
         self.note(f"drafting {plan.todo} of {plan.total} item(s); {skipped}")
-        if self.live and plan.todo:
-            self._start_progress(plan.todo)
-
-    def _start_progress(self, total: int) -> None:
+        if not (self.live and plan.todo):
+            return
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("ETA"), TimeRemainingColumn(), console=Console(file=self.err))
         self.progress.start()
-        self.task = self.progress.add_task(self.tally.line(), total=total)
+        self.task = self.progress.add_task(self.tally.line(), total=plan.todo)
 
     def finished(self, outcome: ItemOutcome) -> None:
         self.tally.add(outcome)

@@ -58,7 +58,12 @@ def read_backlog(source: str) -> list[BacklogItem]:
         raise BriefError(f"{source}: not a backlog; pass {FORMATS} (use `plan draft` for one brief)")
     if not items:
         raise BriefError(f"{source}: the backlog has no items")
-    _refuse_duplicates(items)
+    seen: dict[str, BacklogItem] = {}  # two items with one id (or one directory) would overwrite each other's plan
+    for item in items:
+        for key in (f"id {item.id!r}", f"directory {item.dir_name}"):
+            if key in seen:
+                raise BriefError(f"{item.where}: {key} is also used by {seen[key].where}; give each item its own id")
+            seen[key] = item
     return items
 
 
@@ -155,13 +160,3 @@ def _labels(value: Any) -> tuple[str, ...]:
 
 def _text(path: Path) -> str:
     return read_text(str(path), "backlog", MAX_BACKLOG_BYTES, lambda problem: BriefError(f"{path}: {problem}"))
-
-
-def _refuse_duplicates(items: list[BacklogItem]) -> None:
-    """Two items with one id (or one directory) would overwrite each other's plan."""
-    seen: dict[str, BacklogItem] = {}
-    for item in items:
-        for key in (f"id {item.id!r}", f"directory {item.dir_name}"):
-            if key in seen:
-                raise BriefError(f"{item.where}: {key} is also used by {seen[key].where}; give each item its own id")
-            seen[key] = item
