@@ -41,17 +41,12 @@ def plan_paths(out: str | None, slug: str, base: Path | None = None, plans_dir: 
     return markdown, markdown.with_suffix(".json")
 
 
-def refuse_overwrite(paths: tuple[Path, ...], force: bool) -> None:
-    existing = [str(path) for path in paths if path.exists()]
-    if existing and not force:
-        raise OutputExistsError(f"{existing[0]} already exists; pass --force to overwrite it or --out to write elsewhere")
-
-
 def check_output(paths: tuple[Path, ...], force: bool = False, replacing: bool = False) -> None:
     """Everything that would stop the files being written, found before the model is called. `replacing`:
     the files are meant to exist and be replaced (`plan revise`), so --force is not asked for."""
-    if not replacing:
-        refuse_overwrite(paths, force)
+    existing = [str(path) for path in paths if path.exists()]
+    if existing and not (force or replacing):
+        raise OutputExistsError(f"{existing[0]} already exists; pass --force to overwrite it or --out to write elsewhere")
     for path in paths:
         if path.is_symlink() and not path.is_file():
             raise InputError(f"{path}: is a symbolic link to a missing file; remove the link or choose another --out")

@@ -38,9 +38,15 @@ def _python_node(node: ast.stmt) -> list[OutlineEntry]:
         return [head, *(entry for m in methods for entry in _python_function(m, f"{node.name}."))]
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         return _python_function(node, "")
-    if isinstance(node, ast.Assign | ast.AnnAssign):
-        return _python_assignment(node)
-    return []
+    if not isinstance(node, ast.Assign | ast.AnnAssign):
+        return []
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    names = [target.id for target in targets if isinstance(target, ast.Name)]
+    if names == ["__all__"] and isinstance(node.value, ast.List | ast.Tuple):
+        exported = [item.value for item in node.value.elts if isinstance(item, ast.Constant)]
+        return [OutlineEntry("export", str(name), node.lineno) for name in exported]
+    # Constant names only: their values are where configuration, and secrets, live.
+    return [OutlineEntry("constant", name, node.lineno) for name in names if _CONSTANT.match(name)]
 
 
 def _python_function(node: ast.FunctionDef | ast.AsyncFunctionDef, owner: str) -> list[OutlineEntry]:
@@ -64,16 +70,6 @@ def _python_routes(node: ast.FunctionDef | ast.AsyncFunctionDef, owner: str) -> 
                 if keyword.arg == "methods" and isinstance(keyword.value, ast.List | ast.Tuple):
                     method = ",".join(str(getattr(item, "value", "?")).upper() for item in keyword.value.elts)
             yield OutlineEntry("route", args[0].value, decorator.lineno, f"{method} -> {owner}{node.name}")
-
-
-def _python_assignment(node: ast.Assign | ast.AnnAssign) -> list[OutlineEntry]:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    names = [target.id for target in targets if isinstance(target, ast.Name)]
-    if names == ["__all__"] and isinstance(node.value, ast.List | ast.Tuple):
-        exported = [item.value for item in node.value.elts if isinstance(item, ast.Constant)]
-        return [OutlineEntry("export", str(name), node.lineno) for name in exported]
-    # Constant names only: their values are where configuration, and secrets, live.
-    return [OutlineEntry("constant", name, node.lineno) for name in names if _CONSTANT.match(name)]
 
 
 def _by_patterns(text: str, rules: tuple[Rule, ...]) -> list[OutlineEntry]:

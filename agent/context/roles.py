@@ -134,12 +134,6 @@ def weights_for(brief_words: Iterable[str]) -> dict[str, float]:
             for role, weight in WEIGHTS.items()}
 
 
-def subject_of_test(path: str) -> str:
-    """The name a test file's subject goes by: tests/test_context_rank.py -> context_rank."""
-    stem = path.rpartition("/")[2].rpartition(".")[0]
-    return _TEST_AFFIX.sub("", stem.removesuffix(".test").removesuffix(".spec")).lower()
-
-
 def subject_keys(path: str) -> tuple[str, ...]:
     """The names a source file's tests may use: rank, context_rank, agent_context_rank for agent/context/rank.py."""
     parts = [part.lower() for part in path.rpartition(".")[0].split("/")]
@@ -150,5 +144,8 @@ def subjects_tested(paths: Iterable[str], roles: Roles) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in paths:
         if _TEST_NAME.match(path.rpartition("/")[2]) and roles.role(path) == TEST:
-            found.setdefault(subject_of_test(path), []).append(path)
+            # The name a test file's subject goes by: tests/test_context_rank.py -> context_rank.
+            stem = path.rpartition("/")[2].rpartition(".")[0]
+            subject = _TEST_AFFIX.sub("", stem.removesuffix(".test").removesuffix(".spec")).lower()
+            found.setdefault(subject, []).append(path)
     return found
