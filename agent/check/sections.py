@@ -75,8 +75,10 @@ def _check_value(context: Context, spec: FieldSpec, value: str, line: int, where
 
 def check_empty(context: Context, section: Section, raw: RawSection) -> None:
     required = [spec for spec in local_fields(section.children) if not spec.optional]
+    if not required:
+        return
     text = " ".join(line for block in raw.body for line in block.lines).lower()
-    if not required or (section.optional and ("not applicable" in text or text.strip(" _*.") in ("n/a", "none"))):
+    if section.optional and ("not applicable" in text or text.strip(" _*.") in ("n/a", "none")):
         return
     if any(isinstance(child, Section | Repeat) for child in section.children):
         return  # an intro above sub-sections is often left out when they say it all; they are checked themselves
@@ -91,9 +93,8 @@ def check_blocks(context: Context, blocks: list[Block], lines: list[Line]) -> No
     keyed = _keyed_fields(lines)
     section = _current_section(context)
     fields = local_fields(section.children) if section else []
-    roles: set[str] = {spec.role for spec in fields} | {part.field.role for line in lines for part in line.parts
-                                              if isinstance(part, Slot)}
-    roles.discard("")
+    slots = [part.field for line in lines for part in line.parts if isinstance(part, Slot)]
+    roles: set[str] = {spec.role for spec in [*fields, *slots] if spec.role}
     table = next((spec for spec in fields if spec.kind == "table"), None)
     for block in blocks:
         if block.kind == "code":
