@@ -109,7 +109,7 @@ def outline_section(path: str, entries: Sequence[OutlineEntry], line_count: int,
     tested = f"; tests: {', '.join(scrub(test) for test in tests)}" if tests else ""
     lines = [f"## {scrub(path)} — outline ({line_count} lines{', shortened' if shortened else ''}){tested}"]
     for entry in entries:
-        # A signature `(self, x)` follows the name directly; a route's handler or a type after a space.
+        # `(args)` and `(bases)` follow the name directly; any other detail (a route's verb and handler) after a space.
         detail = entry.detail if entry.detail.startswith("(") and entry.kind != "route" else f" {entry.detail}"
         lines.append(f"L{entry.line} {entry.kind} {entry.name}{detail if entry.detail else ''}")
     return Section("outline", path, _DELIMITER.sub(r"&lt;\1\2", "\n".join(lines)) + "\n\n")

@@ -76,7 +76,7 @@ class BriefSignals:
     def of(cls, brief: str, paths: Sequence[str]) -> BriefSignals:
         # A URL says where an issue was filed, not where the code is: its words would match .gitmodules.
         brief = _URL.sub(lambda url: " ".join(_BLOB_PATH.findall(url.group())), brief)
-        # Files under a directory the brief names, at the top (src/billing/) or deeper (billing/).
+        # Files under a directory the brief names, at the root or deeper: `billing/` finds src/billing/api.py.
         prefixes = tuple({m.rstrip("/") + "/" for m in _path_mentions(brief) if "/" in m})
         inner = tuple("/" + prefix for prefix in prefixes)
         under = frozenset(path for path in paths if prefixes and (path.startswith(prefixes)

@@ -35,7 +35,7 @@ def generate_files(root: Path, spec: dict[str, Any]) -> int:
         for number in range(per_service):
             noun, verb = rng.choice(NOUNS), rng.choice(VERBS)
             path = root / service / "src" / f"{verb}_{noun}_{number}.{extension}"
-            if not path.exists():  # the same verb and noun drawn twice: the first module stays
+            if not path.exists():  # a file the case's own repo/ already holds is kept
                 path.write_text(LANGUAGES[extension].format(verb=verb, noun=noun, Verb=verb.title(), Noun=noun.title()))
                 written += 1
         (root / service / "README.md").write_text(f"# {service}\n\nOwns the {service.split('/')[1]} service.\n",
