@@ -433,3 +433,15 @@ def test_a_media_type_is_not_a_file_path(span: str) -> None:
 
     assert paths_in_line(f"- The export answers with `{span}` and `src/billing/export.py` writes it") == [
         "src/billing/export.py"]
+
+
+def test_a_set_of_constants_in_a_transition_table_is_not_a_placeholder() -> None:
+    """Seen drafting an order-status change through the relay: `{PAID, CANCELLED}` in a transition table was
+    sent back as "placeholder still in the plan", and the model rewrote the table as prose."""
+    compiled = compile_template("# Plan\n\n## Design\n\n{How it works}\n", "mini.md")
+    plan = ("# Plan\n\n## Design\n\n| From | Allowed next states |\n|---|---|\n| PENDING | {PAID, CANCELLED} |\n"
+            "| PAID | {SHIPPED,CANCELLED} |\n")
+
+    assert validate_plan(compiled, plan) == []
+    assert [f.code for f in validate_plan(compiled, plan.replace("{PAID, CANCELLED}", "{Next states}"))] == [
+        "placeholder"]

@@ -37,6 +37,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 URL = re.compile(r"https?://[^\s)>\]]+")
 DATA = re.compile(r"^[a-z0-9_]+(?:[.:][a-z0-9_]+)+$|^[a-z0-9_]+=")
 CHECKBOX = re.compile(r"^\[[ xX]\]$")
+# `{PAID, CANCELLED}`: a set of constants (states, enum members) written in set notation, which plans use in
+# transition tables; a template's guidance in braces is words, not a list of constants.
+CONSTANT_SET = re.compile(r"^\s*[A-Z][A-Z0-9_]*(?:\s*,\s*[A-Z][A-Z0-9_]*)+\s*$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def _is_placeholder(kind: str, inner: str) -> bool:
     if kind == "angle":
         first = inner.split()[0].lower()
         return first not in HTML_TAGS and (" " in inner or "-" in inner or "_" in inner)
+    if kind == "brace" and CONSTANT_SET.match(inner):
+        return False
     if kind == "bracket":  # data, not guidance: `[project.scripts]`, `[{"id": 1}]`, `'.[dev]'`
         if inner == "REDACTED":  # where we hid a secret from the brief or repository: asking to fill it in invites a guess
             return False
