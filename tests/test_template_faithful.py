@@ -543,3 +543,19 @@ def test_each_part_of_a_line_with_several_placeholders_shows_the_whole_line() ->
     assert isinstance(outcome, Section) and len(local_fields(outcome.children)) == 2
     frame = 'the template\'s line: Chosen option: "{title of option 1}", because {justification, e.g. the only option}.'
     assert all(frame in spec.description for spec in local_fields(outcome.children))
+
+
+def test_a_comment_right_above_a_heading_is_that_sections_guidance() -> None:
+    """MADR writes `<!-- This is an optional element. Feel free to remove. -->` on the line above each optional
+    heading: a relay run showed it to the section before (\"Context ... owns: This is an optional element\")."""
+    compiled = compile_template(
+        "# {Title}\n\n## Context\n\n{Describe the context}\n\n<!-- This is an optional element. Feel free to remove. -->\n"
+        "## Drivers\n\n* {driver 1}\n* {driver 2}\n\n## Outcome\n\n<!-- Say which option won -->\n\n{The option}\n",
+        "adr.md")
+    context, drivers, outcome = (compiled.unit(name) for name in ("context", "drivers", "outcome"))
+
+    assert "optional element" not in str(json_schema(unit_model(compiled, "context")))
+    assert "optional element" in str(json_schema(unit_model(compiled, "drivers")))
+    assert drivers.optional and not context.optional and not outcome.optional
+    # a comment with a blank line after it is still the text of the section it sits in
+    assert "Say which option won" in str(json_schema(unit_model(compiled, "outcome")))

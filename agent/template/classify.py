@@ -16,8 +16,10 @@ SPOKEN = re.compile(r"\b(?:you|your|yours|yourself)\b", re.I)  # text that talks
 INLINE_KEY = re.compile(r"\*\*(?P<key>[^*]{1,40}?:)\*\*\s*|\*\*(?P<k2>[^*]{1,40}?)\*\*:\s*")
 ANNOTATION = re.compile(r"^plan:\s*(?P<what>keep|fill)$", re.I)  # `<!-- plan: keep -->` before a block
 CONDITIONAL = re.compile(r"^(?:only if|if\b|optional\b|\(?if )", re.I)
-# "Remove this section if the change needs no rollout": the author decides whether it applies, so it is optional.
-REMOVE_UNLESS = re.compile(r"\b(?:remove|delete|omit|skip)\s+(?:this|the)\s+section\s+(?:if|when|unless)\b", re.I)
+# "Remove this section if the change needs no rollout", "This is an optional element" (MADR): the author decides
+# whether it applies, so it is optional.
+REMOVE_UNLESS = re.compile(r"\b(?:remove|delete|omit|skip)\s+(?:this|the)\s+section\s+(?:if|when|unless)\b"
+                           r"|^\s*(?:this|the)\s+(?:\w+\s+)?(?:is\s+an?\s+)?optional\s+(?:element|section|part)\b", re.I)
 CONDITIONAL_NOTE = re.compile(r"\*?\((?:if|only if|optional)[^)]*\)\*?", re.I)
 # How a field's description introduces the template's own words. Guidance is flagged when a plan copies it, so
 # the model is told to write over it; a frame with placeholders is written for the plan, placeholders replaced.

@@ -85,10 +85,19 @@ def _span_end(blocks: list[Block], start: int) -> int | None:
 
 def guidance_before_headings(blocks: list[Block]) -> list[Block]:
     """`<instruction>` ... `</instruction>` between one section's text and the next heading introduces that next
-    section: it moves under the heading, where the section's guidance is read."""
+    section, and so does a comment on the line right above a heading: it moves under the heading, where the
+    section's guidance is read."""
     out = list(blocks)
     index = 0
     while index < len(out):
+        block = out[index]
+        if (block.kind == "comment" and 0 < index < len(out) - 1 and out[index - 1].kind != "heading"
+                and out[index + 1].kind == "heading" and out[index + 1].line == block.line + len(block.lines)):
+            # `<!-- This is an optional element -->` on the line right above `## Decision Drivers` (MADR) is about
+            # that heading, not the end of the section before it.
+            out[index : index + 2] = [out[index + 1], block]
+            index += 2
+            continue
         end = _region_end(out, index)
         if end is None:
             index += 1
