@@ -559,3 +559,26 @@ def test_a_comment_right_above_a_heading_is_that_sections_guidance() -> None:
     assert drivers.optional and not context.optional and not outcome.optional
     # a comment with a blank line after it is still the text of the section it sits in
     assert "Say which option won" in str(json_schema(unit_model(compiled, "outcome")))
+
+
+def test_go_proposal_lines_about_the_template_and_its_number_never_ship() -> None:
+    """A relay run on Go's proposal template shipped its first line (a bracketed note about the template with a
+    link inside) and `Discussion at https://go.dev/issue/NNNNN.` unchanged, and validate passed."""
+    path = public_path("08-go-proposal.md")
+    compiled = compile_template(path.read_text(encoding="utf-8"), str(path))
+    plan = render_plan(compiled, filled(compiled))
+
+    assert "This is a template" not in plan and "NNNNN" not in plan
+    assert "[compatibility guidelines]" not in plan  # the bracket with a link inside is guidance, not text
+    left = "# Proposal: Flags\n\nDiscussion at https://go.dev/issue/NNNNN.\n"
+    assert "placeholder" in {f.code for f in validate_plan(compile_template("# Proposal: [Title]\n\n## A\n\n[Text]\n",
+                                                                               "p.md"), left + "\n## A\n\nDone.\n")}
+
+
+def test_a_bracketed_line_with_a_link_inside_is_one_placeholder() -> None:
+    from agent.template.placeholders import find_placeholders
+
+    found = find_placeholders("[A discussion of the [compatibility guidelines](https://go.dev/doc/go1compat).]")
+
+    assert [p.kind for p in found] == ["bracket"]
+    assert find_placeholders("See [the docs](https://x.dev) and [more](y.md).") == []

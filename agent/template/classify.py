@@ -471,7 +471,8 @@ CUSTOM_TAG = re.compile(r"^\s*<(/?)([a-z][\w-]*)(?:\s[^<>]*)?>", re.I)
 INSTRUCTION = re.compile(r"^(?:ACTION REQUIRED|REMOVE IF UNUSED|Delete (?:this|the)\b|"
                          r"Repeat\b.{0,40}\b(?:for each|as needed|above|below|structure|section|block)|"
                          r"(?:Continue|Add more|Add additional)\b.{0,50}?(?:\.\.\.|…|as needed|if needed)|"
-                         r"Remove (?:this|the) (?:section|line|block|note)|Instructions?:)", re.I)  # to the author
+                         r"Remove (?:this|the) (?:section|line|block|note)|Instructions?:|"
+                         r"This is (?:a|the|our) template\b|This template\b)", re.I)  # to the author
 
 
 def _tag_words(tag: re.Match[str]) -> str:

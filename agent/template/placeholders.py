@@ -1,7 +1,7 @@
 """Recognise the placeholder syntaxes templates use, and the guidance text each one carries.
 
 `{{UPPER_SNAKE}}`, `{Free text}`, `[Bracket text]`, `<angle text>`, `[e.g., ...]`, `YYYY-MM-DD` and other date formats,
-`TODO`/`TBD`, HTML comments, and example lines with no marker at all ("Risk 1", "X hours").
+`NNNN` numbers, `TODO`/`TBD`, HTML comments, and example lines with no marker at all ("Risk 1", "X hours").
 """
 
 from __future__ import annotations
@@ -28,11 +28,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("brace", re.compile(r"(?<!\{)\{(?P<g>(?=[^{}\n]*[ A-Z])(?![\s\"'])(?:[^{}\n\"]|\{[^{}\n]*\}){2,})\}(?!\})")),
     # `[x]` after an identifier is indexing or a generic (`items[0]`, `dict[str, int]`), not guidance;
     # `[text](url)` and `[text][ref]` are links; `[ ]` and `[x]` are checkboxes.
-    ("bracket", re.compile(r"(?<![A-Za-z0-9)\].])\[(?P<g>[^\[\]\n]*[A-Za-z][^\[\]\n]*)\](?!\(|\[|:\s*\S+://)")),
+    # A link inside is part of the guidance: `[A discussion of the [guidelines](https://…).]` (Go proposals).
+    ("bracket", re.compile(r"(?<![A-Za-z0-9)\].])\[(?P<g>(?:[^\[\]\n]|\[[^\[\]\n]+\]\([^()\s]+\))*[A-Za-z]"
+                           r"(?:[^\[\]\n]|\[[^\[\]\n]+\]\([^()\s]+\))*)\](?!\(|\[|:\s*\S+://)")),
     ("angle", re.compile(r"<(?P<g>[A-Za-z][A-Za-z0-9 _.,/'|-]*[A-Za-z0-9])>")),
     # A full date format standing for a date: `YYYY-MM-DD`, `MM/DD/YYYY`, `YYYYMMDD`, `yyyy-mm-dd`.
     ("date", re.compile(r"\b(?P<g>YYYY([-/.]?)MM\2DD|(?:MM|DD)([/.])(?:DD|MM)\3YYYY)\b", re.I)),
     ("todo", re.compile(r"\b(?P<g>TODO|TBD|FIXME)\b")),
+    # `issue/NNNNN`, `ADR-NNNN`: a run of N standing for a number the author has not got yet.
+    ("number", re.compile(r"(?<![A-Za-z])(?P<g>N{3,})(?![A-Za-z])")),
 ]
 URL = re.compile(r"https?://[^\s)>\]]+")
 DATA = re.compile(r"^[a-z0-9_]+(?:[.:][a-z0-9_]+)+$|^[a-z0-9_]+=")
@@ -96,6 +100,8 @@ def _is_placeholder(kind: str, inner: str) -> bool:
 def _guidance(kind: str, inner: str) -> str:
     if kind == "variable":
         return inner.replace("_", " ").strip().capitalize()
+    if kind == "number":
+        return "The number (an issue or record number); write `Unknown: ...` when the brief does not give it"
     if kind == "date":
         return f"Date as {inner.upper()}"
     return " ".join(inner.split()).strip()
