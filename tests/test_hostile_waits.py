@@ -27,12 +27,12 @@ def test_a_server_that_never_answers_ends_the_draft_at_its_deadline(repo: Path) 
     with SilentServer() as server:
         started = time.monotonic()
         ran = plan_process("draft", "brief.md", "--model", "openai:test", "--base-url", f"{server.url}/v1",
-                           "--timeout", "30", "--deadline", "3", cwd=repo, timeout=60,
+                           "--timeout", "30", "--deadline", "1", cwd=repo, timeout=60,
                            env={"OPENAI_API_KEY": "sk-test"})
         took = time.monotonic() - started
         assert server.connections >= 1
     assert ran.code == 1
-    assert "did not end within its 3 s deadline (flag --deadline)" in ran.error()
+    assert "did not end within its 1 s deadline (flag --deadline)" in ran.error()
     assert took < 20
     assert set(tree(repo)) == {"app.py", "brief.md"}
 
@@ -57,13 +57,13 @@ def test_a_batch_item_past_its_deadline_fails_and_the_batch_goes_on(repo: Path) 
     with SilentServer() as server:
         started = time.monotonic()
         ran = plan_process("batch", "briefs", "--model", "openai:test", "--base-url", f"{server.url}/v1",
-                           "--rpm", "6000", "--deadline", "2", "--format", "json", cwd=repo, timeout=90,
+                           "--rpm", "6000", "--deadline", "1", "--format", "json", cwd=repo, timeout=90,
                            env={"OPENAI_API_KEY": "sk-test"})
         took = time.monotonic() - started
     assert ran.code == 1
     items = [json.loads(line) for line in ran.stdout.splitlines() if '"type": "item"' in line]
     assert len(items) == 2 and all(item["state"] == "failed" for item in items)
-    assert all("2 s deadline" in item["error"] for item in items)
+    assert all("1 s deadline" in item["error"] for item in items)
     assert took < 45
 
 
