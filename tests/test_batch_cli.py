@@ -19,6 +19,9 @@ from agent.providers.openai import OPENAI_URL
 
 CHAT = f"{OPENAI_URL}/chat/completions"
 MODEL = ["--model", "openai:gpt-4.1-mini", "--template", "compact"]
+# With a known pace; without one a batch starts at ten calls a second and speeds up as answers come back,
+# which the shared-prefix test below still goes through (and tests/test_batch_limiter.py checks).
+PACED = [*MODEL, "--rpm", "60000"]
 ENV = {"OPENAI_API_KEY": OPENAI_KEY}
 
 
@@ -116,17 +119,17 @@ def test_a_failed_item_never_stops_the_batch_and_retry_failed_redoes_only_it(rep
     broken = ChatWire(fail=lambda body: 400 if title_of(body).startswith("Refund") else None)
     respx.post(CHAT).mock(side_effect=broken)
     write_backlog(repo / "backlog.jsonl", 3)  # T-2 is "Refund a payment 2"
-    result = batch("backlog.jsonl", "--out", "plans", *MODEL, env=ENV)
+    result = batch("backlog.jsonl", "--out", "plans", *PACED, env=ENV)
     assert result.exit_code == 1 and states(repo / "plans") == {"T-1": "done", "T-2": "failed", "T-3": "done"}
     assert "this item cannot be drafted" in manifest(repo / "plans")["items"]["T-2"]["error"]
     assert "failed T-2: openai: the request was rejected (HTTP 400)" in result.stderr
 
     respx.post(CHAT).mock(side_effect=ChatWire())
-    skipped = batch("backlog.jsonl", "--out", "plans", *MODEL, env=ENV)
+    skipped = batch("backlog.jsonl", "--out", "plans", *PACED, env=ENV)
     assert skipped.exit_code == 1 and "1 failed left as they are (--retry-failed redoes them)" in skipped.stderr
     fixed = ChatWire()
     respx.post(CHAT).mock(side_effect=fixed)
-    retried = batch("backlog.jsonl", "--out", "plans", "--retry-failed", *MODEL, env=ENV)
+    retried = batch("backlog.jsonl", "--out", "plans", "--retry-failed", *PACED, env=ENV)
     assert retried.exit_code == 0 and fixed.briefs() == {"Refund a payment 2"}
     assert manifest(repo / "plans")["items"]["T-2"]["attempts"] == 2
 
@@ -135,7 +138,7 @@ def test_a_failed_item_never_stops_the_batch_and_retry_failed_redoes_only_it(rep
 def test_max_cost_caps_the_whole_batch_across_runs(repo: Path) -> None:
     respx.post(CHAT).mock(side_effect=ChatWire())
     write_backlog(repo / "backlog.jsonl", 12)
-    capped = batch("backlog.jsonl", "--out", "plans", "--max-cost", "0.02", "--concurrency", "1", *MODEL, env=ENV)
+    capped = batch("backlog.jsonl", "--out", "plans", "--max-cost", "0.02", "--concurrency", "1", *PACED, env=ENV)
     summary = manifest(repo / "plans")
     counts = list(states(repo / "plans").values())
     assert capped.exit_code == 1 and "stopped early: --max-cost $0.02 reached" in capped.stderr
@@ -143,7 +146,7 @@ def test_max_cost_caps_the_whole_batch_across_runs(repo: Path) -> None:
     assert 0 < summary["spent_usd"] <= 0.02
     spent = summary["spent_usd"]
 
-    finished = batch("backlog.jsonl", "--out", "plans", "--max-cost", "1", "--retry-failed", *MODEL, env=ENV)
+    finished = batch("backlog.jsonl", "--out", "plans", "--max-cost", "1", "--retry-failed", *PACED, env=ENV)
     assert finished.exit_code == 0 and set(states(repo / "plans").values()) == {"done"}
     assert manifest(repo / "plans")["spent_usd"] > spent  # the cap counts what earlier runs spent
 
@@ -184,7 +187,7 @@ def test_plans_no_manifest_records_are_never_overwritten(repo: Path) -> None:
 def test_items_in_a_row_failing_alike_stop_the_batch(repo: Path) -> None:
     respx.post(CHAT).mock(side_effect=ChatWire(fail=lambda body: 401))
     write_backlog(repo / "backlog.jsonl", 6)
-    result = batch("backlog.jsonl", "--out", "plans", "--concurrency", "1", *MODEL, env=ENV)
+    result = batch("backlog.jsonl", "--out", "plans", "--concurrency", "1", *PACED, env=ENV)
     assert result.exit_code == 1
     assert list(states(repo / "plans").values()) == ["failed"] * 3 + ["pending"] * 3  # no point trying the rest
     assert "stopped early: 3 items in a row failed alike: openai: the API key was rejected (HTTP 401)" in result.stderr
@@ -195,7 +198,7 @@ def test_concurrency_is_the_number_of_items_in_flight(repo: Path) -> None:
     wire = ChatWire()
     respx.post(CHAT).mock(side_effect=wire)
     write_backlog(repo / "backlog.jsonl", 3)
-    batch("backlog.jsonl", "--out", "plans", "--concurrency", "1", *MODEL, env=ENV)
+    batch("backlog.jsonl", "--out", "plans", "--concurrency", "1", *PACED, env=ENV)
     titles = [title_of(body) for body in wire.bodies]
     assert titles == sorted(titles, key=titles.index)  # one item's calls, then the next item's: never mixed
     assert len(set(titles)) == 3
