@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fake_llm_server import FakeLLMServer
-from hostile_support import CLEAN_ENV, PLAN, SilentServer, plan_process, tree
+from hostile_support import CLEAN_ENV, PLAN, SilentServer, plan, plan_process, tree
 
 BRIEF = "# Invoice export\n\n- Export invoices as CSV\n"
 
@@ -23,12 +23,13 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_a_server_that_never_answers_ends_the_draft_at_its_deadline(repo: Path) -> None:
+# The deadline tests run in-process: a deadline that failed would still end them, through the call timeout.
+def test_a_server_that_never_answers_ends_the_draft_at_its_deadline(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
     with SilentServer() as server:
         started = time.monotonic()
-        ran = plan_process("draft", "brief.md", "--model", "openai:test", "--base-url", f"{server.url}/v1",
-                           "--timeout", "30", "--deadline", "1", cwd=repo, timeout=60,
-                           env={"OPENAI_API_KEY": "sk-test"})
+        ran = plan("draft", "brief.md", "--model", "openai:test", "--base-url", f"{server.url}/v1",
+                   "--timeout", "30", "--deadline", "1", env={"OPENAI_API_KEY": "sk-test"})
         took = time.monotonic() - started
         assert server.connections >= 1
     assert ran.code == 1
@@ -50,15 +51,15 @@ def test_the_call_timeout_comes_from_the_environment_and_retries_stop(repo: Path
     assert set(tree(repo)) == {"app.py", "brief.md"}
 
 
-def test_a_batch_item_past_its_deadline_fails_and_the_batch_goes_on(repo: Path) -> None:
+def test_a_batch_item_past_its_deadline_fails_and_the_batch_goes_on(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
     (repo / "briefs").mkdir()
     for name in ("a", "b"):
         (repo / "briefs" / f"{name}.md").write_text(f"# Feature {name}\n\n- Do {name}\n")
     with SilentServer() as server:
         started = time.monotonic()
-        ran = plan_process("batch", "briefs", "--model", "openai:test", "--base-url", f"{server.url}/v1",
-                           "--rpm", "6000", "--deadline", "1", "--format", "json", cwd=repo, timeout=90,
-                           env={"OPENAI_API_KEY": "sk-test"})
+        ran = plan("batch", "briefs", "--model", "openai:test", "--base-url", f"{server.url}/v1",
+                   "--rpm", "6000", "--deadline", "1", "--format", "json", env={"OPENAI_API_KEY": "sk-test"})
         took = time.monotonic() - started
     assert ran.code == 1
     items = [json.loads(line) for line in ran.stdout.splitlines() if '"type": "item"' in line]
