@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hostile_support import CLEAN_ENV, PLAN, plan, plan_process
+from hostile_support import CLEAN_ENV, PLAN, plan
 
 BRIEF = "# Invoice export\n\n- Export invoices as CSV\n"
 
@@ -65,8 +65,7 @@ def test_a_misspelled_setting_is_warned_about_without_its_value(repo: Path) -> N
 ], ids=["words", "no-scheme", "env"])
 def test_a_base_url_that_is_not_one_is_refused_at_once(repo: Path, flags: list[str], env: dict[str, str],
                                                        said: str) -> None:
-    ran = plan_process("draft", "brief.md", "--model", "openai:gpt-test", *flags, cwd=repo, timeout=20,
-                       env={"OPENAI_API_KEY": "sk-test", **env})
+    ran = plan("draft", "brief.md", "--model", "openai:gpt-test", *flags, env={"OPENAI_API_KEY": "sk-test", **env})
     assert ran.code == 2 and said in ran.error()
 
 
