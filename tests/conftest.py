@@ -39,8 +39,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Tests go to whichever worker is free, a few at a time, in the order above. (xdist's own
-    `--dist loadgroup` would do it with marks, but its group suffix is lost on pytest 9's node ids.)"""
+    """In place of `-n`'s default: tests go to whichever worker is free, a few at a time, in the order
+    above. (xdist's `--dist loadgroup` would group by marks, but its group suffix is lost on pytest 9.)"""
+    if config.getvalue("dist") != "load":
+        return None  # a --dist asked for on the command line
     from xdist.scheduler import LoadScopeScheduling
 
     class SlowFirst(LoadScopeScheduling):
