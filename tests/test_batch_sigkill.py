@@ -55,8 +55,8 @@ def test_sigkill_part_way_then_rerun_leaves_exactly_one_plan_per_item(tmp_path: 
     out = tmp_path / "plans"
     with FakeLLMServer(delay_s=0.1) as server:
         command = [str(PLAN), "batch", "backlog.jsonl", "--out", "plans", "--template", "compact",
-                   "--model", "openai:gpt-4.1-mini", "--base-url", server.openai_base_url, "--concurrency", "2", "--rpm", "60000",
-                   "--format", "json"]
+                   "--model", "openai:gpt-4.1-mini", "--base-url", server.openai_base_url, "--concurrency", "2",
+                   "--rpm", "60000", "--format", "json"]
         kill_after(command, out, tmp_path, done=2)
         first = done_items(out)
         kill_after(command, out, tmp_path, done=first + 2)
