@@ -8,11 +8,12 @@ import json
 import os
 import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from fake_llm_server import FakeLLMServer
+from fake_llm_server import Answer, FakeLLMServer, RecordedRequest
 from hostile_support import CLEAN_ENV, PLAN, plan, tree
 
 BRIEF = "# Invoice export\n\n- Export invoices as CSV\n- Keep the totals exact\n"
@@ -25,6 +26,18 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "brief.md").write_text(BRIEF)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+class Held:
+    """Answers no call until released: the first `plan` holds its plan's lock for as long as the test needs
+    it to, however slowly the second one starts."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+
+    def __call__(self, request: RecordedRequest) -> Answer:
+        self.released.wait(20)
+        return Answer()
 
 
 def online(server: FakeLLMServer) -> tuple[list[str], dict[str, str]]:
@@ -125,7 +138,8 @@ def test_a_symlinked_plan_is_written_through(repo: Path) -> None:
 
 
 def test_two_drafts_of_one_plan_never_both_claim_success(repo: Path) -> None:
-    with FakeLLMServer(delay_s=0.5) as server:
+    held = Held()
+    with FakeLLMServer(handler=held) as server:
         env = {**CLEAN_ENV, "OPENAI_API_KEY": "sk-test"}
         args = [*PLAN, "draft", "brief.md", "--model", "openai:test", "--base-url", server.openai_base_url,
                 "--out", "plan.md", "--template", "compact", "--no-review"]
@@ -135,6 +149,7 @@ def test_two_drafts_of_one_plan_never_both_claim_success(repo: Path) -> None:
             time.sleep(0.05)
         ran = plan("draft", "brief.md", "--model", "openai:test", "--base-url", server.openai_base_url,
                    "--out", "plan.md", "--force", env={"OPENAI_API_KEY": "sk-test"})
+        held.released.set()
         first_code = first.wait(timeout=120)
     assert ran.code == 2 and "another `plan` is writing this plan" in ran.error()
     assert first_code in (0, 3)
@@ -144,7 +159,8 @@ def test_two_drafts_of_one_plan_never_both_claim_success(repo: Path) -> None:
 
 def test_two_revisions_of_one_plan_never_both_claim_success(repo: Path) -> None:
     assert plan("draft", "brief.md", "--model", "offline", "--template", "compact", "--out", "plan.md").code == 3
-    with FakeLLMServer(delay_s=0.5) as server:
+    held = Held()
+    with FakeLLMServer(handler=held) as server:
         env = {**CLEAN_ENV, "OPENAI_API_KEY": "sk-test"}
         args = [*PLAN, "revise", "plan.md", "--section", "goal", "--model", "openai:test",
                 "--base-url", server.openai_base_url]
@@ -154,6 +170,7 @@ def test_two_revisions_of_one_plan_never_both_claim_success(repo: Path) -> None:
             time.sleep(0.05)
         ran = plan("revise", "plan.md", "--section", "tests", "--model", "openai:test",
                    "--base-url", server.openai_base_url, env={"OPENAI_API_KEY": "sk-test"})
+        held.released.set()
         first_code = first.wait(timeout=120)
     assert ran.code == 2 and "another `plan` is writing this plan" in ran.error()
     assert first_code in (0, 3)
@@ -207,7 +224,8 @@ def test_a_symlink_to_nothing_is_not_followed(repo: Path, tmp_path: Path) -> Non
 
 def test_one_plan_reached_by_two_names_is_still_locked(repo: Path) -> None:
     (repo / "alias").symlink_to(repo)
-    with FakeLLMServer(delay_s=0.5) as server:
+    held = Held()
+    with FakeLLMServer(handler=held) as server:
         env = {**CLEAN_ENV, "OPENAI_API_KEY": "sk-test"}
         first = subprocess.Popen([*PLAN, "draft", "brief.md", "--model", "openai:test", "--base-url",
                                   server.openai_base_url, "--out", "plan.md", "--template", "compact", "--no-review"],
@@ -217,6 +235,7 @@ def test_one_plan_reached_by_two_names_is_still_locked(repo: Path) -> None:
             time.sleep(0.05)
         ran = plan("draft", "brief.md", "--model", "openai:test", "--base-url", server.openai_base_url,
                    "--out", "alias/plan.md", "--force", env={"OPENAI_API_KEY": "sk-test"})
+        held.released.set()
         first.wait(timeout=120)
     assert ran.code == 2 and "another `plan` is writing this plan" in ran.error()
 
