@@ -6,7 +6,8 @@ PlanError
  │    ├── BriefError       a brief that cannot be read
  │    ├── PlanFileError    a plan file that cannot be read or does not match its template
  │    ├── OutputExistsError  refusing to overwrite an existing plan without --force
- │    └── PlanBusyError    another `plan` holds this plan's lock (drafting or revising it)
+ │    ├── PlanBusyError    another `plan` holds this plan's lock (drafting or revising it)
+ │    └── ContextWindowError  a request larger than the model's context window: refused before it is sent
  └── ProviderError         the model could not be used: exit 1
       ├── MissingKeyError  no API key for the chosen provider
       ├── TransportError   the provider stayed unreachable or kept failing after retries
@@ -53,8 +54,14 @@ class PlanBusyError(InputError):
     pass
 
 
+class ContextWindowError(InputError):
+    pass
+
+
 class ProviderError(PlanError):
     exit_code = 1
+    # Calls that reached the provider before it gave up (retries included): what the draft counts for it.
+    attempts = 0
 
 
 class MissingKeyError(ProviderError):

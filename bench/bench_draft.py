@@ -34,7 +34,7 @@ from agent.context.repo import RepoContext
 from agent.draft.cost import PRICES
 from agent.draft.loop import DraftResult, DraftSettings, draft_plan
 from agent.providers.anthropic import AnthropicProvider
-from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
+from agent.providers.base import ModelRequest, ModelResponse, Provider, TokenCount
 from agent.providers.openai import OpenAIProvider
 from agent.template.catalog import load_template
 from agent.template.model import Template
@@ -66,13 +66,8 @@ class Measured:
         self.first: asyncio.Future[ModelResponse] | None = None
         self.call_seconds: list[float] = []
 
-    @property
-    def usage_total(self) -> Usage:
-        return self.inner.usage_total
-
-    @usage_total.setter
-    def usage_total(self, value: Usage) -> None:
-        self.inner.usage_total = value
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        return self.inner.count_tokens(request)
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         if self.one_tool:

@@ -13,8 +13,7 @@ import respx
 from provider_support import ANSWER, OPENAI_KEY, make_request
 
 from agent.batch.limiter import RateLimiter
-from agent.batch.runner import ItemProvider
-from agent.draft.cost import CostCap
+from agent.draft.cost import Account, CostCap
 from agent.providers.base import Usage
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
 from agent.providers.ratelimits import RateLimits
@@ -179,7 +178,7 @@ def test_one_workers_429_holds_back_every_other_worker() -> None:
 
     async def worker(prompt: str, delay: float) -> None:
         await asyncio.sleep(delay)
-        await ItemProvider(inner, CostCap(None), shared_limiter).complete(make_request(prompt=prompt))
+        await Account(CostCap(None), shared_limiter).complete(inner, make_request(prompt=prompt))
 
     async def run() -> None:
         await asyncio.gather(worker("A", 0.0), worker("B", 0.1))

@@ -66,7 +66,7 @@ def test_a_replay_gives_back_the_recorded_answers_in_order_with_their_usage(tmp_
     replayed = asyncio.run(_ask_all(replay, (request(), request())))
     assert [r.data for r in replayed] == [r.data for r in recorded] == [{"goal": "first"}, {"goal": "second"}]
     assert replay.name == "openai:queue"
-    assert replay.usage_total == Usage(calls=2, input_tokens=30, output_tokens=6)
+    assert replayed[0].usage + replayed[1].usage == Usage(calls=2, input_tokens=30, output_tokens=6)
 
 
 @pytest.mark.parametrize("error", [TransportError("openai: still 503 after 3 attempts"),

@@ -156,7 +156,6 @@ def test_usage_reports_cache_reads_and_writes() -> None:
     assert response.usage == Usage(
         calls=1, input_tokens=3000, output_tokens=50, cache_read_tokens=2048, cache_write_tokens=512
     )
-    assert target.usage_total == response.usage
 
 
 @respx.mock
@@ -194,8 +193,7 @@ def test_429_waits_as_the_header_says_then_succeeds() -> None:
     target, waits = provider()
     response = complete(target)
     assert waits == [1.5] and route.call_count == 2
-    assert response.data == ANSWER and response.usage.calls == 2
-    assert target.usage_total.calls == 2
+    assert response.data == ANSWER and response.usage.calls == 2  # the failed attempt is counted too
 
 
 @respx.mock
@@ -212,8 +210,7 @@ def test_5xx_then_success_then_exhaustion() -> None:
         "openai: HTTP 500 after 4 attempts: boom; the service may be down — try again later "
         "or use --model offline"
     )
-    assert target.usage_total.calls == 3 + 4  # failed attempts are counted too
-    assert target.usage_total.input_tokens == 100  # only the one answer had tokens
+    assert caught.value.attempts == 4  # a call that failed says how many attempts it made, for the draft to count
 
 
 @respx.mock

@@ -161,13 +161,13 @@ def test_auth_error_is_not_retried_and_names_the_variable() -> None:
     assert attempts == [1] and sleep.waits == []
 
 
-def test_on_attempt_counts_failed_attempts_too() -> None:
+def test_the_error_says_how_many_attempts_failed_so_they_are_counted_too() -> None:
     policy, _ = fast_policy(attempts=3)
-    counted: list[int] = []
-    call = failing_then([Fault("status", status=500)] * 3)
-    with pytest.raises(TransportError):
-        asyncio.run(with_retries(call, policy=policy, service=SERVICE, on_attempt=lambda: counted.append(1)))
-    assert len(counted) == 3
+    with pytest.raises(TransportError) as exhausted:
+        asyncio.run(with_retries(failing_then([Fault("status", status=500)] * 3), policy=policy, service=SERVICE))
+    with pytest.raises(ProviderError) as rejected:
+        asyncio.run(with_retries(failing_then([Fault("status", status=401)]), policy=policy, service=SERVICE))
+    assert (exhausted.value.attempts, rejected.value.attempts) == (3, 1)
 
 
 def test_messages_never_contain_the_key() -> None:

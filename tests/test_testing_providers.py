@@ -13,8 +13,7 @@ from provider_support import ANTHROPIC_KEY, OPENAI_KEY, SCHEMA, make_request
 from template_support import public_path, public_templates
 
 from agent.batch.batched import batched_provider
-from agent.batch.runner import ItemProvider
-from agent.draft.cost import CostCap
+from agent.draft.cost import Account
 from agent.draft.loop import DraftSettings, draft_plan
 from agent.draft.review import REVIEW, review_schema
 from agent.draft.spine import SPINE, spine_schema, with_spine_changes
@@ -38,7 +37,7 @@ def test_a_dict_comes_back_as_a_complete_answer_with_its_json_and_estimated_usag
     assert response.data == {"overview": "Add a token bucket per API key"} and response.stop == "complete"
     assert response.text == '{"overview": "Add a token bucket per API key"}'
     assert response.usage.calls == 1 and response.usage.input_tokens > 20 and response.usage.output_tokens > 5
-    assert provider.usage_total == response.usage and provider.requests == [make_request()]
+    assert provider.requests == [make_request()]
 
 
 def test_a_model_response_comes_back_unchanged_and_async_functions_are_awaited() -> None:
@@ -50,7 +49,7 @@ def test_a_model_response_comes_back_unchanged_and_async_functions_are_awaited()
 
     provider = FunctionProvider(answer)
     responses = asyncio.run(_ask(provider, make_request(), make_request(prompt="again")))
-    assert responses == [cut, cut] and provider.usage_total == Usage(calls=2, output_tokens=14)
+    assert responses == [cut, cut]
     assert [request.prompt for request in provider.requests] == ["Write the Overview section.", "again"]
 
 
@@ -58,10 +57,10 @@ def test_an_exception_the_function_raises_is_the_call_failing_and_costs_nothing(
     def unreachable(request: ModelRequest) -> dict[str, Any]:
         raise TransportError("test: could not connect")
 
-    provider = FunctionProvider(unreachable)
+    provider, account = FunctionProvider(unreachable), Account()
     with pytest.raises(TransportError, match="could not connect"):
-        asyncio.run(provider.complete(make_request()))
-    assert provider.usage_total == Usage() and len(provider.requests) == 1
+        asyncio.run(account.complete(provider, make_request()))
+    assert account.usage == Usage() and len(provider.requests) == 1
 
 
 def test_name_and_capabilities_are_what_the_test_declares() -> None:
@@ -162,7 +161,6 @@ def test_offline_is_built_with_its_brief_and_drafts_sections_only() -> None:
 def test_wrappers_pass_their_providers_capabilities_on(tmp_path: Path) -> None:
     caching = Capabilities(warm_cache_first=True, batch_api=True, forced_tools=True, context_window=200_000)
     inner = FunctionProvider(lambda request: {}, capabilities=caching)
-    assert ItemProvider(inner, CostCap(None), None).capabilities == caching
     # A recorded warm-up would differ from its section's request only in what the cassette key leaves out.
     assert RecordingProvider(inner, tmp_path / "case.json").capabilities == Capabilities(
         batch_api=True, forced_tools=True, context_window=200_000)

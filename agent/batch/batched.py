@@ -21,7 +21,7 @@ from typing import Any
 from agent.batch.batch_api import BatchAPI, Result, batch_api_for
 from agent.batch.manifest import BatchJob, Manifest
 from agent.errors import InputError, ProviderError, TransportError
-from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
+from agent.providers.base import ModelRequest, ModelResponse, Provider, TokenCount, count_body
 
 JOBS_DIR = "batch-jobs"
 
@@ -59,7 +59,6 @@ class BatchedProvider:
         self.name, self.model = api.provider.name, api.provider.model
         # A warm-up would wait in a job like any other call and finish no sooner than the sections it is for.
         self.capabilities = replace(api.provider.capabilities, warm_cache_first=False)
-        self.usage_total = Usage()
         self.recorded = {key: job.id for job in manifest.jobs for key in manifest.job_requests(job)}
         self.mine: set[str] = set()  # jobs submitted by this run: their answers are final for it
         self.jobs: dict[str, asyncio.Task[dict[str, Result]]] = {}
@@ -74,8 +73,10 @@ class BatchedProvider:
         if isinstance(result, str):
             raise TransportError(f"{self.name}: the batch API gave no answer ({result}); "
                                  "run the same command with --retry-failed to send it again")
-        self.usage_total += result.usage
         return result
+
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        return count_body(self.api.wire_body(request))
 
     async def aclose(self) -> None:
         await self.api.provider.aclose()

@@ -1,15 +1,15 @@
 """`plan batch` as a Python API: a backlog in, one `plan draft`-shaped plan per item out, resumably.
 
 One repository context and one provider serve the whole batch; every item is drafted by `draft_plan`
-through an `ItemProvider`, its own view of the shared provider (its own usage, the batch's rate
-limiter and --max-cost). The manifest says what is finished, so a re-run does only the rest.
+with its own `Account`: its own usage, the batch's --max-cost and rate limiter shared with every other
+item, each answer charged to the manifest. The manifest says what is finished, so a re-run does only the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,19 @@ from agent.batch.summary import BatchPlan, BatchSummary, ItemOutcome, Observer, 
 from agent.config import Settings, resolve_settings
 from agent.context import context_for_backlog
 from agent.context.repo import RepoContext
-from agent.draft.cost import CostCap, Price, cost_usd, request_tokens
+from agent.draft.cost import Account, CostCap, Price, cost_usd
 from agent.draft.loop import DraftResult, DraftSettings, draft_plan
-from agent.errors import InputError, OutputExistsError, PlanBusyError, PlanError, ProviderError
+from agent.errors import (
+    ContextWindowError,
+    InputError,
+    OutputExistsError,
+    PlanBusyError,
+    PlanError,
+    ProviderError,
+)
 from agent.output import plan_lock
 from agent.providers import resolve_provider
-from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
+from agent.providers.base import Provider, Usage
 from agent.providers.retry import RetryPolicy
 from agent.session import DraftOutcome, choose_model, make_provider, write_outcome
 from agent.template.catalog import load_template
@@ -129,7 +136,7 @@ class BatchRun:
         self.stopped: str | None = None
         self.streak: tuple[str, int] = ("", 0)
         self.drafted = 0
-        self.usage_total = Usage()  # of the items this run drafted
+        self.usage_total = Usage()  # of the items this run drafted, failed attempts included
 
     def _shared_provider(self, env: Mapping[str, str]) -> Provider:
         if self.limiter is None:
@@ -168,46 +175,45 @@ class BatchRun:
         record = self.manifest.items[item.id]
         if self.request.via == "direct":  # batch-api began every item at once
             self.manifest.begin([item.id])
-        provider = self._item_provider(item)
+        account = Account(self.cap, self.limiter, self._spent)
         plan_path = self.manifest.out / record.dir / "plan.md"
         started = time.perf_counter()
         try:
             with plan_lock(plan_path):  # a `plan revise` of this item's plan must not be overwritten, nor overwrite it
-                changes, findings = await self._draft_locked(item, provider, plan_path)
+                changes, findings = await self._draft_locked(item, account, plan_path)
         except PlanBusyError as error:
-            changes, findings = _failed(str(error), provider.usage_total), ()
+            changes, findings = _failed(str(error), account.usage), ()
+        finally:
+            self.usage_total += account.usage
         # Recorded once the lock is gone: an item the manifest calls done leaves no lock file behind.
         self._end(item, plan_path, started, changes, findings)
 
-    async def _draft_locked(self, item: BacklogItem, provider: Provider,
+    async def _draft_locked(self, item: BacklogItem, account: Account,
                             plan_path: Path) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
         """The item's plan drafted and written; what the manifest should record of it, and its findings."""
+        # Offline drafts from the item's brief, so it is a drafter per item; any other provider is shared.
+        provider = self.shared or make_provider(self.model, self.env, template=self.template, brief=item.brief,
+                                                context=self.context)
         try:
             # A batch API job can take hours, so its items wait for it; a direct item has the draft's deadline.
             async with asyncio.timeout(self.deadline if self.request.via == "direct" else None):
                 result = await draft_plan(self.template, item.brief, provider, self.context.prompt_text,
-                                          self.context.tracked_paths, self.settings)
+                                          self.context.tracked_paths, self.settings, account=account)
         except TimeoutError:
             return _failed(f"not drafted within the {self.deadline:g} s deadline (--deadline); run again to retry it",
-                           provider.usage_total), ()
-        except ProviderError as error:  # no section could be drafted, or the provider refused the request
-            return _failed(str(error), provider.usage_total), ()
-        finally:
-            self.usage_total += provider.usage_total
+                           account.usage), ()
+        # No section could be drafted, the provider refused the request, or this item's brief is too long for it.
+        except (ProviderError, ContextWindowError) as error:
+            return _failed(str(error), account.usage), ()
         try:
             remove_stale_temporaries(plan_path.parent)
             write_outcome(DraftOutcome(result, plan_path, plan_path.with_suffix(".json"), self.model, self.template,
                                        self.context, item.brief.source))
         except (PlanError, OSError) as error:  # this item's folder is in the way or the disk is full: it alone fails
             message = str(error) if isinstance(error, PlanError) else f"{plan_path}: {error.strerror or error}"
-            return _failed(message, provider.usage_total), ()
+            return _failed(message, account.usage), ()
         self.drafted += 1
         return _changes(result), tuple(f.as_dict() for f in result.findings)
-
-    def _item_provider(self, item: BacklogItem) -> Provider:
-        if self.shared is None:  # offline: a drafter per item, since it drafts from the item's brief
-            return make_provider(self.model, self.env, template=self.template, brief=item.brief, context=self.context)
-        return ItemProvider(self.shared, self.cap, self.limiter, self._spent)
 
     def _spent(self, usage: Usage) -> None:
         self.manifest.charge(cost_usd(self.model, usage, self.settings.prices))
@@ -238,45 +244,12 @@ def _failed(message: str, usage: Usage) -> dict[str, Any]:
             "error": message}
 
 
-class ItemProvider:
-    """One item's view of the batch's shared provider: its own usage total (for its report), the batch's
-    --max-cost across every item in flight, and the batch's rate limiter."""
-
-    def __init__(self, shared: Provider, cap: CostCap, limiter: RateLimiter | None,
-                 spent: Callable[[Usage], None] = lambda _: None) -> None:
-        self.shared, self.cap, self.limiter, self.spent = shared, cap, limiter, spent
-        self.name, self.model = shared.name, shared.model
-        self.capabilities = shared.capabilities
-        self.usage_total = Usage()
-
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        estimate = await self.cap.reserve(self.shared, request)
-        tokens = request_tokens(request)
-        try:
-            if self.limiter is not None:
-                await self.limiter.acquire(tokens)
-            response = await self.shared.complete(request)
-            self.spent(response.usage)  # recorded as it is spent: an interrupted run cannot forget it
-        finally:
-            self.cap.release(estimate)
-            if self.limiter is not None:
-                self.limiter.finished()
-        if self.limiter is not None:
-            self.limiter.settle(tokens, response.usage)
-            self.limiter.learn(response.extra.get("rate_limits"))
-        self.usage_total += response.usage
-        return response
-
-    async def aclose(self) -> None:
-        """Nothing to release: the batch closes the shared provider once every item is done."""
-
-
 def _summary(manifest: Manifest, items: list[BacklogItem], model: str, via: Via, run: BatchRun | None,
              wall_s: float) -> BatchSummary:
     records = [manifest.items[item.id] for item in items]
     states = {state: sum(r.state == state for r in records) for state in ("done", "failed", "running", "pending")}
     states["pending"] += states.pop("running")
-    usage = (run.shared or run).usage_total if run else Usage()  # the shared provider counts failed calls too
+    usage = run.usage_total if run else Usage()
     cost = cost_usd(model, usage, run.settings.prices) if run else None
     complete = sum(r.state == "done" and bool(r.complete) for r in records)
     return BatchSummary(manifest.out, manifest.path, model, via, states, complete, run.drafted if run else 0,

@@ -1,5 +1,7 @@
-"""What a draft cost in US dollars, from the token counts providers report, and a bound before a call.
+"""What a draft's calls cost, who pays for them, and the bounds checked before each one is sent.
 
+An `Account` is whose spending a call is (a draft's, or one batch item's): it adds up the usage of its own
+calls, checks each request against the model's context window, and holds it to the --max-cost `CostCap`.
 The price table is a convenience, not a source of truth: prices change, so edit `PRICES` or pass
 your own table as `prices=` (the spec, e.g. `openai:gpt-4.1-mini`, maps to a `Price`).
 """
@@ -7,27 +9,20 @@ your own table as `prices=` (the spec, e.g. `openai:gpt-4.1-mini`, maps to a `Pr
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from agent.context.budget import estimate_tokens
-from agent.errors import BudgetError, InputError
-from agent.providers import wire_body_for
-from agent.providers.base import ModelRequest, Provider, Usage
+from agent.errors import BudgetError, ContextWindowError, InputError, ProviderError
+from agent.providers.base import ModelRequest, ModelResponse, Provider, TokenCount, Usage
+from agent.providers.ratelimits import RateLimits
 
 PER_MILLION = 1_000_000
 # Snapshot suffixes that keep a model's price: gpt-4.1-mini-2025-04-14, claude-sonnet-4-5-20250929.
 SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 # Models that run on the user's own machine cost nothing per token.
 LOCAL_PROVIDERS = frozenset({"ollama", "offline"})
-# The most input tokens a body can be, per byte of its JSON: every tokenizer in use is a byte-level BPE,
-# whose tokens each cover at least one byte of text, and the JSON (escapes, keys, quotes) is longer than
-# the text inside it. Plus what a provider adds unseen to every call: Anthropic's tool-use system prompt
-# (about 350 tokens) and each message's framing.
-TOKENS_PER_BYTE = 1
-HIDDEN_TOKENS = 1_000
 
 
 @dataclass(frozen=True)
@@ -103,56 +98,48 @@ def estimate_cost_usd(
     return (input_tokens * input_rate + max_output_tokens * price.output) / PER_MILLION
 
 
-def request_tokens(request: ModelRequest) -> int:
-    """The input tokens a request will likely take (for pacing; `max_input_tokens` is the bound)."""
-    return estimate_tokens(request.system + request.shared_prefix + request.prompt + json.dumps(request.toolbox or request.schema))
-
-
-def max_input_tokens(provider_name: str, request: ModelRequest) -> int:
-    """The most input tokens `request` can take: every byte of the exact body sent, tools and schemas included."""
-    body = json.dumps(wire_body_for(provider_name, request))  # ASCII-escaped: at least as long as the UTF-8
-    return len(body.encode()) * TOKENS_PER_BYTE + HIDDEN_TOKENS
-
-
 class CostCap:
     """Stops before a call that could take spending past `cap_usd` (--max-cost), counting calls in flight.
 
-    Spending is what `provider.usage_total` cost plus `spent_before` (what earlier runs of a batch spent).
+    Spending is `spent_before` (what earlier runs of a batch spent) plus what every call that came back cost.
     A call that fits only once calls in flight have come back waits for them (they rarely cost their
     worst case); a call that cannot fit even then is refused.
     """
 
     def __init__(self, cap_usd: float | None, prices: Mapping[str, Price] | None = None,
                  spent_before: float = 0.0, origin: str = "--max-cost") -> None:
-        self.cap_usd, self.prices, self.spent_before = cap_usd, prices, spent_before
+        self.cap_usd, self.prices, self.spent_usd = cap_usd, prices, spent_before
         self.origin = origin  # where the cap was set, for messages: the flag, PLAN_MAX_COST or a config file
         self.reserved_usd = 0.0
         self.in_flight = 0
         self.released: asyncio.Event | None = None  # set when a call in flight comes back
         self.reached = False
 
-    async def reserve(self, provider: Provider, request: ModelRequest) -> float:
+    async def reserve(self, provider: Provider, request: ModelRequest, tokens: TokenCount) -> float:
         """The most `request` can cost, set aside; raises BudgetError when it could pass the cap."""
         if self.cap_usd is None or price_for(provider.name, self.prices) == FREE:
             return 0.0
-        tokens = max_input_tokens(provider.name, request)
-        estimate = estimate_cost_usd(provider.name, tokens, request.max_output_tokens, self.prices)
+        most = tokens.most
+        if window := provider.capabilities.context_window:  # a larger prompt is refused, and not billed
+            most = min(most, window - request.max_output_tokens)
+        estimate = estimate_cost_usd(provider.name, most, request.max_output_tokens, self.prices)
         if estimate is None:  # a cap we cannot check is worse than no cap: say so before the first call
             raise InputError(f"{self.origin} needs a price for {provider.name}: add it under `prices` in "
                              f"[tool.plan] or .plan.toml (USD per million tokens), or drop {self.origin}")
-        while (spent := self.spent(provider)) + self.reserved_usd + estimate > self.cap_usd:
+        while self.spent_usd + self.reserved_usd + estimate > self.cap_usd:
             if not self.in_flight:
                 self.reached = True
                 raise BudgetError(f"not drafted: the next call could cost ${estimate:.4f} and pass {self.origin} "
-                                  f"${self.cap_usd:.2f} (spent ${spent:.4f}); raise {self.origin} to finish")
+                                  f"${self.cap_usd:.2f} (spent ${self.spent_usd:.4f}); raise {self.origin} to finish")
             self.released = self.released or asyncio.Event()
             await self.released.wait()
         self.reserved_usd += estimate
         self.in_flight += 1
         return estimate
 
-    def release(self, estimate: float) -> None:
-        """The call reserved as `estimate` came back; its real cost is in the provider's usage now."""
+    def release(self, estimate: float, spent_usd: float) -> None:
+        """The call reserved as `estimate` came back, having cost `spent_usd`."""
+        self.spent_usd += spent_usd
         if not estimate:
             return
         self.reserved_usd -= estimate
@@ -161,5 +148,56 @@ class CostCap:
             self.released.set()
             self.released = None
 
-    def spent(self, provider: Provider) -> float:
-        return self.spent_before + (cost_usd(provider.name, provider.usage_total, self.prices) or 0.0)
+
+class Pacer(Protocol):
+    """The batch's rate limiter (`agent.batch.limiter.RateLimiter`), as an account sees it."""
+
+    async def acquire(self, tokens: int) -> None: ...
+    def finished(self) -> None: ...
+    def settle(self, reserved_tokens: int, response_usage: Usage) -> None: ...
+    def learn(self, limits: RateLimits | None) -> None: ...
+
+
+class Account:
+    """Whose spending a call is: a draft's, or one batch item's, sharing the batch's cap and rate limiter.
+
+    `usage` adds up its own calls' responses, and the attempts of those that failed, so a provider keeps no
+    total and can serve many drafts at once. `on_spent` hears of each answer's usage as it is spent (a batch
+    charges its manifest, so an interrupted run cannot forget it).
+    """
+
+    def __init__(self, cap: CostCap | None = None, pacer: Pacer | None = None,
+                 on_spent: Callable[[Usage], None] = lambda usage: None) -> None:
+        self.cap, self.pacer, self.on_spent = cap or CostCap(None), pacer, on_spent
+        self.usage = Usage()
+
+    async def complete(self, provider: Provider, request: ModelRequest) -> ModelResponse:
+        """`provider.complete(request)`, once the request is known to fit the model's context window and
+        the cap, and the rate limiter gives it its turn."""
+        tokens = provider.count_tokens(request)
+        window = provider.capabilities.context_window
+        if window and tokens.likely + request.max_output_tokens > window:  # the provider would refuse it anyway
+            excess = tokens.likely + request.max_output_tokens - window
+            raise ContextWindowError(f"{provider.name} takes at most {window:,} tokens of prompt and answer, and this "
+                                     f"request is about {tokens.likely:,} plus {request.max_output_tokens:,} for the "
+                                     f"answer; lower --context-tokens by at least {excess:,} and run again")
+        estimate = await self.cap.reserve(provider, request, tokens)
+        response: ModelResponse | None = None
+        try:
+            if self.pacer is not None:
+                await self.pacer.acquire(tokens.likely)
+            response = await provider.complete(request)
+        except ProviderError as error:
+            self.usage += Usage(calls=error.attempts)
+            raise
+        finally:
+            spent = cost_usd(provider.name, response.usage, self.cap.prices) if response else None
+            self.cap.release(estimate, spent or 0.0)
+            if self.pacer is not None:
+                self.pacer.finished()
+        self.usage += response.usage
+        self.on_spent(response.usage)
+        if self.pacer is not None:
+            self.pacer.settle(tokens.likely, response.usage)
+            self.pacer.learn(response.extra.get("rate_limits"))
+        return response

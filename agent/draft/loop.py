@@ -2,14 +2,14 @@
 whole-plan review, then re-asks of only the sections with errors they can fix themselves.
 
 Transport retries live in the providers (`agent.providers.retry`); this loop owns only validation re-asks, a
-single larger-budget retry of a truncated answer, and the --max-cost cap. A re-answer that names fewer
-real repository paths or brings a problem back is discarded, keeping the earlier answer.
+single larger-budget retry of a truncated answer, and its `Account` (usage, context window, --max-cost),
+which a batch item shares with the batch. A re-answer that names fewer real repository paths or brings a
+problem back is discarded, keeping the earlier answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,8 +22,7 @@ from pydantic import ValidationError
 from agent.check.files import paths_in_line
 from agent.check.validate import Finding, validate_plan
 from agent.context.brief import Brief
-from agent.context.budget import estimate_tokens
-from agent.draft.cost import CostCap, Price, cost_usd
+from agent.draft.cost import Account, CostCap, Price, cost_usd
 from agent.draft.prompts import (
     prefix_parts,
     reask_prompt,
@@ -45,7 +44,14 @@ from agent.draft.spine import (
     spine_text,
     with_spine_changes,
 )
-from agent.errors import BudgetError, PlanFileError, ProviderError, RejectedError, TransportError
+from agent.errors import (
+    BudgetError,
+    ContextWindowError,
+    PlanFileError,
+    ProviderError,
+    RejectedError,
+    TransportError,
+)
 from agent.providers.base import ModelRequest, ModelResponse, Provider, Usage
 from agent.template.model import HEADER, Template
 from agent.template.render import render_plan, render_unit
@@ -142,8 +148,13 @@ async def draft_plan(
     settings: DraftSettings = DraftSettings(),
     progress: Progress = lambda message: None,
     revision: Revision | None = None,
+    account: Account | None = None,
 ) -> DraftResult:
-    loop = DraftLoop(template, provider, settings, progress, tracked_paths, revision, brief)
+    """Draft `template`'s plan for `brief`. Its calls are charged to `account` (a batch item's, sharing the
+    batch's cap); without one the draft opens its own, capped at `settings.max_cost_usd`. Either way the
+    result's usage is the draft's own, so one provider can serve drafts running at once."""
+    account = account or Account(CostCap(settings.max_cost_usd, settings.prices, origin=settings.max_cost_origin))
+    loop = DraftLoop(template, provider, settings, progress, tracked_paths, account, revision, brief)
     common, own = prefix_parts(template, brief, repository_text, settings.today)
     loop.common_prefix_chars = len(common)
     return await loop.run(common + own)
@@ -151,9 +162,9 @@ async def draft_plan(
 
 class DraftLoop:
     def __init__(self, template: Template, provider: Provider, settings: DraftSettings, progress: Progress,
-                 tracked_paths: frozenset[str] | None, revision: Revision | None = None,
+                 tracked_paths: frozenset[str] | None, account: Account, revision: Revision | None = None,
                  brief: Brief | None = None) -> None:
-        self.template, self.provider, self.settings = template, provider, settings
+        self.template, self.provider, self.settings, self.account = template, provider, settings, account
         self.progress, self.tracked_paths = progress, tracked_paths
         names = unit_names(template)
         self.notes = revision.notes if revision else {}
@@ -167,7 +178,6 @@ class DraftLoop:
         self.spine_wanted, self.review_wanted = whole_plan and settings.spine, whole_plan and settings.review
         self.system = system_prompt()
         self.common_prefix_chars = 0  # of the prefix, what other drafts share too (see ModelRequest)
-        self.cost_cap = CostCap(settings.max_cost_usd, settings.prices, origin=settings.max_cost_origin)
         self.ledgers = {purpose: Ledger() for purpose in PURPOSES}
         self.calls: list[dict[str, Any]] = []
         self.semaphore = asyncio.Semaphore(max(1, settings.concurrency))
@@ -242,12 +252,13 @@ class DraftLoop:
         if len(names) > 1:
             await self._warm_cache(prefix, names[0])
         outcomes = await asyncio.gather(*(self._ask(name, prefix, problems[name], purpose) for name in names))
-        failures = [outcome for outcome in outcomes if isinstance(outcome, ProviderError)]
+        failures = [outcome for outcome in outcomes if isinstance(outcome, ProviderError | ContextWindowError)]
         if failures and not any(state.answered for state in self.units.values()):
             raise failures[0]  # nothing useful came back: say why, once
         return any(outcome is True for outcome in outcomes)
 
-    async def _ask(self, name: str, prefix: str, findings: list[Finding], purpose: str) -> bool | ProviderError:
+    async def _ask(self, name: str, prefix: str, findings: list[Finding],
+                   purpose: str) -> bool | ProviderError | ContextWindowError:
         state = self.units[name]
         prompt = self._prompt(state, findings)
         request = ModelRequest(self.system, prefix, prompt, self.schemas[name], name, state.max_output_tokens,
@@ -257,8 +268,9 @@ class DraftLoop:
         except BudgetError as error:
             state.problems = [self._problem(name, "budget", str(error))]
             return False
-        except (TransportError, RejectedError) as error:  # this section failed; the others may not
-            code = "transport" if isinstance(error, TransportError) else "rejected"
+        except (TransportError, RejectedError, ContextWindowError) as error:  # this section failed; others may not
+            code = ("transport" if isinstance(error, TransportError) else "rejected" if isinstance(error, RejectedError)
+                    else "context-window")
             if isinstance(error, TransportError):
                 self.unreachable = error
             state.problems = [self._problem(name, code, str(error))]
@@ -278,7 +290,7 @@ class DraftLoop:
         self.warmed = True
         request = ModelRequest(self.system, prefix, section_prompt(self.template, name), self.schemas[name], name,
                                0, self.toolbox, self.common_prefix_chars)
-        if estimate_tokens(request.system + request.shared_prefix + json.dumps(self.toolbox)) < MIN_CACHED_TOKENS:
+        if self.provider.count_tokens(request).likely < MIN_CACHED_TOKENS:
             return
         try:  # the answer is empty (or one token long) and thrown away
             try:
@@ -305,24 +317,26 @@ class DraftLoop:
                 raise self.unreachable
             response = await self._timed(request, purpose)
             grown = state.max_output_tokens > self.settings.max_output_tokens
-            if response.stop == "truncated" and not grown:  # same budget would truncate again: double it, once
+            # The same budget would truncate again: double it, once, as far as the context window leaves room.
+            window = self.provider.capabilities.context_window
+            room = window - self.provider.count_tokens(request).likely if window else 2 * state.max_output_tokens
+            if response.stop == "truncated" and not grown and room > state.max_output_tokens:
                 self.progress(f"{request.schema_name}: answer cut off; retrying with a larger output budget")
-                state.max_output_tokens *= 2
+                state.max_output_tokens = min(2 * state.max_output_tokens, room)
                 response = await self._timed(replace(request, max_output_tokens=state.max_output_tokens), purpose)
             return response
 
     async def _timed(self, request: ModelRequest, purpose: str) -> ModelResponse:
-        estimate = await self.cost_cap.reserve(self.provider, request)  # stop before a call that could pass --max-cost
         ledger = self.ledgers[purpose]
         started = time.perf_counter()
         try:
-            response = await self.provider.complete(request)
-        except ProviderError:
-            ledger.usage += Usage(calls=1)  # a failed call is still a call; its tokens are in the provider's total
+            response = await self.account.complete(self.provider, request)
+        except ProviderError as error:
+            if not isinstance(error, BudgetError):  # refused by the cap before it was sent, it is no call
+                ledger.usage += Usage(calls=1)  # a failed call is still a call; its attempts are in the account
+                ledger.seconds.append(time.perf_counter() - started)
             raise
-        finally:
-            self.cost_cap.release(estimate)
-            ledger.seconds.append(time.perf_counter() - started)
+        ledger.seconds.append(time.perf_counter() - started)
         usage = response.usage
         ledger.usage += replace(usage, calls=1)
         self.calls.append({"section": request.schema_name, "purpose": purpose, "input_tokens": usage.input_tokens,
@@ -428,7 +442,7 @@ class DraftLoop:
         self.progress("reviewing the whole plan")
         try:
             response = await self._timed(request, "review")
-        except (BudgetError, TransportError, RejectedError) as error:
+        except (BudgetError, TransportError, RejectedError, ContextWindowError) as error:  # the plan stands without it
             self.progress(f"plan review: {error}; going on without it")
             return
         notes = read_review(response.data, list(self.units))
@@ -446,7 +460,7 @@ class DraftLoop:
 
     def _result(self, findings: list[Finding], rounds: int, seconds: float) -> DraftResult:
         plan = self.assembled()
-        usage = self.provider.usage_total
+        usage = self.account.usage
         every = [s for ledger in self.ledgers.values() for s in ledger.seconds]
         timings = {"total_s": round(seconds, 3), "calls": len(every), "slowest_call_s": round(max(every, default=0.0), 3)}
         by_purpose = {purpose: {**_usage_dict(ledger.usage),

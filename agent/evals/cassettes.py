@@ -22,7 +22,15 @@ from agent import errors
 from agent.errors import InputError, ProviderError, TransportError
 from agent.inputs import load_json, read_text
 from agent.output import write_atomic
-from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Provider, Usage
+from agent.providers.base import (
+    Capabilities,
+    ModelRequest,
+    ModelResponse,
+    Provider,
+    TokenCount,
+    Usage,
+    count_request,
+)
 
 CASSETTE_VERSION = 1
 KEY_LIKE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{20,}")
@@ -58,7 +66,6 @@ class RecordingProvider:
         self.inner, self.path = inner, path
         self.name, self.model = inner.name, inner.model
         self.capabilities = replay_capabilities(inner.capabilities)
-        self.usage_total = inner.usage_total
         self.exchanges: list[dict[str, Any]] = []
         self._secrets = [secret for secret in secrets if secret]
         self._asked: dict[str, int] = {}
@@ -72,10 +79,11 @@ class RecordingProvider:
         except ProviderError as error:  # the draft loop reads these; anything else is a bug to surface
             self.exchanges.append({**entry, "error": str(error), "error_type": type(error).__name__})
             raise
-        finally:
-            self.usage_total = self.inner.usage_total
         self.exchanges.append({**entry, "response": _response_json(response)})
         return response
+
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        return self.inner.count_tokens(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -98,7 +106,6 @@ class ReplayProvider:
         self.name = str(data["model"])
         self.model = self.name.partition(":")[2] or self.name
         self.capabilities = Capabilities()
-        self.usage_total = Usage()
         self.by_section_answers = 0  # answers given by section because the exact request was not recorded
         self._exchanges: list[dict[str, Any]] = data["exchanges"]
         self._by_key: dict[str, deque[int]] = {}
@@ -121,9 +128,10 @@ class ReplayProvider:
         entry = self._exchanges[index]
         if "error" in entry:
             raise _error_class(entry.get("error_type", ""))(entry["error"])
-        response = _response_from(entry["response"])
-        self.usage_total += response.usage
-        return response
+        return _response_from(entry["response"])
+
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        return count_request(request)
 
     async def aclose(self) -> None:
         """Nothing to release: it reads a file and holds no connections."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.context.brief import Brief
-from agent.draft.cost import cost_usd
+from agent.draft.cost import Account, cost_usd
 from agent.evals.graders import Grade
 from agent.providers.base import ModelRequest, Provider
 from agent.template.catalog import prompt_text
@@ -38,12 +38,13 @@ def judge_request(brief: Brief, markdown: str) -> ModelRequest:
     return ModelRequest(prompt_text("judge.md").strip(), prefix, prompt, rubric_schema(), SECTION, 1024)
 
 
-async def judge_plan(provider: Provider, brief: Brief, markdown: str) -> Grade:
-    response = await provider.complete(judge_request(brief, markdown))
+async def judge_plan(provider: Provider, brief: Brief, markdown: str, account: Account | None = None) -> Grade:
+    account = account or Account()
+    response = await account.complete(provider, judge_request(brief, markdown))
     answers = (response.data or {}).get(SECTION) or {}
     no = [key for key, _ in CRITERIA if answers.get(key) is not True]
     details = {"judge": provider.name, "answered_no": no,
-               "cost_usd": cost_usd(provider.name, provider.usage_total)}
+               "cost_usd": cost_usd(provider.name, account.usage)}
     if response.data is None:
         details["error"] = f"the judge gave no usable answer (stop: {response.stop})"
     return Grade("rubric", 1 - len(no) / len(CRITERIA), details)

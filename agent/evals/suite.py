@@ -22,7 +22,7 @@ from agent.evals.cassettes import Match, RecordingProvider, ReplayProvider, cass
 from agent.evals.graders import Attempt, Grade, grade, mean_score
 from agent.output import write_atomic
 from agent.providers import resolve_provider
-from agent.providers.base import ModelRequest, ModelResponse, Provider
+from agent.providers.base import ModelRequest, ModelResponse, Provider, TokenCount
 from agent.session import make_provider
 from agent.template.catalog import load_template
 from agent.template.model import Template
@@ -161,16 +161,18 @@ class _Runner:
         return CaseResult(case, template.name, grades, measures, notes)
 
     async def _judge(self, case: Case, attempt: Attempt, measures: dict[str, Any], judge: str) -> Grade:
+        from agent.draft.cost import Account
         from agent.evals.judge import judge_plan
 
         provider = self._provider(case, "judge", lambda: resolve_provider(judge, base_url=self.settings.base_url,
                                                                           env=self.env))
+        account = Account()
         try:
-            grade_ = await judge_plan(provider, attempt.brief, attempt.markdown)
+            grade_ = await judge_plan(provider, attempt.brief, attempt.markdown, account)
         finally:
             await provider.aclose()
         _save(provider, case)
-        measures["judge_calls"] = provider.usage_total.calls
+        measures["judge_calls"] = account.usage.calls
         return grade_
 
     def _provider(self, case: Case, role: str, live_provider: Callable[[], Provider]) -> Provider:
@@ -191,16 +193,15 @@ class FirstAnswers:
     def __init__(self, inner: Provider) -> None:
         self.inner, self.name, self.model = inner, inner.name, inner.model
         self.capabilities = inner.capabilities
-        self.usage_total = inner.usage_total
         self.first: dict[str, ModelResponse] = {}
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        try:
-            response = await self.inner.complete(request)
-        finally:
-            self.usage_total = self.inner.usage_total
+        response = await self.inner.complete(request)
         self.first.setdefault(request.schema_name, response)
         return response
+
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        return self.inner.count_tokens(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

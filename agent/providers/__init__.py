@@ -8,19 +8,26 @@ resolves them once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import InputError, MissingKeyError
-from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Provider, StopReason, Usage
+from agent.providers.base import (
+    Capabilities,
+    ModelRequest,
+    ModelResponse,
+    Provider,
+    StopReason,
+    TokenCount,
+    Usage,
+)
 
 if TYPE_CHECKING:  # agent.providers.retry imports tenacity; keep `import agent.providers` light
     from agent.providers.retry import RetryPolicy
 
-__all__ = ["Capabilities", "ModelRequest", "ModelResponse", "Provider", "StopReason", "Usage", "resolve_provider",
-           "wire_body_for"]
+__all__ = ["Capabilities", "ModelRequest", "ModelResponse", "Provider", "StopReason", "TokenCount", "Usage",
+           "resolve_provider"]
 
 OLLAMA_URL = "http://localhost:11434/v1"
 # Local OpenAI-compatible servers ignore the key, but the SDK refuses to start without one.
@@ -111,21 +118,6 @@ def _ollama(model: str, settings: _Settings) -> Provider:
 
     url = settings.base_url or OLLAMA_URL
     return OpenAIProvider(model, "ollama", url, name=f"ollama:{model}", **settings.client_options())
-
-
-def wire_body_for(spec: str, request: ModelRequest) -> dict[str, Any]:
-    """The body a provider of `spec` sends for `request`: Anthropic's Messages body, or the larger of the
-    two Chat Completions bodies (api.openai.com's forced tools, a compatible server's `response_format`).
-    Wrappers keep their provider's name, so this holds for them too."""
-    kind, _, model = spec.partition(":")
-    if kind == "anthropic":
-        from agent.providers.anthropic import messages_body
-
-        return messages_body(model, request)
-    from agent.providers.openai import chat_body
-
-    bodies = [chat_body(model, request, "max_completion_tokens", platform) for platform in (True, False)]
-    return max(bodies, key=lambda body: len(json.dumps(body)))
 
 
 # `offline` is not here: it drafts from the template, brief and repository, so `agent.session.make_provider`,

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from agent.errors import ProviderError
-from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage, context_window
 from agent.providers.retry import (
     CONNECT_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
@@ -46,14 +46,17 @@ ANTHROPIC_URL = "https://api.anthropic.com"
 TOOL_DESCRIPTION = "Give your answer by calling this tool with an object that matches its input schema."
 CACHE_HERE = {"type": "ephemeral"}
 TRUNCATED = frozenset({"max_tokens", "model_context_window_exceeded"})
+# Prompt and answer tokens each model family takes (Anthropic's "Context windows" page, checked 2026: a
+# request whose prompt and `max_tokens` pass it is refused). A model not listed declares none.
+CONTEXT_WINDOWS = {"claude-opus-4-6": 1_000_000, "claude-sonnet-4-6": 1_000_000, "claude-opus-4-5": 200_000,
+                   "claude-sonnet-4-5": 200_000, "claude-haiku-4-5": 200_000, "claude-opus-4-1": 200_000,
+                   "claude-3": 200_000}
 
 
 class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
     """`Provider` for Anthropic's Messages API."""
 
     sdk_errors = (anthropic.APIStatusError, anthropic.APIConnectionError)
-    # The cache serves only what an earlier request wrote: the draft loop writes it once before fanning out.
-    capabilities = Capabilities(warm_cache_first=True, batch_api=True, forced_tools=True)
 
     def __init__(
         self,
@@ -67,6 +70,9 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
         client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout))
         service = Service("anthropic", url, "ANTHROPIC_API_KEY", api_key)
         super().__init__(model, f"anthropic:{model}", client, service, retry)
+        # The cache serves only what an earlier request wrote: the draft loop writes it once before fanning out.
+        self.capabilities = Capabilities(warm_cache_first=True, batch_api=True, forced_tools=True,
+                                         context_window=context_window(model, CONTEXT_WINDOWS))
 
     def wire_body(self, request: ModelRequest) -> dict[str, Any]:
         """The Messages body for `request`, as sent here or in a message batch."""

@@ -6,6 +6,7 @@ nothing about plans. The draft loop never imports an SDK.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -17,7 +18,8 @@ StopReason = Literal["complete", "truncated", "refused"]
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens as the provider reported them, summed over every attempt (failed ones too).
+    """Tokens as the provider reported them, summed over every attempt (failed ones too). A value: whoever
+    owns the spending (a draft, a batch) adds up the usage of its own responses, not the provider.
 
     `input_tokens` counts every prompt token, cached or not, so figures compare across providers;
     `cache_read_tokens` and `cache_write_tokens` say how many of them the cache served or stored.
@@ -57,6 +59,13 @@ class Capabilities:
     drafts_whole_plan: bool = True
 
 
+def context_window(model: str, windows: Mapping[str, int]) -> int | None:
+    """The window of `model`'s family in `windows`: the family itself or a dated or sized member of it
+    (`gpt-4.1-mini`, `claude-sonnet-4-5-20250929`), never a later version (`gpt-5.4` is not `gpt-5`)."""
+    return next((size for family, size in windows.items() if model == family or model.startswith(family + "-")),
+                None)
+
+
 @dataclass(frozen=True)
 class ModelRequest:
     """One structured-output call.
@@ -94,6 +103,36 @@ class ModelResponse:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Without the provider's tokenizer (no download at run time), a request's size is read from its wire body.
+# `most` holds for every tokenizer in use: each is a byte-level BPE, whose tokens cover at least one byte, and
+# the JSON (escapes, keys, quotes) is longer than the text inside it; plus what a provider adds unseen to every
+# call (Anthropic's tool-use system prompt, about 350 tokens, and each message's framing).
+HIDDEN_TOKENS = 1_000
+CHARS_PER_TOKEN = 4  # `likely`: close for English and code with the common tokenizers
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """A request's input tokens: `likely` paces the rate limiter and is checked against the context window
+    (an estimate, so it refuses only what is clearly too large); `most` cannot be exceeded, so --max-cost
+    bounds a call with it."""
+
+    likely: int
+    most: int
+
+
+def count_body(body: Mapping[str, Any]) -> TokenCount:
+    """The input tokens of a request whose wire body is `body`."""
+    text = json.dumps(body, ensure_ascii=False)
+    return TokenCount(likely=-(-len(text) // CHARS_PER_TOKEN), most=len(text.encode()) + HIDDEN_TOKENS)
+
+
+def count_request(request: ModelRequest) -> TokenCount:
+    """For a provider with no wire body of its own (offline, tests): the request's parts as one body."""
+    return count_body({"system": request.system, "prefix": request.shared_prefix, "prompt": request.prompt,
+                       "tools": request.toolbox or request.schema})
+
+
 def with_rate_limits(response: ModelResponse, headers: Mapping[str, str]) -> ModelResponse:
     """The response with its rate-limit headers, read, in `extra["rate_limits"]` (when it had any)."""
     limits = read_rate_limits(headers)
@@ -101,16 +140,23 @@ def with_rate_limits(response: ModelResponse, headers: Mapping[str, str]) -> Mod
 
 
 class Provider(Protocol):
-    """A model behind one method. `name` is what the report shows, e.g. `openai:gpt-4.1-mini`."""
+    """A model behind one method. `name` is what the report shows, e.g. `openai:gpt-4.1-mini`.
+
+    It keeps no account of what it was asked: each response carries its call's usage and a failed call's
+    `ProviderError` its `attempts`, so one provider can serve many drafts at once, each counting its own.
+    """
 
     name: str
     model: str
-    usage_total: Usage  # every attempt so far, failed ones included
 
     @property
     def capabilities(self) -> Capabilities: ...
 
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        """How many input tokens `request` takes, from the body that would be sent; no call is made."""
+        ...
 
     async def aclose(self) -> None:
         """Release what the provider holds (HTTP connections) before its event loop ends; a no-op when nothing is."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.context.brief import Brief
 from agent.context.repo import RankedFile, RepoContext
-from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, TokenCount, Usage, count_request
 from agent.template.model import (
     HEADER,
     FieldSpec,
@@ -58,13 +58,14 @@ class OfflineDrafter:
         self.template, self.brief, self.repo = template, brief, repo
         self.today = (today or date.today()).isoformat()
         self.sentences = _sentences(brief)
-        self.usage_total = Usage()
         self.focus: list[str] = list(brief.requirements)  # the requirements of the item being filled
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         data = {request.schema_name: self.unit(request.schema_name)}
-        self.usage_total += Usage(calls=1)
         return ModelResponse(data, json.dumps(data), "complete", Usage(calls=1))
+
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        return count_request(request)
 
     async def aclose(self) -> None:
         """Nothing to release: it holds no connections."""

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from agent.errors import ProviderError
-from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage, context_window
 from agent.providers.retry import (
     CONNECT_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
@@ -44,6 +44,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 OPENAI_URL = "https://api.openai.com/v1"
 TOOL_DESCRIPTION = "Give your answer by calling this function with arguments that match its parameters."
+# Prompt and answer tokens each model family takes, from OpenAI's model pages (checked 2026). A model not
+# listed (gpt-5.4 has a larger window than gpt-5) declares none, so nothing is refused for it.
+CONTEXT_WINDOWS = {"gpt-4.1": 1_047_576, "gpt-5": 400_000, "gpt-4o": 128_000, "o3": 200_000, "o4-mini": 200_000}
 
 
 class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
@@ -70,8 +73,9 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
         self.platform = url == OPENAI_URL if platform is None else platform
         # A prefix serves only calls that start after an earlier call has processed it: the draft loop
         # writes it once before fanning out. Ollama has no batch API; OpenAI and servers imitating it may.
+        window = context_window(model, CONTEXT_WINDOWS)
         self.capabilities = Capabilities(warm_cache_first=self.platform, batch_api=not name.startswith("ollama:"),
-                                         forced_tools=self.platform)
+                                         forced_tools=self.platform, context_window=window)
         # OpenAI's reasoning models reject `max_tokens`, but Ollama and LM Studio only read `max_tokens`
         # (Ollama's `max_completion_tokens` support is still unmerged): pick by who we talk to.
         self._limit_param = "max_completion_tokens" if url == OPENAI_URL else "max_tokens"

@@ -176,12 +176,11 @@ async def with_retries(
     *,
     policy: RetryPolicy,
     service: Service,
-    on_attempt: Callable[[], None] = lambda: None,
 ) -> Attempted[T]:
     """Run `call` until it succeeds, a fault is not worth retrying, or the attempts run out.
 
-    `on_attempt` runs before every attempt, so callers can count the calls that failed too.
-    Raises `ProviderError` (or its `TransportError` subclass) with a one-line, key-free message.
+    Raises `ProviderError` (or its `TransportError` subclass) with a one-line, key-free message and the
+    number of `attempts` made, so the draft that made the call counts the ones that failed too.
     """
     attempts = 0
 
@@ -190,7 +189,6 @@ async def with_retries(
         if attempts and policy.before_retry is not None:
             await policy.before_retry()
         attempts += 1
-        on_attempt()
         try:
             return await call()
         except Fault as fault:
@@ -224,10 +222,13 @@ ONE_REQUEST_REJECTED = frozenset({400, 413, 422})
 def give_up(fault: Fault, attempts: int, service: Service) -> ProviderError:
     """The error for a fault that will not be retried again: what happened, then what to do."""
     if fault.retryable:
-        return TransportError(service.scrub(_exhausted(fault, attempts, service)))
-    if fault.status in ONE_REQUEST_REJECTED:
-        return RejectedError(service.scrub(_rejected(fault, service)))
-    return ProviderError(service.scrub(_rejected(fault, service)))
+        error: ProviderError = TransportError(service.scrub(_exhausted(fault, attempts, service)))
+    elif fault.status in ONE_REQUEST_REJECTED:
+        error = RejectedError(service.scrub(_rejected(fault, service)))
+    else:
+        error = ProviderError(service.scrub(_rejected(fault, service)))
+    error.attempts = attempts
+    return error
 
 
 def _exhausted(fault: Fault, attempts: int, service: Service) -> str:

@@ -1,14 +1,21 @@
 """What the two SDK adapters share: one retry policy around every call, every attempt counted, no key in
-any error. Each adapter says only how to build its request, send it, and read the answer.
+any error, a request's tokens counted from its wire body. Each adapter says only how to build its request,
+send it, and read the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
-from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage, with_rate_limits
+from agent.providers.base import (
+    Capabilities,
+    ModelRequest,
+    ModelResponse,
+    TokenCount,
+    count_body,
+    with_rate_limits,
+)
 from agent.providers.retry import Fault, RetryPolicy, Service, with_retries
 
 ClientT = TypeVar("ClientT")
@@ -16,16 +23,14 @@ T = TypeVar("T")
 
 
 class SDKProvider(Generic[ClientT]):
-    """`usage_total` is the running total of every attempt this provider made, failed ones and calls
-    that ended in an error included; a `ModelResponse.usage` covers that one call's attempts.
-    """
+    """A `ModelResponse.usage` covers that one call's attempts; a call that failed says in its error's
+    `attempts` how many were made. The provider keeps no total: many drafts may share it."""
 
     sdk_errors: tuple[type[Exception], ...] = ()  # the SDK's HTTP and connection errors
     capabilities: Capabilities
 
     def __init__(self, model: str, name: str, client: ClientT, service: Service, retry: RetryPolicy | None) -> None:
         self.model, self.name = model, name
-        self.usage_total = Usage()
         self._client, self._service = client, service
         self._retry = retry or RetryPolicy()
 
@@ -34,14 +39,13 @@ class SDKProvider(Generic[ClientT]):
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         body = self.wire_body(request)
-        done = await with_retries(
-            lambda: self._guarded(lambda client: self._send(client, body)),
-            policy=self._retry, service=self._service, on_attempt=self._count,
-        )
+        done = await with_retries(lambda: self._guarded(lambda client: self._send(client, body)),
+                                  policy=self._retry, service=self._service)
         raw = done.value  # read through the raw-response path so the rate-limit headers reach the limiter
-        response = with_rate_limits(self._to_response(raw.parse(), done.attempts), raw.headers)
-        self.usage_total += replace(response.usage, calls=0)  # the attempts were counted as they ran
-        return response
+        return with_rate_limits(self._to_response(raw.parse(), done.attempts), raw.headers)
+
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        return count_body(self.wire_body(request))
 
     async def sdk_call(self, action: Callable[[ClientT], Awaitable[T]]) -> T:
         """Any other SDK call (the batch APIs' uploads and polls), retried and scrubbed like `complete`."""
@@ -50,9 +54,6 @@ class SDKProvider(Generic[ClientT]):
     async def aclose(self) -> None:
         """Close the HTTP connections; call it before the event loop that used them ends."""
         await self._client.close()  # type: ignore[attr-defined]
-
-    def _count(self) -> None:
-        self.usage_total += Usage(calls=1)
 
     async def _guarded(self, action: Callable[[ClientT], Awaitable[T]]) -> T:
         try:

@@ -9,6 +9,8 @@ with a valid object for its schema, for tests that need a draft to go through an
     provider = FunctionProvider(lambda request: {request.schema_name: "Finance downloads invoices as CSV."})
     result = await draft_plan(template, brief, provider)
     provider.requests  # every request the draft loop sent, in order
+
+Like every provider they keep no usage total: each draft counts its own, so one provider can serve many.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from itertools import count
 from typing import Any
 
 from agent.context.budget import estimate_tokens
-from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, TokenCount, Usage, count_request
 
 Answer = dict[str, Any] | ModelResponse
 AnswerFunction = Callable[[ModelRequest], Answer | Awaitable[Answer]]
@@ -43,7 +45,6 @@ class FunctionProvider:
                  capabilities: Capabilities = PLAIN) -> None:
         self.fn, self.name, self.capabilities = fn, name, capabilities
         self.model = name.partition(":")[2] or name
-        self.usage_total = Usage()
         self.requests: list[ModelRequest] = []
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
@@ -51,9 +52,10 @@ class FunctionProvider:
         answer = self.fn(request)
         if inspect.isawaitable(answer):
             answer = await answer
-        response = answer if isinstance(answer, ModelResponse) else answered(request, answer)
-        self.usage_total += response.usage
-        return response
+        return answer if isinstance(answer, ModelResponse) else answered(request, answer)
+
+    def count_tokens(self, request: ModelRequest) -> TokenCount:
+        return count_request(request)
 
     async def aclose(self) -> None:
         """Nothing to release: it holds no connections."""
