@@ -1,0 +1,140 @@
+"""The provider seam keeps no account: each draft counts its own usage, and a request is sized before it is sent.
+
+One provider serves two drafts at once and each result's usage is its own; a request larger than the model's
+declared context window fails before any call with the fix (--context-tokens); --max-cost bounds a call by the
+window as well as by its body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from draft_support import BRIEF, TEMPLATE
+from provider_support import ANTHROPIC_KEY, OPENAI_KEY, make_request
+
+from agent.context.brief import Brief
+from agent.draft.cost import Account, CostCap
+from agent.draft.loop import DraftResult, DraftSettings, draft_plan
+from agent.errors import BudgetError, ContextWindowError, TransportError
+from agent.providers import resolve_provider
+from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
+from agent.providers.testing import EMPTY_WHEN_FINE, FunctionProvider, fill_schema
+
+OTHER = Brief("Archive old orders", "# Archive old orders\n\nMove orders older than a year to cold storage.", "b.md")
+# What each draft's every call is billed, so a total that mixed the two drafts could not add up.
+BILLED = {BRIEF.title: Usage(calls=1, input_tokens=10, output_tokens=1),
+          OTHER.title: Usage(calls=1, input_tokens=20_000, output_tokens=1_000)}
+
+
+def asker(request: ModelRequest) -> str:
+    return next(title for title in BILLED if title in request.shared_prefix)
+
+
+def test_one_provider_serves_two_drafts_at_once_and_each_result_counts_only_its_own_calls() -> None:
+    asked: Counter[str] = Counter()
+    arrived = {title: asyncio.Event() for title in BILLED}
+
+    async def answer(request: ModelRequest) -> ModelResponse:
+        title = asker(request)
+        asked[title] += 1
+        arrived[title].set()
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in arrived.values())), 5)  # both in flight
+        data = fill_schema(request.schema, 1, EMPTY_WHEN_FINE)
+        return ModelResponse(data, json.dumps(data), "complete", BILLED[title])
+
+    provider = FunctionProvider(answer, name="anthropic:claude-sonnet-4-5")
+
+    async def both() -> list[DraftResult]:
+        return list(await asyncio.gather(draft_plan(TEMPLATE, BRIEF, provider), draft_plan(TEMPLATE, OTHER, provider)))
+
+    results = asyncio.run(both())
+    for result, brief in zip(results, (BRIEF, OTHER), strict=True):
+        calls = asked[brief.title]
+        assert calls > 1 and result.usage == sum([BILLED[brief.title]] * calls, Usage())
+        assert sum(entry["calls"] for entry in result.by_purpose.values()) == calls
+    assert results[0].cost_usd is not None and results[1].cost_usd is not None
+    assert results[0].cost_usd < results[1].cost_usd / 1000
+
+
+def test_a_failed_calls_attempts_count_in_the_draft_that_made_it() -> None:
+    def unreachable(request: ModelRequest) -> dict[str, Any]:
+        error = TransportError("test: HTTP 503 after 3 attempts")
+        error.attempts = 3
+        raise error
+
+    account, provider = Account(), FunctionProvider(unreachable)
+    with pytest.raises(TransportError):
+        asyncio.run(draft_plan(TEMPLATE, BRIEF, provider, account=account))
+    # The spine's call gave up after 3 attempts, and the sections did not call a provider that stayed unreachable.
+    assert len(provider.requests) == 1 and account.usage == Usage(calls=3)
+
+
+# --- the context window -------------------------------------------------------------------------------
+
+
+def test_a_request_larger_than_the_context_window_fails_before_any_call_naming_the_fix() -> None:
+    provider = FunctionProvider(lambda request: fill_schema(request.schema), capabilities=Capabilities(
+        context_window=8_000))
+    repository = "## src/billing/invoice.py\n" + "def total(self) -> int:\n    return 0\n" * 1_000  # ~10,000 tokens
+    with pytest.raises(ContextWindowError) as caught:
+        asyncio.run(draft_plan(TEMPLATE, BRIEF, provider, repository))
+    message = str(caught.value)
+    assert provider.requests == []
+    assert "\n" not in message and "8,000 tokens" in message and "lower --context-tokens by at least" in message
+    assert caught.value.exit_code == 2
+
+
+def test_a_request_that_fits_the_window_is_sent() -> None:
+    provider = FunctionProvider(lambda request: fill_schema(request.schema, 1, EMPTY_WHEN_FINE),
+                                capabilities=Capabilities(context_window=200_000))
+    result = asyncio.run(draft_plan(TEMPLATE, BRIEF, provider, "## src/billing/invoice.py\nclass Invoice: ...\n"))
+    assert provider.requests and result.usage.calls == len(provider.requests)
+
+
+def test_a_cut_off_answer_is_asked_again_with_only_as_much_more_room_as_the_window_leaves() -> None:
+    def answer(request: ModelRequest) -> dict[str, Any] | ModelResponse:
+        if request.schema_name == "goal" and request.max_output_tokens == 4096:
+            return ModelResponse(None, '{"goal": "Fin', "truncated", Usage(calls=1))
+        return fill_schema(request.schema, 1, EMPTY_WHEN_FINE)
+
+    window = 9_500  # each request is about 3,000 tokens
+    provider = FunctionProvider(answer, capabilities=Capabilities(context_window=window))
+    asyncio.run(draft_plan(TEMPLATE, BRIEF, provider, settings=DraftSettings(spine=False, review=False)))
+    goal = [request for request in provider.requests if request.schema_name == "goal"]
+    room = window - provider.count_tokens(goal[0]).likely
+    assert 4096 < room < 2 * 4096  # the window leaves less than the doubled budget
+    assert [request.max_output_tokens for request in goal][:2] == [4096, room]
+
+
+def test_models_declare_their_context_window_by_family_and_a_later_version_declares_none() -> None:
+    env = {"OPENAI_API_KEY": OPENAI_KEY, "ANTHROPIC_API_KEY": ANTHROPIC_KEY}
+    windows = {spec: resolve_provider(spec, env=env) for spec in (
+        "openai:gpt-4.1-mini-2025-04-14", "openai:gpt-5.4", "anthropic:claude-sonnet-4-5-20250929", "ollama:llama3")}
+    assert {spec: p.capabilities.context_window for spec, p in windows.items()} == {
+        "openai:gpt-4.1-mini-2025-04-14": 1_047_576, "openai:gpt-5.4": None,
+        "anthropic:claude-sonnet-4-5-20250929": 200_000, "ollama:llama3": None}
+    for provider in windows.values():
+        asyncio.run(provider.aclose())
+
+
+# --- the cost cap -----------------------------------------------------------------------------------------
+
+
+def test_the_cost_cap_bounds_a_call_by_the_context_window_as_well_as_by_its_body() -> None:
+    # ~400 KB of prompt: bounded by its bytes, a call on claude-sonnet-4-5 (at most $3.75/M in, a cache write)
+    # could cost $1.53; the model refuses any prompt past its 200,000-token window, so it cannot cost over $0.80.
+    request = make_request(shared_prefix="Quarterly invoices are exported as CSV files. " * 8_500,
+                           max_output_tokens=4096)
+
+    def send(window: int | None) -> None:
+        provider = FunctionProvider(lambda r: {"title": "ok"}, name="anthropic:claude-sonnet-4-5",
+                                    capabilities=Capabilities(context_window=window))
+        asyncio.run(Account(CostCap(1.00)).complete(provider, request))
+
+    send(200_000)
+    with pytest.raises(BudgetError, match=r"could cost \$1\.5\d+ and pass --max-cost \$1\.00"):
+        send(None)
