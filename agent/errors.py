@@ -55,7 +55,10 @@ class PlanBusyError(InputError):
 
 
 class ContextWindowError(InputError):
-    pass
+    def __init__(self, what: str, excess: int,
+                 fix: str = "send less context (--context-tokens) or use a model with a larger window") -> None:
+        super().__init__(f"{what}; {fix}")
+        self.what, self.excess = what, excess  # tokens over the window: what the request must lose to fit
 
 
 class ProviderError(PlanError):

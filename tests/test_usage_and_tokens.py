@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 from draft_support import BRIEF, TEMPLATE
+from fake_llm_server import FakeLLMServer
 from provider_support import ANTHROPIC_KEY, OPENAI_KEY, make_request
+from typer.testing import CliRunner
 
+from agent.cli import app
 from agent.context.brief import Brief
 from agent.draft.cost import Account, CostCap
 from agent.draft.loop import DraftResult, DraftSettings, draft_plan
@@ -84,8 +89,22 @@ def test_a_request_larger_than_the_context_window_fails_before_any_call_naming_t
         asyncio.run(draft_plan(TEMPLATE, BRIEF, provider, repository))
     message = str(caught.value)
     assert provider.requests == []
-    assert "\n" not in message and "8,000 tokens" in message and "lower --context-tokens by at least" in message
-    assert caught.value.exit_code == 2
+    assert "\n" not in message and "8,000 tokens" in message and caught.value.exit_code == 2
+    named = re.search(r"lower --context-tokens to ([\d,]+) or less$", message)
+    assert named is not None
+    fits = int(named[1].replace(",", ""))
+    # The figure it names is enough: a repository context of that size makes the draft fit.
+    asyncio.run(draft_plan(TEMPLATE, BRIEF, provider, repository[:fits * 4]))
+    assert provider.requests
+
+
+def test_a_brief_too_long_for_the_window_on_its_own_says_so() -> None:
+    provider = FunctionProvider(lambda request: fill_schema(request.schema), capabilities=Capabilities(
+        context_window=6_000))
+    long_brief = Brief("Export invoices", "# Export invoices\n\n" + "Finance wants CSV files. " * 1_000, "brief.md")
+    with pytest.raises(ContextWindowError, match="the brief and template alone are too long for it: shorten the brief"):
+        asyncio.run(draft_plan(TEMPLATE, long_brief, provider, "## src/billing/invoice.py\nclass Invoice: ...\n"))
+    assert provider.requests == []
 
 
 def test_a_request_that_fits_the_window_is_sent() -> None:
@@ -138,3 +157,28 @@ def test_the_cost_cap_bounds_a_call_by_the_context_window_as_well_as_by_its_body
     send(200_000)
     with pytest.raises(BudgetError, match=r"could cost \$1\.5\d+ and pass --max-cost \$1\.00"):
         send(None)
+
+
+def test_plan_draft_refuses_a_request_past_the_models_window_before_any_call_and_the_named_fix_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # gpt-4o-mini declares 128,000 tokens; the repository holds about 240,000 tokens of source.
+    for number in range(60):
+        (tmp_path / "src" / "billing").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / "billing" / f"invoice_{number}.py").write_text("".join(
+            f'def invoice_total_{number}_{line}(lines: list[int]) -> int:\n    """Sum invoice {line}."""\n'
+            f"    return sum(lines) + {line}\n\n\n" for line in range(120)))
+    (tmp_path / "brief.md").write_text("# Export invoices as CSV\n\nFinance wants a CSV of every invoice total.\n")
+    monkeypatch.chdir(tmp_path)
+    with FakeLLMServer() as server:
+        model = ["--model", "openai:gpt-4o-mini", "--base-url", server.openai_base_url]
+        refused = CliRunner().invoke(app, ["draft", "brief.md", *model, "--context-tokens", "200000"],
+                                     env={"OPENAI_API_KEY": OPENAI_KEY})
+        assert refused.exit_code == 2 and server.requests == [] and "Traceback" not in refused.output
+        error = refused.stderr.splitlines()[-1]
+        assert error.startswith("plan: error: openai:gpt-4o-mini takes at most 128,000 tokens"), refused.stderr
+        named = re.search(r"lower --context-tokens to ([\d,]+) or less$", error)
+        assert named is not None
+        drafted = CliRunner().invoke(app, ["draft", "brief.md", *model, "--context-tokens", named[1].replace(",", "")],
+                                     env={"OPENAI_API_KEY": OPENAI_KEY})
+    assert drafted.exit_code in (0, 3), drafted.stderr  # 3: the fake server's file names are not this repository's
+    assert (tmp_path / "implementation-plans" / "export-invoices-as-csv" / "plan.md").is_file()

@@ -180,7 +180,7 @@ class Account:
             excess = tokens.likely + request.max_output_tokens - window
             raise ContextWindowError(f"{provider.name} takes at most {window:,} tokens of prompt and answer, and this "
                                      f"request is about {tokens.likely:,} plus {request.max_output_tokens:,} for the "
-                                     f"answer; lower --context-tokens by at least {excess:,} and run again")
+                                     "answer", excess)
         estimate = await self.cap.reserve(provider, request, tokens)
         response: ModelResponse | None = None
         try:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from agent.check.files import paths_in_line
 from agent.check.validate import Finding, validate_plan
 from agent.context.brief import Brief
+from agent.context.budget import estimate_tokens
 from agent.draft.cost import Account, CostCap, Price, cost_usd
 from agent.draft.prompts import (
     prefix_parts,
@@ -157,7 +158,15 @@ async def draft_plan(
     loop = DraftLoop(template, provider, settings, progress, tracked_paths, account, revision, brief)
     common, own = prefix_parts(template, brief, repository_text, settings.today)
     loop.common_prefix_chars = len(common)
-    return await loop.run(common + own)
+    try:
+        return await loop.run(common + own)
+    except ContextWindowError as error:
+        # The repository context is the part a user sizes (the budget counts it as `estimate_tokens` does; the
+        # request's JSON escapes only add to it, so a context smaller by `excess` makes the request fit).
+        fits = estimate_tokens(repository_text) - error.excess
+        fix = (f"lower --context-tokens to {fits:,} or less" if fits > 0 else
+               "the brief and template alone are too long for it: shorten the brief or use a model with a larger window")
+        raise ContextWindowError(error.what, error.excess, fix) from None
 
 
 class DraftLoop:
