@@ -102,7 +102,9 @@ class RateLimiter:
                 await self.sleep(start - now)
             self.requests.reserve(1, now)
             self.tokens.reserve(tokens, now)
-            self._record(now)
+            self.started.append(now)  # the last minute's starts, for the pace observed when a 429 comes
+            while self.started and self.started[0] < now - OBSERVED_WINDOW_S:
+                self.started.popleft()
         finally:
             first = self.waiting[0] is turn
             self.waiting.remove(turn)
@@ -186,11 +188,6 @@ class RateLimiter:
             return None
         span = max(self.started[-1] - self.started[0], 1.0)
         return len(self.started) * 60.0 / span
-
-    def _record(self, now: float) -> None:
-        self.started.append(now)
-        while self.started and self.started[0] < now - OBSERVED_WINDOW_S:
-            self.started.popleft()
 
 
 def _lower(configured: float | None, learned: int | None) -> float | None:

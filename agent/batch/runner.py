@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.batch.limiter import RateLimiter
-from agent.batch.manifest import UNFINISHED, ItemRecord, Manifest, remove_stale_temporaries
+from agent.batch.manifest import UNFINISHED, Manifest, remove_stale_temporaries
 from agent.batch.sources import BacklogItem, read_backlog
 from agent.batch.summary import BatchPlan, BatchSummary, ItemOutcome, Observer, Via
 from agent.config import Settings, resolve_settings
@@ -87,7 +87,8 @@ def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer)
         manifest.register({item.id: (item.dir_name, item.brief.title) for item in items})
         records = [manifest.items[item.id] for item in items]
         unreadable = [item for item in items if item.error]
-        todo = [item for item in items if not item.error and _wanted(manifest.items[item.id], request.retry_failed)]
+        wanted = UNFINISHED | ({"failed"} if request.retry_failed else set())
+        todo = [item for item in items if not item.error and manifest.items[item.id].state in wanted]
         run = BatchRun(request, config, env, model, template, manifest, observer) if todo else None  # a missing key stops here
         observer.started(BatchPlan(len(items), len(todo), sum(r.state == "done" for r in records),
                                    0 if request.retry_failed else sum(r.state == "failed" for r in records)))
@@ -101,10 +102,6 @@ def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer)
                                           output_dir=out)
             asyncio.run(run.run(todo, context))
         return _summary(manifest, items, model, request.via, run, time.perf_counter() - started)
-
-
-def _wanted(record: ItemRecord, retry_failed: bool) -> bool:
-    return record.state in UNFINISHED or (retry_failed and record.state == "failed")
 
 
 def _refuse_unrecorded_plans(manifest: Manifest, items: list[BacklogItem]) -> None:
@@ -175,7 +172,9 @@ class BatchRun:
         record = self.manifest.items[item.id]
         if self.request.via == "direct":  # batch-api began every item at once
             self.manifest.begin([item.id])
-        account = Account(self.cap, self.limiter, self._spent)
+        # Each answer is charged to the manifest as it is spent: an interrupted run cannot forget it.
+        account = Account(self.cap, self.limiter,
+                          lambda usage: self.manifest.charge(cost_usd(self.model, usage, self.settings.prices)))
         plan_path = self.manifest.out / record.dir / "plan.md"
         started = time.perf_counter()
         try:
@@ -215,22 +214,17 @@ class BatchRun:
         self.drafted += 1
         return _changes(result), tuple(f.as_dict() for f in result.findings)
 
-    def _spent(self, usage: Usage) -> None:
-        self.manifest.charge(cost_usd(self.model, usage, self.settings.prices))
-
     def _end(self, item: BacklogItem, plan_path: Path, started: float, changes: dict[str, Any],
              findings: tuple[dict[str, Any], ...] = ()) -> None:
         self.manifest.update(item.id, model=self.model, **changes)
-        self._watch_streak(changes)
-        self.observer.finished(ItemOutcome(item.id, self.manifest.items[item.id], plan_path,
-                                           time.perf_counter() - started, findings))
-
-    def _watch_streak(self, changes: dict[str, Any]) -> None:
+        # Items failing alike one after another (a rejected key, a dead server) will not stop failing: stop.
         error = changes["error"] if changes["state"] == "failed" and changes["complete"] is None else ""
         count = self.streak[1] + 1 if error and error == self.streak[0] else int(bool(error))
         self.streak = (error, count)
         if count >= SAME_ERROR_STOPS:
             self.stopped = f"{count} items in a row failed alike: {error}"
+        self.observer.finished(ItemOutcome(item.id, self.manifest.items[item.id], plan_path,
+                                           time.perf_counter() - started, findings))
 
 
 def _changes(result: DraftResult) -> dict[str, Any]:

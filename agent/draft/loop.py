@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from functools import partial
 from typing import Any
@@ -219,14 +219,13 @@ class DraftLoop:
             if self.review_wanted:
                 await self._review_once(prefix)
             findings += self.review.standing(self.compose(self.assembled())) if self.review else []
-            pending = sorted({f.unit for f in findings if self._fixable(f) and self._may_re_ask(f.unit)})
+            # A refusal is final: asking again costs a call and rarely changes the answer.
+            pending = sorted({f.unit for f in findings if self._fixable(f) and f.unit in self.units
+                              and not self.units[f.unit].refused})
             purpose = "reask"
             if not pending or not changed:
                 break
         return self._result(findings + list(dict.fromkeys(self.discarded)), rounds, time.perf_counter() - started)
-
-    def _may_re_ask(self, unit: str) -> bool:
-        return unit in self.units and not self.units[unit].refused
 
     @staticmethod
     def _fixable(finding: Finding) -> bool:
@@ -310,15 +309,16 @@ class DraftLoop:
             return  # the sections' own calls will say what is wrong
 
     def _prompt(self, state: UnitState, findings: list[Finding]) -> str:
+        """The section's first request, or its re-ask with what was wrong; then what a revision says of it."""
         note = self.notes.get(state.name, "")
-        return self._ask_text(state, findings) + (f"\n\n{note}" if note else "")
-
-    def _ask_text(self, state: UnitState, findings: list[Finding]) -> str:
         if not state.answered and not state.problems:
-            return section_prompt(self.template, state.name, state.words, spine=self.spine is not None)
-        unique = dict.fromkeys(state.problems + findings)  # the round's findings already hold the unit's problems
-        messages = [f"{f.section}: {f.message}" if f.section else f.message for f in unique]
-        return reask_prompt(self.template, state.name, messages, state.value if state.answered else None, state.words)
+            text = section_prompt(self.template, state.name, state.words, spine=self.spine is not None)
+        else:
+            unique = dict.fromkeys(state.problems + findings)  # the round's findings already hold the unit's problems
+            messages = [f"{f.section}: {f.message}" if f.section else f.message for f in unique]
+            text = reask_prompt(self.template, state.name, messages, state.value if state.answered else None,
+                                state.words)
+        return text + (f"\n\n{note}" if note else "")
 
     async def _call(self, state: UnitState, request: ModelRequest, purpose: str) -> ModelResponse:
         async with self.semaphore:
@@ -472,7 +472,7 @@ class DraftLoop:
         usage = self.account.usage
         every = [s for ledger in self.ledgers.values() for s in ledger.seconds]
         timings = {"total_s": round(seconds, 3), "calls": len(every), "slowest_call_s": round(max(every, default=0.0), 3)}
-        by_purpose = {purpose: {**_usage_dict(ledger.usage),
+        by_purpose = {purpose: {**asdict(ledger.usage),
                            "cost_usd": cost_usd(self.provider.name, ledger.usage, self.settings.prices),
                            "slowest_call_s": round(max(ledger.seconds, default=0.0), 3)}
                  for purpose, ledger in self.ledgers.items() if ledger.seconds}
@@ -486,11 +486,6 @@ class DraftLoop:
 def _errors_of(findings: list[Finding], unit: str) -> set[tuple[str, str]]:
     return {(f.code, f.message) for f in findings if f.unit == unit and f.severity == "error"
             and not f.code.startswith("review-")}
-
-
-def _usage_dict(usage: Usage) -> dict[str, int]:
-    return {"calls": usage.calls, "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-            "cache_read_tokens": usage.cache_read_tokens, "cache_write_tokens": usage.cache_write_tokens}
 
 
 def _schema_message(error: Any) -> str:

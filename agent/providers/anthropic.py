@@ -108,13 +108,10 @@ def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:
         "max_tokens": request.max_output_tokens,
         "system": system,
         "messages": [{"role": "user", "content": [{"type": "text", "text": request.prompt}]}],
-        "tools": [_tool(name, schema) for name, schema in request.toolbox or ((request.schema_name, request.schema),)],
+        "tools": [{"name": name, "description": schema.get("description") or TOOL_DESCRIPTION, "input_schema": schema}
+                  for name, schema in request.toolbox or ((request.schema_name, request.schema),)],
         "tool_choice": forced if request.max_output_tokens else {"type": "auto"},
     }
-
-
-def _tool(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "description": schema.get("description") or TOOL_DESCRIPTION, "input_schema": schema}
 
 
 def to_response(message: Message, attempts: int) -> ModelResponse:

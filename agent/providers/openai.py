@@ -124,17 +124,13 @@ def chat_body(model: str, request: ModelRequest, limit_param: str, platform: boo
     toolbox = request.toolbox or ((request.schema_name, request.schema),)
     common = request.system + request.shared_prefix[: request.common_prefix_chars or None]
     return body | {
-        "tools": [_function(name, schema) for name, schema in toolbox],
+        "tools": [{"type": "function", "function": {"name": name, "description": schema.get("description")
+                                                    or TOOL_DESCRIPTION, "strict": True, "parameters": schema}}
+                  for name, schema in toolbox],
         "tool_choice": {"type": "function", "function": {"name": request.schema_name}},
         "parallel_tool_calls": False,
         "prompt_cache_key": "plan-" + hashlib.sha256(common.encode()).hexdigest()[:24],
     }
-
-
-def _function(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    description = schema.get("description") or TOOL_DESCRIPTION
-    return {"type": "function", "function": {"name": name, "description": description, "strict": True,
-                                             "parameters": schema}}
 
 
 def to_response(completion: ChatCompletion, attempts: int) -> ModelResponse:
@@ -146,17 +142,12 @@ def to_response(completion: ChatCompletion, attempts: int) -> ModelResponse:
     text = next((call.function.arguments for call in calls if call.type == "function"), None) \
         or choice.message.content or ""
     extra = {"finish_reason": choice.finish_reason, "id": completion.id}
-    refusal = choice.message.refusal or _filtered(choice.finish_reason)
+    filtered = "the provider's content filter stopped the answer" if choice.finish_reason == "content_filter" else None
+    refusal = choice.message.refusal or filtered
     if refusal:
         return ModelResponse(data=None, text=text, stop="refused", usage=usage, refusal=refusal, extra=extra)
     stop: StopReason = "truncated" if choice.finish_reason == "length" else "complete"
     return ModelResponse(data=parse_object(text), text=text, stop=stop, usage=usage, extra=extra)
-
-
-def _filtered(finish_reason: str | None) -> str | None:
-    if finish_reason == "content_filter":
-        return "the provider's content filter stopped the answer"
-    return None
 
 
 def parse_object(text: str) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from agent.errors import ProviderError, RejectedError, TransportError
 from agent.providers.ratelimits import RateLimits, read_rate_limits
@@ -93,15 +93,12 @@ def parse_retry_after(headers: Mapping[str, str], now: Callable[[], float] = tim
     try:
         return max(float(value), 0.0)
     except ValueError:
-        return _seconds_until(value, now())
-
-
-def _seconds_until(http_date: str, now: float) -> float | None:
+        pass
     try:
-        when = email.utils.parsedate_to_datetime(http_date)
+        when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(when.timestamp() - now, 0.0)
+    return max(when.timestamp() - now(), 0.0)
 
 
 def error_detail(body: object) -> str:
@@ -198,7 +195,8 @@ async def with_retries(
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
-        wait=lambda state: _wait(policy, state),
+        wait=lambda state: policy.wait_after(state.outcome.exception() if state.outcome else None,
+                                             state.attempt_number),
         retry=retry_if_exception(lambda exc: isinstance(exc, Fault) and exc.retryable),
         sleep=policy.sleep,
         reraise=True,
@@ -207,11 +205,6 @@ async def with_retries(
         return Attempted(await retrying(attempt), attempts)
     except Fault as fault:
         raise give_up(fault, attempts, service) from None
-
-
-def _wait(policy: RetryPolicy, state: RetryCallState) -> float:
-    fault = state.outcome.exception() if state.outcome else None
-    return policy.wait_after(fault, state.attempt_number)
 
 
 # A bad request for one section (its schema, its size) says nothing about the others; 401, 403 and 404
