@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from batch_support import write_backlog
 from draft_support import BRIEF, TEMPLATE
 from fake_llm_server import FakeLLMServer
 from provider_support import ANTHROPIC_KEY, OPENAI_KEY, make_request
 from typer.testing import CliRunner
 
+from agent.batch.runner import BatchRequest, run_batch
+from agent.batch.summary import BatchPlan, ItemOutcome
 from agent.cli import app
 from agent.context.brief import Brief
 from agent.draft.cost import Account, CostCap
@@ -159,14 +162,19 @@ def test_the_cost_cap_bounds_a_call_by_the_context_window_as_well_as_by_its_body
         send(None)
 
 
-def test_plan_draft_refuses_a_request_past_the_models_window_before_any_call_and_the_named_fix_works(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # gpt-4o-mini declares 128,000 tokens; the repository holds about 240,000 tokens of source.
+def large_repository(root: Path) -> Path:
+    """About 240,000 tokens of source, more than gpt-4o-mini's declared 128,000."""
     for number in range(60):
-        (tmp_path / "src" / "billing").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "src" / "billing" / f"invoice_{number}.py").write_text("".join(
+        (root / "src" / "billing").mkdir(parents=True, exist_ok=True)
+        (root / "src" / "billing" / f"invoice_{number}.py").write_text("".join(
             f'def invoice_total_{number}_{line}(lines: list[int]) -> int:\n    """Sum invoice {line}."""\n'
             f"    return sum(lines) + {line}\n\n\n" for line in range(120)))
+    return root
+
+
+def test_plan_draft_refuses_a_request_past_the_models_window_before_any_call_and_the_named_fix_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    large_repository(tmp_path)
     (tmp_path / "brief.md").write_text("# Export invoices as CSV\n\nFinance wants a CSV of every invoice total.\n")
     monkeypatch.chdir(tmp_path)
     with FakeLLMServer() as server:
@@ -182,3 +190,23 @@ def test_plan_draft_refuses_a_request_past_the_models_window_before_any_call_and
                                      env={"OPENAI_API_KEY": OPENAI_KEY})
     assert drafted.exit_code in (0, 3), drafted.stderr  # 3: the fake server's file names are not this repository's
     assert (tmp_path / "implementation-plans" / "export-invoices-as-csv" / "plan.md").is_file()
+
+
+class Quiet:
+    def started(self, plan: BatchPlan) -> None: ...
+    def finished(self, outcome: ItemOutcome) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+def test_in_a_batch_each_item_past_the_window_fails_alone_before_any_call(tmp_path: Path) -> None:
+    repo = large_repository(tmp_path)
+    write_backlog(repo / "backlog.jsonl", 2)
+    with FakeLLMServer() as server:
+        request = BatchRequest(str(repo / "backlog.jsonl"), template="compact", repo=str(repo),
+                               model="openai:gpt-4o-mini", base_url=server.openai_base_url, out=str(repo / "plans"),
+                               context_tokens=200_000)
+        summary = run_batch(request, {"OPENAI_API_KEY": OPENAI_KEY}, Quiet())
+        assert server.requests == []
+    manifest = json.loads((repo / "plans" / "batch-manifest.json").read_text())
+    errors = [item["error"] for item in manifest["items"].values()]
+    assert summary.states["failed"] == 2 and all("lower --context-tokens to" in error for error in errors), errors
