@@ -325,11 +325,12 @@ class DraftLoop:
             if self.unreachable is not None:  # it stayed unreachable through another section's retries
                 raise self.unreachable
             response = await self._timed(request, purpose)
-            grown = state.max_output_tokens > self.settings.max_output_tokens
+            if response.stop != "truncated" or state.max_output_tokens > self.settings.max_output_tokens:
+                return response
             # The same budget would truncate again: double it, once, as far as the context window leaves room.
             window = self.provider.capabilities.context_window
             room = window - self.provider.count_tokens(request).likely if window else 2 * state.max_output_tokens
-            if response.stop == "truncated" and not grown and room > state.max_output_tokens:
+            if room > state.max_output_tokens:
                 self.progress(f"{request.schema_name}: answer cut off; retrying with a larger output budget")
                 state.max_output_tokens = min(2 * state.max_output_tokens, room)
                 response = await self._timed(replace(request, max_output_tokens=state.max_output_tokens), purpose)
