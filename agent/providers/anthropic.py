@@ -69,7 +69,7 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
         url = (base_url or ANTHROPIC_URL).rstrip("/")
         client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout))
         service = Service("anthropic", url, "ANTHROPIC_API_KEY", api_key)
-        super().__init__(model, f"anthropic:{model}", client, service, retry)
+        super().__init__(model, f"anthropic:{model}", client, service, retry, read=to_response, fault=to_fault)
         # The cache serves only what an earlier request wrote: the draft loop writes it once before fanning out.
         self.capabilities = Capabilities(warm_cache_first=True, batch_api=True, forced_tools=True,
                                          context_window=context_window(model, CONTEXT_WINDOWS))
@@ -80,12 +80,6 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
 
     async def _send(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> Any:
         return await client.messages.with_raw_response.create(**body)
-
-    def _to_response(self, answer: Any, attempts: int) -> ModelResponse:
-        return to_response(answer, attempts)
-
-    def _fault(self, exc: Exception) -> Fault:
-        return to_fault(exc)  # type: ignore[arg-type]
 
 
 def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:

@@ -68,7 +68,8 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
         name = name or f"openai:{model}"
         url = (base_url or OPENAI_URL).rstrip("/")
         client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout))
-        super().__init__(model, name, client, Service(name.split(":")[0], url, "OPENAI_API_KEY", api_key), retry)
+        service = Service(name.split(":")[0], url, "OPENAI_API_KEY", api_key)
+        super().__init__(model, name, client, service, retry, read=to_response, fault=to_fault)
         # OpenAI's platform features (forced function tools, prompt_cache_key); by default only there.
         self.platform = url == OPENAI_URL if platform is None else platform
         # A prefix serves only calls that start after an earlier call has processed it: the draft loop
@@ -89,12 +90,6 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
 
     async def _send(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> Any:
         return await client.chat.completions.with_raw_response.create(**body)
-
-    def _to_response(self, answer: Any, attempts: int) -> ModelResponse:
-        return to_response(answer, attempts)
-
-    def _fault(self, exc: Exception) -> Fault:
-        return to_fault(exc)  # type: ignore[arg-type]
 
 
 def chat_body(model: str, request: ModelRequest, limit_param: str, platform: bool = False) -> dict[str, Any]:

@@ -23,16 +23,21 @@ T = TypeVar("T")
 
 
 class SDKProvider(Generic[ClientT]):
-    """A `ModelResponse.usage` covers that one call's attempts; a call that failed says in its error's
+    """An adapter gives its module's `read` (an SDK answer and its attempts as a `ModelResponse`) and `fault`
+    (an SDK error as a `Fault`), and says how to build and send a body (`wire_body`, `_send`).
+
+    A `ModelResponse.usage` covers that one call's attempts; a call that failed says in its error's
     `attempts` how many were made. The provider keeps no total: many drafts may share it."""
 
     sdk_errors: tuple[type[Exception], ...] = ()  # the SDK's HTTP and connection errors
     capabilities: Capabilities
 
-    def __init__(self, model: str, name: str, client: ClientT, service: Service, retry: RetryPolicy | None) -> None:
+    def __init__(self, model: str, name: str, client: ClientT, service: Service, retry: RetryPolicy | None, *,
+                 read: Callable[[Any, int], ModelResponse], fault: Callable[[Any], Fault]) -> None:
         self.model, self.name = model, name
         self._client, self._service = client, service
         self._retry = retry or RetryPolicy()
+        self._read, self._fault = read, fault
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self._service.base_url!r})"
@@ -42,7 +47,7 @@ class SDKProvider(Generic[ClientT]):
         done = await with_retries(lambda: self._guarded(lambda client: self._send(client, body)),
                                   policy=self._retry, service=self._service)
         raw = done.value  # read through the raw-response path so the rate-limit headers reach the limiter
-        return with_rate_limits(self._to_response(raw.parse(), done.attempts), raw.headers)
+        return with_rate_limits(self._read(raw.parse(), done.attempts), raw.headers)
 
     def count_tokens(self, request: ModelRequest) -> TokenCount:
         return count_body(self.wire_body(request))
@@ -67,10 +72,4 @@ class SDKProvider(Generic[ClientT]):
 
     async def _send(self, client: ClientT, body: dict[str, Any]) -> Any:
         """The raw response (with `.parse()` and `.headers`) of sending `body`."""
-        raise NotImplementedError
-
-    def _to_response(self, answer: Any, attempts: int) -> ModelResponse:
-        raise NotImplementedError
-
-    def _fault(self, exc: Exception) -> Fault:
         raise NotImplementedError
