@@ -210,3 +210,22 @@ def test_in_a_batch_each_item_past_the_window_fails_alone_before_any_call(tmp_pa
     manifest = json.loads((repo / "plans" / "batch-manifest.json").read_text())
     errors = [item["error"] for item in manifest["items"].values()]
     assert summary.states["failed"] == 2 and all("lower --context-tokens to" in error for error in errors), errors
+
+
+def test_once_sections_are_drafted_a_re_ask_or_review_past_the_window_is_reported_not_fatal() -> None:
+    long_goal = "TODO: decide. " + "Finance downloads each invoice as a CSV file from its page. " * 150  # ~2,300 tokens
+
+    def answer(request: ModelRequest) -> dict[str, Any]:
+        if request.schema_name == "goal" and "TODO" not in request.prompt:  # first ask: a placeholder, re-asked
+            return {"goal": long_goal}
+        return fill_schema(request.schema, 1, EMPTY_WHEN_FINE)
+
+    said: list[str] = []
+    provider = FunctionProvider(answer, capabilities=Capabilities(context_window=8_000))
+    result = asyncio.run(draft_plan(TEMPLATE, BRIEF, provider, progress=said.append,
+                                    settings=DraftSettings(spine=False)))
+    asked = [request.schema_name for request in provider.requests]
+    assert "review" not in asked and any("plan review: " in line and "8,000 tokens" in line for line in said)
+    assert asked.count("goal") == 1  # its re-ask would not fit: not sent
+    window = [finding for finding in result.findings if finding.code == "context-window"]
+    assert [finding.unit for finding in window] == ["goal"] and "--context-tokens" in window[0].message
