@@ -229,3 +229,18 @@ def test_once_sections_are_drafted_a_re_ask_or_review_past_the_window_is_reporte
     assert asked.count("goal") == 1  # its re-ask would not fit: not sent
     window = [finding for finding in result.findings if finding.code == "context-window"]
     assert [finding.unit for finding in window] == ["goal"] and "--context-tokens" in window[0].message
+
+
+def test_a_batch_records_each_items_own_calls_while_items_share_one_provider(tmp_path: Path) -> None:
+    ids = write_backlog(tmp_path / "backlog.jsonl", 4)
+    titles = {row["id"]: row["title"] for row in map(json.loads, (tmp_path / "backlog.jsonl").read_text().splitlines())}
+    with FakeLLMServer() as server:
+        request = BatchRequest(str(tmp_path / "backlog.jsonl"), template="compact", repo=str(tmp_path),
+                               model="openai:gpt-4.1-mini", base_url=server.openai_base_url, out=str(tmp_path / "plans"),
+                               concurrency=4)
+        summary = run_batch(request, {"OPENAI_API_KEY": OPENAI_KEY}, Quiet())
+        sent = [json.dumps(recorded.body) for recorded in server.requests]
+    items = json.loads((tmp_path / "plans" / "batch-manifest.json").read_text())["items"]
+    for item_id in ids:  # the calls whose prompt carries the item's brief, and no other's
+        assert items[item_id]["usage"]["calls"] == sum(titles[item_id] in body for body in sent) > 0
+    assert summary.usage.calls == len(sent) == sum(item["usage"]["calls"] for item in items.values())
