@@ -241,3 +241,18 @@ def test_guidance_too_long_for_the_request_is_cut_between_lines_and_says_so() ->
     *kept, note = text.split("\n")
     assert kept == lines[: len(kept)] and len(text) <= 2_100
     assert note == f"(and {100 - len(kept)} more lines of guidance, in the schema's field descriptions)"
+
+
+def test_a_section_that_broke_its_schema_is_re_asked_with_its_answer_before_the_review_reads_the_plan() -> None:
+    """Seen through the relay: one field of the wrong type threw the whole section away, the review read its
+    empty frame (`Chosen option: "", because .`), and the re-ask said only "(no usable answer)"."""
+    wrong = {**GOOD["header"], "size": {"value": "S"}}
+    model = scripted({"header": [answer("header", wrong)]})
+
+    result = whole(model)
+
+    reask = asked(model, "header")[1].prompt
+    assert '"feature": "Invoice CSV export"' in reask  # the answer it gave, to fix the one field
+    order = [request.schema_name for request in model.requests]
+    assert order.index(REVIEW) > [i for i, name in enumerate(order) if name == "header"][1]
+    assert result.complete

@@ -118,6 +118,7 @@ class UnitState:
     refused: bool = False  # a refusal is final: asking again costs a call and rarely changes the answer
     words: int = 0  # the section's length budget
     errors_seen: set[tuple[str, str]] = field(default_factory=set)  # every error any answer of it had
+    rejected: Any = None  # the last answer that broke the schema, shown in its re-ask so one bad field is fixed
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,10 @@ class DraftLoop:
                 findings = self._validate()
             if self.spine is not None and self.spine.get("amendments"):
                 prefix = base + spine_part(spine_text(self.spine))  # the reconciled spine for every later call
-            if self.review_wanted:
+            # The review reads the whole plan, so it waits for a round in which every section has an answer (a
+            # section that broke its schema renders as an empty frame the review would only complain about).
+            complete = all(state.answered or state.refused for state in self.units.values())
+            if self.review_wanted and (complete or rounds == self.settings.max_rounds):
                 await self._review_once(prefix)
             findings += self.review.standing(self.compose(self.assembled())) if self.review else []
             # A refusal is final: asking again costs a call and rarely changes the answer.
@@ -316,7 +320,7 @@ class DraftLoop:
         else:
             unique = dict.fromkeys(state.problems + findings)  # the round's findings already hold the unit's problems
             messages = [f"{f.section}: {f.message}" if f.section else f.message for f in unique]
-            text = reask_prompt(self.template, state.name, messages, state.value if state.answered else None,
+            text = reask_prompt(self.template, state.name, messages, state.value if state.answered else state.rejected,
                                 state.words)
         return text + (f"\n\n{note}" if note else "")
 
@@ -371,6 +375,7 @@ class DraftLoop:
             value = unit_model(self.template, name).model_validate(data).model_dump(by_alias=True)[name]
         except ValidationError as error:
             state.problems = [self._problem(name, "schema", _schema_message(e)) for e in error.errors()[:10]]
+            state.rejected = data.get(name) if isinstance(data, dict) else None
             return False
         if changes and self.spine is not None:  # reconciled: the amended spine goes to every later call
             self.spine.setdefault("amendments", []).extend({"section": name, "change": c} for c in changes)
