@@ -8,75 +8,104 @@ environment, and nothing here reads or prints them (only whether one is set).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.context.repo import DEFAULT_CONTEXT_TOKENS
-from agent.draft.cost import PRICES, Price
 from agent.errors import InputError
-from agent.inputs import read_text, repository_root, trusted_path
-from agent.output import PLANS_DIR, recorded_template
-from agent.template.catalog import DEFAULT_TEMPLATE
+
+if TYPE_CHECKING:  # the CLI imports this module to build its options: `plan --help` must stay light
+    from agent.draft.cost import Price
 
 CONFIG_FILES = (".plan.toml", "pyproject.toml")  # the first one to set a key wins
 MAX_CONFIG_BYTES = 1_000_000
 DEFAULT_MODELS = {"OPENAI_API_KEY": "openai:gpt-4.1-mini", "ANTHROPIC_API_KEY": "anthropic:claude-sonnet-4-5"}
 DEFAULT = "default"
+KINDS = {"str": str, "int": int, "float": float}
 
 
-@dataclass(frozen=True)
-class Key:
-    """One setting: its type, built-in default, flag, environment variable, and the least value it takes."""
-
-    kind: type
-    default: Any
-    flag: str
-    env: str
-    minimum: float | None = None
-    path: bool = False  # a path in a config file is relative to that file's directory
-    unit: str = ""  # what a number counts, for messages
+def setting(default: Any, help: str, *, minimum: float | None = None, short: str = "", flag: bool = True,
+            path: bool = False, unit: str = "") -> Any:
+    """A field of `Settings` that is a setting: everything else about it (flag, environment variable,
+    config key, the CLI option and its help) is derived from this one declaration."""
+    return field(default=default, metadata={"setting": {"help": help, "minimum": minimum, "short": short,
+                                                        "has_flag": flag, "path": path, "unit": unit}})
 
 
-KEYS: dict[str, Key] = {
-    "model": Key(str, None, "--model", "PLAN_MODEL"),
-    "template": Key(str, DEFAULT_TEMPLATE, "--template", "PLAN_TEMPLATE", path=True),
-    "out_dir": Key(str, PLANS_DIR, "", "PLAN_OUT_DIR", path=True),
-    "context_tokens": Key(int, DEFAULT_CONTEXT_TOKENS, "--context-tokens", "PLAN_CONTEXT_TOKENS", minimum=1),
-    "concurrency": Key(int, 8, "--concurrency", "PLAN_CONCURRENCY", minimum=1),
-    "max_rounds": Key(int, 2, "--max-rounds", "PLAN_MAX_ROUNDS", minimum=0),
-    "max_cost": Key(float, None, "--max-cost", "PLAN_MAX_COST", minimum=0, unit="US dollars"),
-    # Without an answer after `timeout` seconds a call is abandoned (and retried while the deadline allows);
-    # a draft, or one item of a batch, that has not ended after `deadline` seconds stops with an error.
-    "timeout": Key(float, 120.0, "--timeout", "PLAN_TIMEOUT", minimum=1, unit="seconds"),
-    "deadline": Key(float, 900.0, "--deadline", "PLAN_DEADLINE", minimum=1, unit="seconds"),
-    "rpm": Key(int, None, "--rpm", "PLAN_RPM", minimum=1),
-    "tpm": Key(int, None, "--tpm", "PLAN_TPM", minimum=1),
-}
-PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
+def _builtin_prices() -> dict[str, Price]:
+    from agent.draft.cost import PRICES
+
+    return dict(PRICES)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every default `plan` uses. `None` means unset: no model chosen (pick one by the keys set), no cost
-    cap, no rate limits. `sources` says where each value came from; `prices` is the built-in table with
-    the config file's prices over it."""
+    """Every default `plan` uses, each declared once here. `None` means unset: no model chosen (pick one
+    by the keys set), no cost cap, no rate limits. `sources` says where each value came from; `prices`
+    is the built-in table with the config file's prices over it."""
 
-    model: str | None = KEYS["model"].default
-    template: str = KEYS["template"].default
-    out_dir: str = KEYS["out_dir"].default
-    context_tokens: int = KEYS["context_tokens"].default
-    concurrency: int = KEYS["concurrency"].default
-    max_rounds: int = KEYS["max_rounds"].default
-    max_cost: float | None = KEYS["max_cost"].default  # US dollars
-    timeout: float = KEYS["timeout"].default  # seconds per model call
-    deadline: float = KEYS["deadline"].default  # seconds per draft
-    rpm: int | None = KEYS["rpm"].default  # requests per minute, for `plan batch`
-    tpm: int | None = KEYS["tpm"].default  # tokens per minute, for `plan batch`
-    prices: Mapping[str, Price] = field(default_factory=lambda: dict(PRICES), compare=False, repr=False)
+    model: str | None = setting(None, "openai:MODEL, anthropic:MODEL, ollama:MODEL or offline. "
+                                "Default: a model for whichever API key is set, else offline.", short="-m")
+    template: str = setting("default", "Built-in template name or path to a markdown template.", short="-t",
+                            path=True)
+    out_dir: str = setting("implementation-plans", "Folder plans are written to, as OUT_DIR/<slug>/plan.md.", flag=False,
+                           path=True)  # no flag of its own: --out names one plan's file, or a batch's folder
+    context_tokens: int = setting(12_000, "Budget for repository context, in tokens.", minimum=1)
+    concurrency: int = setting(8, "Section calls in flight at once.", minimum=1)
+    max_rounds: int = setting(2, "Re-ask rounds for failing sections.", minimum=0)
+    max_cost: float | None = setting(None, "Stop before a call that could take the run past this many US dollars.",
+                                     minimum=0, unit="US dollars")
+    # Without an answer after `timeout` seconds a call is abandoned (and retried while the deadline allows);
+    # a draft, or one item of a batch, that has not ended after `deadline` seconds stops with an error.
+    timeout: float = setting(120.0, "Seconds to wait for one model call before retrying it.", minimum=1,
+                             unit="seconds")
+    deadline: float = setting(900.0, "Seconds a whole draft may take before it stops with an error.", minimum=1,
+                              unit="seconds")
+    rpm: int | None = setting(None, "Requests per minute to stay under (learnt from the provider's rate-limit "
+                              "headers when not given).", minimum=1)
+    tpm: int | None = setting(None, "Tokens per minute to stay under.", minimum=1)
+    prices: Mapping[str, Price] = field(default_factory=_builtin_prices, compare=False, repr=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting as `setting()` declared it. Its flag (`--max-rounds`) and environment variable
+    (`PLAN_MAX_ROUNDS`) follow from its name; `path`: a path in a config file is relative to that file's
+    directory; `unit`: what a number counts, for messages."""
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+    minimum: float | None = None
+    short: str = ""
+    has_flag: bool = True
+    path: bool = False
+    unit: str = ""
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name.replace('_', '-')}" if self.has_flag else ""
+
+    @property
+    def env(self) -> str:
+        return f"PLAN_{self.name.upper()}"
+
+    @property
+    def help_with_default(self) -> str:
+        """The help text with a numeric default, as `--help` shows it: "Re-ask rounds for failing sections [2]."."""
+        if not isinstance(self.default, int | float):
+            return self.help
+        return f"{self.help.removesuffix('.')} [{self.default:g}]."
+
+
+# The annotations are strings (`from __future__ import annotations`): "int | None" is read as int.
+KEYS: dict[str, Key] = {item.name: Key(item.name, KINDS[str(item.type).split(" |")[0]], item.default,
+                                       **item.metadata["setting"])
+                        for item in fields(Settings) if "setting" in item.metadata}
+PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
 
 
 @dataclass(frozen=True)
@@ -104,34 +133,24 @@ def resolve_settings(flags: Mapping[str, Any], env: Mapping[str, str], root: Pat
 def _resolve(name: str, key: Key, flag: Any, env: Mapping[str, str], files: list[ConfigFile]) -> tuple[Any, str]:
     if flag is not None:
         return _checked(flag, key, key.flag or name), f"flag {key.flag or name}"
-    if env.get(key.env, "").strip():
-        return _checked(_parse(env[key.env].strip(), key, key.env), key, key.env), f"env {key.env}"
+    text = env.get(key.env, "").strip()
+    if text:  # an environment variable is text: "8" is read as the setting's kind
+        try:
+            value = text if key.kind is str else key.kind(text)
+        except ValueError:
+            kind = "a whole number" if key.kind is int else "a number"
+            raise InputError(f"{key.env} must be {kind}; fix or unset it") from None
+        return _checked(value, key, key.env), f"env {key.env}"
     for config in files:
-        if name in config.values:
-            where = f"`{name}` in {config.label}"
-            value = _checked(_typed(config.values[name], key, where), key, where)
+        if name in config.values:  # TOML is typed: 8 for a float is fine, "8" or true for a number is not
+            where, value = f"`{name}` in {config.label}", config.values[name]
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (isinstance(value, key.kind) and (key.kind is str or numeric)) and not (key.kind is float and numeric):
+                kind = {str: "a string", int: "a whole number", float: "a number"}[key.kind]
+                raise InputError(f"{where} must be {kind}; fix it")
+            value = _checked(float(value) if key.kind is float else value, key, where)
             return (_relative(value, config.path.parent, where) if key.path else value), config.label
     return key.default, DEFAULT
-
-
-def _parse(text: str, key: Key, where: str) -> Any:
-    if key.kind is str:
-        return text
-    try:
-        return key.kind(text)
-    except ValueError:
-        kind = "a whole number" if key.kind is int else "a number"
-        raise InputError(f"{where} must be {kind}; fix or unset it") from None
-
-
-def _typed(value: Any, key: Key, where: str) -> Any:
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    if key.kind is float and numeric:
-        return float(value)
-    if isinstance(value, key.kind) and (key.kind is str or numeric):
-        return value
-    kind = {str: "a string", int: "a whole number", float: "a number"}[key.kind]
-    raise InputError(f"{where} must be {kind}; fix it")
 
 
 def _checked(value: Any, key: Key, where: str) -> Any:
@@ -148,6 +167,8 @@ def _relative(value: str, base: Path, where: str) -> str:
     """A relative path in a config file means the file's own directory; built-in template names stay.
     The path must stay inside that directory: a config file can arrive in a pull request, and the
     template it names is read and sent to the model."""
+    from agent.inputs import repository_root, trusted_path
+
     path = Path(value).expanduser()
     if "/" not in value and not value.endswith(".md"):
         return value
@@ -163,12 +184,20 @@ def read_config_files(root: Path) -> list[ConfigFile]:
         path = root / name
         if path.exists():  # anything that is not a regular file is refused by the reader, not skipped
             values = _load(path)
+            unknown = sorted(set(values or ()) - set(KEYS) - {"prices"})
+            if unknown:  # a typo would otherwise be silently ignored; the value is not echoed, it may be a secret
+                known = ", ".join([*KEYS, "prices"])
+                raise InputError(f"{path}: unknown setting {unknown[0]!r}; known settings: {known}")
             if values is not None:
-                found.append(ConfigFile(path, _known(values, path)))
+                found.append(ConfigFile(path, values))
     return found
 
 
 def _load(path: Path) -> dict[str, Any] | None:
+    import tomllib
+
+    from agent.inputs import read_text
+
     text = read_text(str(path), "config file", MAX_CONFIG_BYTES)
     try:
         data = tomllib.loads(text)
@@ -184,16 +213,8 @@ def _load(path: Path) -> dict[str, Any] | None:
     return table
 
 
-def _known(values: dict[str, Any], path: Path) -> dict[str, Any]:
-    unknown = sorted(set(values) - set(KEYS) - {"prices"})
-    if unknown:  # a typo would otherwise be silently ignored; the value is not echoed, it may be a secret
-        known = ", ".join([*KEYS, "prices"])
-        raise InputError(f"{path}: unknown setting {unknown[0]!r}; known settings: {known}")
-    return values
-
-
 def _prices(files: list[ConfigFile]) -> tuple[dict[str, Price], str]:
-    table = dict(PRICES)
+    table = _builtin_prices()
     labels = []
     for config in reversed(files):  # the file that wins is applied last
         given = config.values.get("prices")
@@ -211,6 +232,8 @@ def _price(model: str, value: Any, where: str) -> Price:
     if not isinstance(value, dict) or not {"input", "output"} <= value.keys() or set(value) - set(PRICE_FIELDS):
         raise InputError(f"{where}: the price of {model!r} needs `input` and `output` (and optionally "
                          "`cache_read`, `cache_write`) in USD per million tokens")
+    from agent.draft.cost import Price
+
     return Price(**{name: _amount(value.get(name, value["input"]), f"{where}: {model} {name}")
                     for name in PRICE_FIELDS})
 
@@ -243,10 +266,8 @@ def default_model(env: Mapping[str, str]) -> tuple[str, str]:
 def config_report(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
     """`plan config show --format json`: every setting's value and where it came from. API keys are not
     settings; the report says only which one picked the default model."""
-    rows: dict[str, Any] = {}
-    for item in fields(Settings):
-        if item.name not in ("sources", "prices"):
-            rows[item.name] = {"value": getattr(settings, item.name), "source": settings.sources.get(item.name, DEFAULT)}
+    rows: dict[str, Any] = {name: {"value": getattr(settings, name), "source": settings.sources.get(name, DEFAULT)}
+                            for name in KEYS}
     if settings.model is None:
         model, reason = default_model(env)
         rows["model"] = {"value": model, "source": f"{DEFAULT} ({reason})"}
@@ -270,6 +291,8 @@ def settings_for_plan(plan_path: str, flags: Mapping[str, Any], env: Mapping[str
     the --template flag, before the environment and config files (a plan follows the template it was
     drafted from). A recorded template outside the repository is not read; a template set in the
     environment or a config file is then used instead, and without one the user is asked for --template."""
+    from agent.output import recorded_template
+
     if flags.get("template"):
         return resolve_settings(flags, env, root)
     try:

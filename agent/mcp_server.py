@@ -8,16 +8,20 @@ one-line message. Only `plan mcp` imports this module, so `plan --help` never lo
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from agent import __version__
 from agent.check.validate import Finding
+from agent.config import KEYS  # the tools' settings are described as the CLI's options are
 from agent.errors import PlanError
+
+if TYPE_CHECKING:  # imported by `serve`, where the server starts: importing this module stays light
+    from agent.session import Session
 
 try:
     from mcp.server.mcpserver import MCPServer
@@ -78,27 +82,29 @@ class TemplateList(BaseModel):
 
 
 class PlanTools:
-    """The tools, bound to the server's environment (API keys, PLAN_* settings) and working directory."""
+    """The tools, bound to the server's session (its environment: API keys, PLAN_* settings; its provider
+    factory) and working directory. Each call resolves the settings for the repository it names."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = dict(env)
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def draft_plan(
         self,
         brief_text: Annotated[str | None, Field(description="The feature brief as markdown")] = None,
         brief_path: Annotated[str | None, Field(description="Or a brief file: markdown, YAML, issue JSON")] = None,
-        template: Annotated[str | None, Field(description="Built-in template name or template path")] = None,
+        template: Annotated[str | None, Field(description=KEYS["template"].help)] = None,
         repo: Annotated[str, Field(description="Repository the plan is about")] = ".",
-        model: Annotated[str | None, Field(description="openai:MODEL, anthropic:MODEL, ollama:MODEL, offline")] = None,
+        model: Annotated[str | None, Field(description=KEYS["model"].help)] = None,
         out: Annotated[str | None, Field(description="Plan file or directory to write")] = None,
         force: Annotated[bool, Field(description="Overwrite an existing plan")] = False,
     ) -> DraftedPlan:
         """Draft an implementation plan for a brief in the repository's template, write plan.md and plan.json,
         and check it. Give brief_text or brief_path. Findings list what is still missing or wrong."""
-        from agent.session import DraftRequest, run_draft
+        from agent.session import DraftRequest
 
         with _tool_errors(), _brief_file(brief_text, brief_path) as brief:
-            outcome = run_draft(DraftRequest(brief, template, repo, model, out=out, force=force), self.env)
+            session = self.session.resolve({"template": template, "model": model}, repo)
+            outcome = session.run_draft(DraftRequest(brief=brief, repo=repo, out=out, force=force))
         result = outcome.result
         return DraftedPlan(plan_path=str(outcome.plan_path), json_path=str(outcome.json_path),
                            complete=result.complete, model=outcome.model, template=outcome.template.name,
@@ -114,11 +120,9 @@ class PlanTools:
         """Check a plan against its template: leftover placeholders, empty or missing sections, headings out of
         order, values outside the template's choices, and with repo, files that do (not) exist."""
         from agent.check.validate import validate_file
-        from agent.config import settings_for_plan
-        from agent.template.catalog import load_template
 
         with _tool_errors():
-            compiled = load_template(settings_for_plan(plan_path, {"template": template}, self.env, repo or ".").template)
+            compiled = self.session.resolve({"template": template}, repo or ".", plan=plan_path).template()
             findings = validate_file(plan_path, compiled, repo)
         errors = sum(1 for finding in findings if finding.severity == "error")
         return ValidatedPlan(plan_path=plan_path, template=compiled.name, valid=errors == 0, errors=errors,
@@ -126,29 +130,27 @@ class PlanTools:
 
     def list_templates(self) -> TemplateList:
         """The built-in plan templates, with how many sections each drafts, and the default template."""
-        from agent.config import resolve_settings
         from agent.template.catalog import builtin_templates, load_template
 
         with _tool_errors():
             names = list(builtin_templates())
             summaries = [TemplateSummary(name=name, sections=len(load_template(name).units)) for name in names]
-            default = resolve_settings({}, self.env).template
+            default = self.session.resolve({}).settings.template
         return TemplateList(templates=summaries, default=default)
 
     def repo_context(
         self,
         brief: Annotated[str, Field(description="The feature brief as text, to rank the repository's files against")],
         repo: Annotated[str, Field(description="Repository to read")] = ".",
-        context_tokens: Annotated[int | None, Field(description="Token budget for the context")] = None,
+        context_tokens: Annotated[int | None, Field(description=KEYS["context_tokens"].help_with_default)] = None,
     ) -> dict[str, Any]:
         """What plan-agent knows of the repository for this brief: stack facts, files ranked against the brief,
         their outlines, and what was left out; secrets are never read."""
-        from agent.config import resolve_settings
         from agent.context import context_for_brief, to_json
         from agent.context.brief import Brief, redact_brief
 
         with _tool_errors():
-            tokens = resolve_settings({"context_tokens": context_tokens}, self.env, repo).context_tokens
+            tokens = self.session.resolve({"context_tokens": context_tokens}, repo).settings.context_tokens
             built = context_for_brief(Path(repo), redact_brief(Brief(_title(brief), brief, "-")), tokens)
         return to_json(built)
 
@@ -181,9 +183,9 @@ def _brief_file(text: str | None, path: str | None) -> Iterator[str]:
         yield str(brief)
 
 
-def build_server(env: Mapping[str, str]) -> MCPServer:
+def build_server(session: Session) -> MCPServer:
     server: MCPServer = MCPServer("plan-agent", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
-    tools = PlanTools(env)
+    tools = PlanTools(session)
     for tool in (tools.draft_plan, tools.validate_plan, tools.list_templates, tools.repo_context):
         server.add_tool(tool)
     return server
@@ -195,7 +197,9 @@ def serve() -> None:
 
     import anyio
 
-    anyio.run(_serve_stdio, build_server(os.environ))
+    from agent.session import Session
+
+    anyio.run(_serve_stdio, build_server(Session(env=dict(os.environ))))
 
 
 async def _serve_stdio(server: MCPServer) -> None:

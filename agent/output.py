@@ -21,9 +21,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from agent.config import KEYS
 from agent.errors import InputError, OutputExistsError, PlanBusyError, PlanError, PlanFileError
 
-PLANS_DIR = "implementation-plans"
+PLANS_DIR: str = KEYS["out_dir"].default
 MAX_PLAN_JSON_BYTES = 20_000_000
 
 

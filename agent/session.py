@@ -1,18 +1,31 @@
-"""`plan draft` as a Python API: brief, template and repository in; plan.md and plan.json out."""
+"""The one pipeline every command runs through: settings resolved once, then template, repository context,
+provider and the draft loop. `plan draft` is `Session.run_draft`; `plan revise`, `plan batch`, `plan eval`
+and the MCP server take a `Session` and use its steps, so what they share is written once here.
+
+A `Session` holds what is not the request: the resolved settings, the environment (API keys are read
+from it, never from `os.environ` here), and the seams a test or an embedding program replaces instead of
+patching modules: how a model spec becomes a provider, the transport retry policy, the clock, and how a
+batch job is polled.
+
+    session = Session(env=os.environ).resolve({"model": "openai:gpt-4.1-mini"}, repo=".")
+    outcome = session.run_draft(DraftRequest(brief="brief.md"))
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.config import DEFAULT_MODELS, Settings, default_model, origin, resolve_settings
+from agent.config import Settings, default_model, origin, resolve_settings, settings_for_plan
 from agent.context import context_for_brief
 from agent.context.brief import Brief, read_brief
 from agent.context.repo import RepoContext
-from agent.draft.loop import DraftResult, DraftSettings, Progress, draft_plan
+from agent.draft.loop import DraftResult, DraftSettings, Progress, Revision, draft_plan
 from agent.errors import InputError, TransportError
 from agent.output import check_output, json_text, plan_lock, plan_paths, write_files
 from agent.providers import resolve_provider
@@ -23,37 +36,64 @@ from agent.template.model import Template
 from agent.template.render import plan_json
 
 if TYPE_CHECKING:  # agent.providers.retry imports tenacity; `plan --help` stays light
+    from agent.batch.batched import PollPolicy
+    from agent.draft.cost import Account
     from agent.providers.retry import RetryPolicy
 
-__all__ = ["DEFAULT_MODELS", "DraftOutcome", "DraftRequest", "choose_model", "draft_report", "run_draft"]
+__all__ = ["Clock", "DraftOutcome", "DraftRequest", "ProviderOrder", "Session", "build_provider", "draft_report"]
 OFFLINE_NOTE = ("no model configured: drafting with the offline skeleton drafter; set OPENAI_API_KEY or "
                 "ANTHROPIC_API_KEY, or pass --model openai:MODEL / anthropic:MODEL / ollama:MODEL")
 
 
 @dataclass(frozen=True)
+class ProviderOrder:
+    """What a provider is wanted for: the model spec (and where it was set, for messages), how to reach it,
+    and the draft it serves. Only `offline` reads the template, brief and context: it drafts from them."""
+
+    spec: str
+    env: Mapping[str, str]
+    base_url: str | None = None
+    timeout: float | None = None
+    retry: RetryPolicy | None = None
+    origin: str = "--model"
+    template: Template | None = None
+    brief: Brief | None = None
+    context: RepoContext | None = None
+    today: date | None = None
+
+
+ProviderFactory = Callable[[ProviderOrder], Provider]
+
+
+def build_provider(order: ProviderOrder) -> Provider:
+    """The one place a model spec becomes a provider: `offline` drafts from the brief and the repository,
+    every other spec goes to `resolve_provider`, which imports only the SDK it needs."""
+    if order.spec == "offline":
+        if order.template is None or order.brief is None:
+            raise InputError(f"{order.origin} offline drafts plans only; use openai:MODEL, anthropic:MODEL or "
+                             "ollama:MODEL here")
+        return OfflineDrafter(order.template, order.brief, order.context, order.today)
+    return resolve_provider(order.spec, base_url=order.base_url, env=order.env, retry=order.retry,
+                            timeout=order.timeout, origin=order.origin)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time as a run sees it: `now` (seconds, for wall times) and `today` (the date the model is told)."""
+
+    now: Callable[[], float] = time.perf_counter
+    today: Callable[[], date] = date.today
+
+
+@dataclass(frozen=True, kw_only=True)
 class DraftRequest:
-    """What the caller asked for. None means "not given": the setting comes from the environment, the
-    repository's config file, or the built-in default (`agent.config`)."""
+    """What `plan draft` was asked beyond the settings: the brief, where the repository is and the plan goes."""
 
     brief: str
-    template: str | None = None
     repo: str = "."
-    model: str | None = None
-    base_url: str | None = None
     out: str | None = None
-    max_rounds: int | None = None
-    concurrency: int | None = None
-    max_cost_usd: float | None = None
     force: bool = False
-    context_tokens: int | None = None
-    timeout: float | None = None
-    deadline: float | None = None
     review: bool = True  # the whole-plan review call (`--no-review` turns it off)
-
-    def flags(self) -> dict[str, Any]:
-        return {"template": self.template, "model": self.model, "max_rounds": self.max_rounds,
-                "concurrency": self.concurrency, "max_cost": self.max_cost_usd, "context_tokens": self.context_tokens,
-                "timeout": self.timeout, "deadline": self.deadline}
 
 
 @dataclass
@@ -68,45 +108,105 @@ class DraftOutcome:
     redacted_lines: tuple[int, ...] = ()  # lines of the brief where a secret-looking value was replaced
 
 
-def choose_model(model: str | None, env: Mapping[str, str], base_url: str | None = None) -> tuple[str, str | None]:
-    """The model spec to use, and a note for the user when we fell back to the offline drafter."""
-    if model:
-        return model, None
-    if base_url or env.get("OPENAI_BASE_URL"):
-        raise InputError("a base URL is set (--base-url or OPENAI_BASE_URL) but no model: pass --model openai:MODEL")
-    chosen, _ = default_model(env)
-    return chosen, OFFLINE_NOTE if chosen == "offline" else None
+@dataclass(frozen=True, kw_only=True)
+class Session:
+    """Resolved settings, the environment, and the seams: `providers` (a `ProviderOrder` in, a provider
+    out), `retry` (the transport retry policy, None for the providers' own), `clock`, and `polls` (how
+    `plan batch --via batch-api` waits on its jobs, None for the default)."""
 
+    settings: Settings = field(default_factory=Settings)
+    env: Mapping[str, str] = field(default_factory=dict)
+    base_url: str | None = None  # an OpenAI-compatible server (--base-url), over OPENAI_BASE_URL
+    providers: ProviderFactory = build_provider
+    retry: RetryPolicy | None = None
+    clock: Clock = Clock()
+    polls: PollPolicy | None = None
 
-def run_draft(request: DraftRequest, env: Mapping[str, str], progress: Progress = lambda _: None) -> DraftOutcome:
-    config = resolve_settings(request.flags(), env, request.repo)
-    brief = read_brief(request.brief)
-    template = load_template(config.template)
-    paths = plan_paths(request.out, brief.slug, plans_dir=config.out_dir)
-    check_output(paths, request.force)  # before spending a single token
-    model, note = choose_model(config.model, env, request.base_url)
-    context = context_for_brief(Path(request.repo), brief, config.context_tokens, output_dir=Path(config.out_dir))
-    if note:  # after the repository is known to be there, so a bad --repo is the only message
-        progress(note)
-    if brief.redacted_lines:
-        progress(f"{brief.source}: secret-looking values on line(s) {_lines(brief.redacted_lines)} of the brief "
-                 "were replaced with [REDACTED]; nothing redacted is sent or written")
-    provider = make_provider(model, env, template=template, brief=brief, context=context, base_url=request.base_url,
-                             timeout=config.timeout, origin=origin(config, "model"))
-    settings = replace(draft_settings(config), review=request.review)
-    with plan_lock(paths[0]):
-        check_output(paths, request.force)  # again: another run may have written it while we waited
-        result = asyncio.run(draft_and_close(provider, draft_plan(template, brief, provider, context.prompt_text,
-                                                                   context.tracked_paths, settings, progress),
-                                             config))
-        outcome = DraftOutcome(result, paths[0], paths[1], model, template, context, brief.source,
-                               brief.redacted_lines)
-        write_outcome(outcome)
-    return outcome
+    def resolve(self, flags: Mapping[str, Any], repo: Path | str = ".", *, plan: str | None = None) -> Session:
+        """This session with its settings resolved for `repo`: flag > environment > config file > default.
+        For a command on an existing `plan`, the template its plan.json records comes right after --template."""
+        settings = (settings_for_plan(plan, flags, self.env, repo) if plan is not None
+                    else resolve_settings(flags, self.env, repo))
+        return replace(self, settings=settings)
 
+    def model(self) -> tuple[str, str | None]:
+        """The model spec to use, and a note for the user when it fell back to the offline drafter."""
+        if self.settings.model:
+            return self.settings.model, None
+        if self.base_url or self.env.get("OPENAI_BASE_URL"):
+            raise InputError("a base URL is set (--base-url or OPENAI_BASE_URL) but no model: pass --model "
+                             "openai:MODEL")
+        chosen, _ = default_model(self.env)
+        return chosen, OFFLINE_NOTE if chosen == "offline" else None
 
-def _lines(numbers: tuple[int, ...]) -> str:
-    return ", ".join(str(number) for number in numbers)
+    def template(self) -> Template:
+        return load_template(self.settings.template)
+
+    def provider(self, spec: str, *, template: Template | None = None, brief: Brief | None = None,
+                 context: RepoContext | None = None, retry: RetryPolicy | None = None) -> Provider:
+        """A provider for `spec` through the session's factory; `retry` replaces the session's policy."""
+        where = origin(self.settings, "model") if spec == self.settings.model else "--model"
+        return self.providers(ProviderOrder(spec, self.env, self.base_url, self.settings.timeout,
+                                            retry or self.retry, where, template, brief, context, self.clock.today()))
+
+    def draft_settings(self, **changes: Any) -> DraftSettings:
+        """The draft loop's settings from the session's: rounds, concurrency, the cost cap and its prices."""
+        config = self.settings
+        return replace(DraftSettings(max_rounds=config.max_rounds, concurrency=config.concurrency,
+                                     max_cost_usd=config.max_cost, prices=config.prices,
+                                     max_cost_origin=origin(config, "max_cost"), today=self.clock.today()), **changes)
+
+    async def draft(self, template: Template, brief: Brief, context: RepoContext, provider: Provider, *,
+                    settings: DraftSettings | None = None, progress: Progress = lambda _: None,
+                    revision: Revision | None = None, account: Account | None = None) -> DraftResult:
+        """One plan (or the revised units of one) through the draft loop, with the repository's context;
+        its calls charged to `account` (a batch item's), else to an account of the draft's own."""
+        return await draft_plan(template, brief, provider, context.prompt_text, context.tracked_paths,
+                                settings or self.draft_settings(), progress, revision, account)
+
+    def run(self, provider: Provider, drafting: Coroutine[Any, Any, DraftResult]) -> DraftResult:
+        """Run a draft within the deadline, then close the provider's connections while their event loop is
+        still running (closed later, by the garbage collector, they print "Event loop is closed" tracebacks)."""
+
+        async def bounded() -> DraftResult:
+            try:
+                async with asyncio.timeout(self.settings.deadline):
+                    return await drafting
+            except TimeoutError:
+                source = self.settings.sources.get("deadline", "default")
+                raise TransportError(f"the draft did not end within its {self.settings.deadline:g} s deadline "
+                                     f"({source}); nothing was written. The provider may be down or slow: try "
+                                     "again later, or raise --deadline / --timeout") from None
+            finally:
+                await provider.aclose()
+
+        return asyncio.run(bounded())
+
+    def run_draft(self, request: DraftRequest, progress: Progress = lambda _: None) -> DraftOutcome:
+        """`plan draft`: brief, template and repository in; plan.md and plan.json out."""
+        config = self.settings
+        brief = read_brief(request.brief)
+        template = self.template()
+        paths = plan_paths(request.out, brief.slug, plans_dir=config.out_dir)
+        check_output(paths, request.force)  # before spending a single token
+        model, note = self.model()
+        context = context_for_brief(Path(request.repo), brief, config.context_tokens, output_dir=Path(config.out_dir))
+        if note:  # after the repository is known to be there, so a bad --repo is the only message
+            progress(note)
+        if brief.redacted_lines:
+            lines = ", ".join(str(number) for number in brief.redacted_lines)
+            progress(f"{brief.source}: secret-looking values on line(s) {lines} of the brief were replaced with "
+                     "[REDACTED]; nothing redacted is sent or written")
+        provider = self.provider(model, template=template, brief=brief, context=context)
+        with plan_lock(paths[0]):
+            check_output(paths, request.force)  # again: another run may have written it while we waited
+            settings = self.draft_settings(review=request.review)
+            result = self.run(provider, self.draft(template, brief, context, provider, settings=settings,
+                                                   progress=progress))
+            outcome = DraftOutcome(result, paths[0], paths[1], model, template, context, brief.source,
+                                   brief.redacted_lines)
+            write_outcome(outcome)
+        return outcome
 
 
 def write_outcome(outcome: DraftOutcome) -> None:
@@ -117,40 +217,6 @@ def write_outcome(outcome: DraftOutcome) -> None:
     record = {**plan_json(outcome.template, result.plan), "spine": result.spine, "review": review,
               "report": draft_report(outcome)}
     write_files({outcome.plan_path: result.markdown, outcome.json_path: json_text(record)})
-
-
-def draft_settings(config: Settings) -> DraftSettings:
-    return DraftSettings(config.max_rounds, config.concurrency, config.max_cost, prices=config.prices,
-                         max_cost_origin=origin(config, "max_cost"))
-
-
-async def draft_and_close(provider: Provider, drafting: Coroutine[Any, Any, DraftResult],
-                          config: Settings) -> DraftResult:
-    """Run the draft within its deadline, then close the provider's connections while their event loop is
-    still running (closed later, by the garbage collector, they print "Event loop is closed" tracebacks)."""
-    try:
-        async with asyncio.timeout(config.deadline):
-            return await drafting
-    except TimeoutError:
-        raise TransportError(deadline_message(config)) from None
-    finally:
-        await provider.aclose()
-
-
-def deadline_message(config: Settings) -> str:
-    source = config.sources.get("deadline", "default")
-    return (f"the draft did not end within its {config.deadline:g} s deadline ({source}); nothing was written. "
-            "The provider may be down or slow: try again later, or raise --deadline / --timeout")
-
-
-def make_provider(spec: str, env: Mapping[str, str], *, template: Template, brief: Brief, context: RepoContext | None,
-                  base_url: str | None = None, timeout: float | None = None, retry: RetryPolicy | None = None,
-                  origin: str = "--model") -> Provider:
-    """The one place a model spec becomes a provider for drafting `brief`. `offline` drafts from the brief
-    and the repository, so it is built with them here; every other spec goes to `resolve_provider`."""
-    if spec == "offline":
-        return OfflineDrafter(template, brief, context)
-    return resolve_provider(spec, base_url=base_url, env=env, retry=retry, timeout=timeout, origin=origin)
 
 
 def draft_report(outcome: DraftOutcome) -> dict[str, Any]:

@@ -20,8 +20,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_llm_server import FakeLLMServer  # noqa: E402
 
+from agent.config import Settings  # noqa: E402
 from agent.evals.report import format_table, report_json  # noqa: E402
-from agent.evals.suite import EvalSettings, run_eval  # noqa: E402
+from agent.evals.suite import EvalRequest, run_eval  # noqa: E402
+from agent.session import Session  # noqa: E402
 
 MODEL = "openai:fake-planner"
 
@@ -33,8 +35,9 @@ def main() -> None:
     if args.out.exists():
         shutil.rmtree(args.out)
     with FakeLLMServer() as server:
-        settings = EvalSettings(ROOT / "evals" / "cases", MODEL, server.openai_base_url, record=args.out)
-        run = run_eval(settings, {}, progress=lambda line: print(line, file=sys.stderr))
+        session = Session(settings=Settings(model=MODEL), base_url=server.openai_base_url)
+        request = EvalRequest(cases_dir=ROOT / "evals" / "cases", record=args.out)
+        run = run_eval(request, session, progress=lambda line: print(line, file=sys.stderr))
     print(format_table(report_json(run)))
     print(f"cassettes written to {args.out}", file=sys.stderr)
 

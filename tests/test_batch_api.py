@@ -21,6 +21,7 @@ from agent.batch.batched import PollPolicy
 from agent.batch.manifest import MANIFEST_NAME
 from agent.cli import app
 from agent.draft.cost import PRICES
+from agent.session import Session
 
 ENV = {"OPENAI_API_KEY": OPENAI_KEY, "ANTHROPIC_API_KEY": ANTHROPIC_KEY}
 OPENAI_MODEL = "openai:gpt-4.1-mini"
@@ -51,16 +52,17 @@ class Sleeps:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> Sleeps:
-    recorder = Sleeps()
-    policy = PollPolicy(settle_s=0.05, first_s=1.0, factor=2.0, max_s=3.0, sleep=recorder)
-    monkeypatch.setattr("agent.batch.batched.DEFAULT_POLICY", policy)
-    return recorder
+def sleeps() -> Sleeps:
+    return Sleeps()
 
 
-def batch(model: str, *args: str) -> Result:
+def batch(sleeps: Sleeps, model: str, *args: str) -> Result:
+    """`plan batch --via batch-api`, its jobs polled quickly and its waits recorded: the poll policy is
+    handed to the app in its session (click's `obj`), so nothing in agent/ is patched."""
+    polls = PollPolicy(settle_s=0.05, first_s=1.0, factor=2.0, max_s=3.0, sleep=sleeps)
     return CliRunner().invoke(app, ["batch", "backlog.jsonl", "--via", "batch-api", "--model", model,
-                                    "--template", "compact", "--out", "plans", "--format", "json", *args], env=ENV)
+                                    "--template", "compact", "--out", "plans", "--format", "json", *args], env=ENV,
+                              obj=Session(polls=polls))
 
 
 def summary(result: Result) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def placeholder_once_for_item_2(body: dict[str, Any]) -> Any:
 def test_openai_batch_api_first_round_then_the_re_asks_as_a_second_job(repo: Path, sleeps: Sleeps) -> None:
     service = FakeOpenAIBatches(polls_before_done=2, answer=placeholder_once_for_item_2)
     service.mount()
-    result = batch(OPENAI_MODEL)
+    result = batch(sleeps, OPENAI_MODEL)
     assert result.exit_code == 0, result.output
     first, second = service.bodies(0), service.bodies(1)
     assert len(first) == 3 * len(UNITS) and {title_of(body) for body in first} == {
@@ -106,7 +108,7 @@ def test_openai_batch_api_first_round_then_the_re_asks_as_a_second_job(repo: Pat
 def test_anthropic_message_batches(repo: Path, sleeps: Sleeps) -> None:
     service = FakeAnthropicBatches(polls_before_done=1)
     service.mount()
-    result = batch("anthropic:claude-sonnet-4-5")
+    result = batch(sleeps, "anthropic:claude-sonnet-4-5")
     assert result.exit_code == 0, result.output
     [(job_id, requests)] = service.jobs.items()
     assert len(requests) == 3 * len(UNITS)
@@ -126,13 +128,13 @@ def test_a_run_killed_while_waiting_resumes_the_recorded_job(repo: Path, sleeps:
     service = FakeOpenAIBatches(polls_before_done=10**6)
     service.mount()
     sleeps.interrupt_after = 2
-    killed = batch(OPENAI_MODEL)
+    killed = batch(sleeps, OPENAI_MODEL)
     assert killed.exit_code == 130 and "plan: error: interrupted" in killed.stderr
     assert [job["id"] for job in manifest()["jobs"]] == ["batch_1"]
     assert set(item["state"] for item in manifest()["items"].values()) == {"running"}
 
     service.polls_before_done, sleeps.interrupt_after = 0, None
-    resumed = batch(OPENAI_MODEL)
+    resumed = batch(sleeps, OPENAI_MODEL)
     assert resumed.exit_code == 0 and list(service.jobs) == ["batch_1"]  # nothing was sent again
     assert summary(resumed)["done"] == 3 and len(list(Path("plans").glob("*/plan.md"))) == 3
 
@@ -142,14 +144,14 @@ def test_only_the_requests_an_earlier_job_could_not_answer_are_sent_again(repo: 
     service = FakeOpenAIBatches(polls_before_done=0)
     service.fails = lambda body: section(body) == "risks" and title_of(body) == "Refund a payment 2"
     service.mount()
-    first = batch(OPENAI_MODEL)
+    first = batch(sleeps, OPENAI_MODEL)
     assert first.exit_code == 1
     failed = manifest()["items"]["T-2"]
     assert failed["state"] == "failed" and "completion window expired" in failed["error"]
     sent = len(service.jobs)
 
     service.fails = lambda body: False
-    retried = batch(OPENAI_MODEL, "--retry-failed")
+    retried = batch(sleeps, OPENAI_MODEL, "--retry-failed")
     assert retried.exit_code == 0 and summary(retried)["drafted"] == 1
     [new_job] = list(service.jobs)[sent:]
     assert [(title_of(body), section(body)) for _, body in service.jobs[new_job]] == [("Refund a payment 2", "risks")]

@@ -4,6 +4,7 @@ through the library and as `plan draft`, `plan config show` and a priced draft u
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,52 @@ def test_bad_settings_are_one_line_usage_errors(repo: Path, files: dict[str, str
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert len(result.stderr.splitlines()) == 1 and expected in result.stderr, result.stderr
     assert not (repo / "implementation-plans").exists()
+
+
+# --- one declaration per setting ------------------------------------------------------------------
+
+
+COMMANDS_WITH_SETTINGS = {"draft": ("template", "model", "max_rounds", "concurrency", "max_cost", "context_tokens",
+                                    "timeout", "deadline"),
+                          "revise": ("template", "max_rounds", "concurrency", "context_tokens", "timeout", "deadline"),
+                          "batch": ("template", "model", "max_rounds", "context_tokens", "timeout", "rpm", "tpm"),
+                          "context": ("context_tokens",), "validate": ("template",)}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS_WITH_SETTINGS))
+def test_each_commands_help_shows_its_settings_as_declared(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    # The help as one line: click wraps it at spaces and after hyphens ("rate-" / "limit").
+    text = re.sub(r"-\s+(?=[a-z])", "-", re.sub(r"\s+", " ", result.stdout))
+    for name in COMMANDS_WITH_SETTINGS[command]:
+        key = KEYS[name]
+        flag = f"{key.short}, {key.flag}" if key.short else key.flag
+        assert f"{flag} <{key.kind.__name__}> {key.help_with_default}" in text, (command, name)
+
+
+def test_options_built_from_the_declarations_reach_their_settings(repo: Path) -> None:
+    # `--max-rounds` and `--context-tokens`, added by `with_settings`, reach `max_rounds` and `context_tokens`.
+    result = run("draft", "brief.md", "--model", "offline", "--template", "compact", "--max-rounds", "0",
+                 "--context-tokens", "500", "--format", "json")
+    assert result.exit_code in (0, 3), result.output
+    report = json.loads(result.stdout)
+    assert report["rounds"] == 0 and report["context"]["budget_tokens"] == 500
+
+
+def test_config_show_help_lists_every_setting_with_its_flag_and_variable() -> None:
+    result = run("config", "show", "--help")
+    assert result.exit_code == 0
+    for key in KEYS.values():
+        [line] = [line for line in result.stdout.splitlines() if line.strip().startswith(f"{key.name} ")]
+        assert key.env in line and (key.flag in line if key.flag else "--" not in line)
+    assert list(KEYS) == [name for name in json.loads(run("config", "show", "--format", "json").stdout)["settings"]
+                          if name != "prices"]
+
+
+def test_flags_and_variables_follow_from_the_settings_names() -> None:
+    assert KEYS["max_rounds"].flag == "--max-rounds" and KEYS["max_rounds"].env == "PLAN_MAX_ROUNDS"
+    assert KEYS["out_dir"].flag == "" and KEYS["out_dir"].env == "PLAN_OUT_DIR"  # --out is a plan's path instead
+    assert KEYS["timeout"].kind is float and KEYS["max_cost"].kind is float and KEYS["rpm"].kind is int
+    assert KEYS["concurrency"].help_with_default == "Section calls in flight at once [8]."
+    assert KEYS["deadline"].help_with_default.endswith("[900].")

@@ -28,6 +28,7 @@ from agent.providers.anthropic import AnthropicProvider
 from agent.providers.base import Provider, Usage
 from agent.providers.openai import OpenAIProvider
 from agent.providers.retry import RetryPolicy
+from agent.session import Session
 
 MODELS = {"openai": "openai:gpt-4.1-mini", "anthropic": "anthropic:claude-sonnet-4-5"}  # priced in PRICES
 HIDDEN = 350  # Anthropic's tool-use system prompt, which the body does not show
@@ -106,10 +107,11 @@ def test_no_sequence_of_answers_takes_a_batch_past_max_cost(wire: str, cap: floa
     write_backlog(repo / "backlog.jsonl", 4)
     with FakeLLMServer(handler=Adversary(drawn)) as server:
         url = server.openai_base_url if wire == "openai" else server.anthropic_base_url
-        request = BatchRequest(str(repo / "backlog.jsonl"), template="compact", repo=str(repo), model=MODELS[wire],
-                               base_url=url, out=str(repo / "plans"), max_cost_usd=cap, concurrency=2,
-                               rpm=60_000)  # a known pace, not the slow start from ten calls a second
-        summary = run_batch(request, {"ANTHROPIC_API_KEY": "sk-ant-test", "OPENAI_API_KEY": "sk-test"}, Quiet())
+        request = BatchRequest(source=str(repo / "backlog.jsonl"), repo=str(repo), out=str(repo / "plans"), workers=2)
+        session = Session(env={"ANTHROPIC_API_KEY": "sk-ant-test", "OPENAI_API_KEY": "sk-test"}, base_url=url)
+        flags = {"template": "compact", "model": MODELS[wire], "max_cost": cap,
+                 "rpm": 60_000}  # a known pace, not the slow start from ten calls a second
+        summary = run_batch(request, session.resolve(flags, repo), Quiet())
     assert summary.cost_usd is not None and summary.cost_usd <= cap
     assert summary.spent_usd <= cap
     assert json.loads((Path(repo) / "plans" / "batch-manifest.json").read_text())["spent_usd"] <= cap

@@ -22,6 +22,7 @@ from agent.errors import TransportError
 from agent.providers.anthropic import ANTHROPIC_URL, AnthropicProvider
 from agent.providers.base import ModelRequest, Provider
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
+from agent.session import Session
 from agent.template.schema import json_schema, unit_model, unit_names
 
 CHAT = f"{OPENAI_URL}/chat/completions"
@@ -319,8 +320,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> Any:
-    return CliRunner().invoke(app, ["draft", "brief.md", "--template", "compact", *args], env=env)
+def cli(*args: str, env: dict[str, str] | None = None, session: Session | None = None) -> Any:
+    return CliRunner().invoke(app, ["draft", "brief.md", "--template", "compact", *args], env=env, obj=session)
 
 
 @pytest.mark.parametrize(("model", "variable"), [
@@ -379,13 +380,11 @@ def test_json_report_sums_cache_reads_and_writes(repo: Path, kind: str) -> None:
 
 
 @respx.mock
-def test_cli_gives_up_in_one_line_when_the_provider_stays_down(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_gives_up_in_one_line_when_the_provider_stays_down(repo: Path) -> None:
     policy, sleeps = fast_policy(attempts=2)
-    monkeypatch.setattr("agent.providers.sdk.RetryPolicy", lambda: policy)  # where providers build it
     respx.post(CHAT).mock(side_effect=httpx.ConnectError("connection refused"))
-    result = cli("--model", "openai:gpt-4.1-mini", env={"OPENAI_API_KEY": OPENAI_KEY})
+    # The session's retry policy is handed to the app as click's `obj`: nothing in agent/ is patched.
+    result = cli("--model", "openai:gpt-4.1-mini", env={"OPENAI_API_KEY": OPENAI_KEY}, session=Session(retry=policy))
     assert sleeps.waits, "the fast policy was not the one used: the test slept through real back-off"
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.splitlines()[-1].startswith("plan: error: openai: could not connect to https://api.openai.com/v1")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.evals.suite import EvalRun, EvalSettings, run_eval
+from agent.evals.suite import EvalRequest, EvalRun, run_eval
+from agent.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 RELAY = ROOT / "evals" / "cassettes" / "relay"
@@ -19,7 +20,7 @@ CASES = tuple(sorted(path.stem for path in RELAY.glob("*.json")))
 
 @pytest.fixture(scope="module")
 def replayed() -> EvalRun:
-    return run_eval(EvalSettings(ROOT / "evals" / "cases", replay=RELAY, only=CASES), {})
+    return run_eval(EvalRequest(cases_dir=ROOT / "evals" / "cases", replay=RELAY, only=CASES), Session())
 
 
 def test_there_are_relay_cassettes_for_at_least_three_cases() -> None:
@@ -33,7 +34,7 @@ def test_the_relay_cassettes_replay_exactly_and_complete(replayed: EvalRun) -> N
 
 
 def test_relay_plans_score_clearly_above_the_offline_skeleton_on_the_same_cases(replayed: EvalRun) -> None:
-    offline = run_eval(EvalSettings(ROOT / "evals" / "cases", only=CASES), {})
+    offline = run_eval(EvalRequest(cases_dir=ROOT / "evals" / "cases", only=CASES), Session())
     relay_mean = sum(result.score for result in replayed.results) / len(CASES)
     offline_mean = sum(result.score for result in offline.results) / len(CASES)
     assert relay_mean - offline_mean >= 0.2, (relay_mean, offline_mean)
@@ -54,6 +55,6 @@ def test_a_case_with_a_template_of_its_own_replays_exactly_from_another_checkout
     # The prompt names the case's template by its stem, never by a path that depends on the checkout.
     shutil.copytree(ROOT / "evals" / "cases" / "go-cli-json-output", tmp_path / "evals" / "cases" / "go-cli-json-output")
     shutil.copytree(ROOT / "evals" / "templates", tmp_path / "evals" / "templates")
-    run = run_eval(EvalSettings(tmp_path / "evals" / "cases", replay=ROOT / "evals" / "cassettes" / "fake-openai",
-                                only=("go-cli-json-output",)), {})
+    run = run_eval(EvalRequest(cases_dir=tmp_path / "evals" / "cases", replay=ROOT / "evals" / "cassettes" / "fake-openai",
+                               only=("go-cli-json-output",)), Session())
     assert run.results[0].template == "upper-snake" and not run.results[0].notes

@@ -23,7 +23,7 @@ from agent.providers import resolve_provider
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
 from agent.providers.offline import OfflineDrafter
 from agent.providers.testing import PLAIN, FunctionProvider, SchemaProvider, fill_schema
-from agent.session import make_provider
+from agent.session import ProviderOrder, build_provider
 from agent.template.catalog import builtin_templates, load_template
 from agent.template.model import Template
 from agent.template.schema import json_schema, unit_model, unit_names
@@ -152,7 +152,7 @@ def test_the_sdk_providers_declare_what_their_wire_supports() -> None:
 
 
 def test_offline_is_built_with_its_brief_and_drafts_sections_only() -> None:
-    offline = make_provider("offline", {}, template=load_template("compact"), brief=BRIEF, context=None)
+    offline = build_provider(ProviderOrder("offline", {}, template=load_template("compact"), brief=BRIEF))
     assert isinstance(offline, OfflineDrafter) and offline.capabilities == Capabilities(drafts_whole_plan=False)
     with pytest.raises(InputError, match="offline drafts from a brief and a repository"):
         resolve_provider("offline", env={})

@@ -31,6 +31,7 @@ from agent.errors import BudgetError, ContextWindowError, TransportError
 from agent.providers import resolve_provider
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, Usage
 from agent.providers.testing import EMPTY_WHEN_FINE, FunctionProvider, fill_schema
+from agent.session import Session
 
 OTHER = Brief("Archive old orders", "# Archive old orders\n\nMove orders older than a year to cold storage.", "b.md")
 # What each draft's every call is billed, so a total that mixed the two drafts could not add up.
@@ -202,10 +203,10 @@ def test_in_a_batch_each_item_past_the_window_fails_alone_before_any_call(tmp_pa
     repo = large_repository(tmp_path)
     write_backlog(repo / "backlog.jsonl", 2)
     with FakeLLMServer() as server:
-        request = BatchRequest(str(repo / "backlog.jsonl"), template="compact", repo=str(repo),
-                               model="openai:gpt-4o-mini", base_url=server.openai_base_url, out=str(repo / "plans"),
-                               context_tokens=200_000)
-        summary = run_batch(request, {"OPENAI_API_KEY": OPENAI_KEY}, Quiet())
+        request = BatchRequest(source=str(repo / "backlog.jsonl"), repo=str(repo), out=str(repo / "plans"))
+        session = Session(env={"OPENAI_API_KEY": OPENAI_KEY}, base_url=server.openai_base_url)
+        flags = {"template": "compact", "model": "openai:gpt-4o-mini", "context_tokens": 200_000}
+        summary = run_batch(request, session.resolve(flags, repo), Quiet())
         assert server.requests == []
     manifest = json.loads((repo / "plans" / "batch-manifest.json").read_text())
     errors = [item["error"] for item in manifest["items"].values()]
@@ -235,10 +236,11 @@ def test_a_batch_records_each_items_own_calls_while_items_share_one_provider(tmp
     ids = write_backlog(tmp_path / "backlog.jsonl", 4)
     titles = {row["id"]: row["title"] for row in map(json.loads, (tmp_path / "backlog.jsonl").read_text().splitlines())}
     with FakeLLMServer() as server:
-        request = BatchRequest(str(tmp_path / "backlog.jsonl"), template="compact", repo=str(tmp_path),
-                               model="openai:gpt-4.1-mini", base_url=server.openai_base_url, out=str(tmp_path / "plans"),
-                               concurrency=4)
-        summary = run_batch(request, {"OPENAI_API_KEY": OPENAI_KEY}, Quiet())
+        request = BatchRequest(source=str(tmp_path / "backlog.jsonl"), repo=str(tmp_path), out=str(tmp_path / "plans"),
+                               workers=4)
+        session = Session(env={"OPENAI_API_KEY": OPENAI_KEY}, base_url=server.openai_base_url)
+        summary = run_batch(request, session.resolve({"template": "compact", "model": "openai:gpt-4.1-mini"}, tmp_path),
+                            Quiet())
         sent = [json.dumps(recorded.body) for recorded in server.requests]
     items = json.loads((tmp_path / "plans" / "batch-manifest.json").read_text())["items"]
     for item_id in ids:  # the calls whose prompt carries the item's brief, and no other's

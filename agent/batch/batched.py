@@ -41,10 +41,11 @@ class PollPolicy:
 DEFAULT_POLICY = PollPolicy()
 
 
-def batched_provider(inner: Provider, manifest: Manifest, note: Callable[[str], None]) -> BatchedProvider:
+def batched_provider(inner: Provider, manifest: Manifest, note: Callable[[str], None],
+                     policy: PollPolicy = DEFAULT_POLICY) -> BatchedProvider:
     if not inner.capabilities.batch_api:
         raise InputError(f"{inner.name} has no batch API; drop --via batch-api, or use openai:MODEL or anthropic:MODEL")
-    return BatchedProvider(batch_api_for(inner), manifest, note, DEFAULT_POLICY)
+    return BatchedProvider(batch_api_for(inner), manifest, note, policy)
 
 
 def custom_id(body: dict[str, Any]) -> str:

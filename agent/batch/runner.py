@@ -8,9 +8,8 @@ item, each answer charged to the manifest. The manifest says what is finished, s
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,10 @@ from agent.batch.limiter import RateLimiter
 from agent.batch.manifest import UNFINISHED, Manifest, remove_stale_temporaries
 from agent.batch.sources import BacklogItem, read_backlog
 from agent.batch.summary import BatchPlan, BatchSummary, ItemOutcome, Observer, Via
-from agent.config import Settings, resolve_settings
 from agent.context import context_for_backlog
 from agent.context.repo import RepoContext
 from agent.draft.cost import Account, CostCap, Price, cost_usd
-from agent.draft.loop import DraftResult, DraftSettings, draft_plan
+from agent.draft.loop import DraftResult
 from agent.errors import (
     ContextWindowError,
     InputError,
@@ -32,11 +30,9 @@ from agent.errors import (
     ProviderError,
 )
 from agent.output import plan_lock
-from agent.providers import resolve_provider
 from agent.providers.base import Provider, Usage
 from agent.providers.retry import RetryPolicy
-from agent.session import DraftOutcome, choose_model, make_provider, write_outcome
-from agent.template.catalog import load_template
+from agent.session import DraftOutcome, Session, write_outcome
 from agent.template.model import Template
 
 FAILED_CODES = frozenset({"transport", "rejected", "budget"})  # a section never drafted: the item is failed
@@ -44,41 +40,26 @@ SAME_ERROR_STOPS = 3  # this many items in a row failing alike (a rejected key, 
 BATCH_API_DISCOUNT = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BatchRequest:
-    """What the caller asked for; None means not given (then environment, config file, default)."""
+    """What `plan batch` was asked beyond the settings (those come from the `Session`)."""
 
     source: str
-    template: str | None = None
     repo: str = "."
-    model: str | None = None
-    base_url: str | None = None
-    out: str | None = None
-    concurrency: int | None = None  # items drafted at once
-    rpm: int | None = None
-    tpm: int | None = None
-    max_cost_usd: float | None = None
+    out: str | None = None  # the folder for the plans and the manifest; None: the out_dir setting
+    workers: int | None = None  # items drafted at once (--concurrency); None: the concurrency setting
     retry_failed: bool = False
     via: Via = "direct"
-    max_rounds: int | None = None
-    context_tokens: int | None = None
-    timeout: float | None = None
-    deadline: float | None = None  # per item
-
-    def flags(self) -> dict[str, Any]:
-        return {"template": self.template, "model": self.model, "max_rounds": self.max_rounds,
-                "max_cost": self.max_cost_usd, "context_tokens": self.context_tokens, "rpm": self.rpm,
-                "tpm": self.tpm, "timeout": self.timeout, "deadline": self.deadline}
 
 
-def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer) -> BatchSummary:
-    started = time.perf_counter()
-    if request.concurrency is not None and request.concurrency < 1:
+def run_batch(request: BatchRequest, session: Session, observer: Observer) -> BatchSummary:
+    started = session.clock.now()
+    if request.workers is not None and request.workers < 1:
         raise InputError("--concurrency must be at least 1")
-    config = resolve_settings(request.flags(), env, request.repo)
+    config = session.settings
     items = read_backlog(request.source)
-    template = load_template(config.template)
-    model, note = choose_model(config.model, env, request.base_url)
+    template = session.template()
+    model, note = session.model()
     if request.via == "batch-api" and model.partition(":")[0] not in ("openai", "anthropic"):
         raise InputError(f"--via batch-api needs --model openai:MODEL or anthropic:MODEL, not {model}")
     out = Path(request.out or config.out_dir)
@@ -89,7 +70,7 @@ def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer)
         unreadable = [item for item in items if item.error]
         wanted = UNFINISHED | ({"failed"} if request.retry_failed else set())
         todo = [item for item in items if not item.error and manifest.items[item.id].state in wanted]
-        run = BatchRun(request, config, env, model, template, manifest, observer) if todo else None  # a missing key stops here
+        run = BatchRun(request, session, model, template, manifest, observer) if todo else None  # a missing key stops here
         observer.started(BatchPlan(len(items), len(todo), sum(r.state == "done" for r in records),
                                    0 if request.retry_failed else sum(r.state == "failed" for r in records)))
         for item in unreadable:  # each fails alone, with what was wrong with it; the others go on
@@ -101,7 +82,7 @@ def run_batch(request: BatchRequest, env: Mapping[str, str], observer: Observer)
             context = context_for_backlog(Path(request.repo), [item.brief for item in items], config.context_tokens,
                                           output_dir=out)
             asyncio.run(run.run(todo, context))
-        return _summary(manifest, items, model, request.via, run, time.perf_counter() - started)
+        return _summary(manifest, items, model, request.via, run, session.clock.now() - started)
 
 
 def _refuse_unrecorded_plans(manifest: Manifest, items: list[BacklogItem]) -> None:
@@ -116,35 +97,37 @@ def _refuse_unrecorded_plans(manifest: Manifest, items: list[BacklogItem]) -> No
 class BatchRun:
     """The asynchronous part: workers drafting items through one shared provider."""
 
-    def __init__(self, request: BatchRequest, config: Settings, env: Mapping[str, str], model: str,
-                 template: Template, manifest: Manifest, observer: Observer) -> None:
-        self.request, self.model, self.template, self.env = request, model, template, env
+    def __init__(self, request: BatchRequest, session: Session, model: str, template: Template,
+                 manifest: Manifest, observer: Observer) -> None:
+        config = session.settings
+        self.request, self.session, self.model, self.template = request, session, model, template
         self.manifest, self.observer = manifest, observer
         prices = config.prices if request.via == "direct" else _discounted(config.prices)
         sections = config.concurrency if request.via == "direct" else 1_000  # every section into the same job
         # A batch drafts sections and re-asks only: a spine and a review per item would add two more
         # sequential jobs to every --via batch-api run. Not yet measured for batches; `plan draft` has both.
-        self.settings = DraftSettings(config.max_rounds, sections, prices=prices, spine=False, review=False)
-        self.workers = request.concurrency or config.concurrency
+        self.settings = session.draft_settings(concurrency=sections, max_cost_usd=None, prices=prices, spine=False,
+                                               review=False)
+        self.workers = request.workers or config.concurrency
         self.cap = CostCap(config.max_cost, prices, spent_before=manifest.spent_usd)
         self.limiter = RateLimiter(config.rpm, config.tpm) if request.via == "direct" else None
-        self.timeout, self.deadline = config.timeout, config.deadline
-        self.shared = None if model == "offline" else self._shared_provider(env)
+        self.deadline = config.deadline
+        self.shared = None if model == "offline" else self._shared_provider()
         self.stopped: str | None = None
         self.streak: tuple[str, int] = ("", 0)
         self.drafted = 0
         self.usage_total = Usage()  # of the items this run drafted, failed attempts included
 
-    def _shared_provider(self, env: Mapping[str, str]) -> Provider:
+    def _shared_provider(self) -> Provider:
         if self.limiter is None:
-            from agent.batch.batched import batched_provider
+            from agent.batch.batched import DEFAULT_POLICY, batched_provider
 
-            inner = resolve_provider(self.model, base_url=self.request.base_url, env=env, timeout=self.timeout)
-            return batched_provider(inner, self.manifest, self.observer.note)
+            return batched_provider(self.session.provider(self.model), self.manifest, self.observer.note,
+                                    self.session.polls or DEFAULT_POLICY)
         # One worker's 429 slows them all, and retries wait their turn like any other call.
-        retry = RetryPolicy(on_fault=self.limiter.on_fault, before_retry=self.limiter.before_retry)
-        return resolve_provider(self.model, base_url=self.request.base_url, env=env, retry=retry,
-                                timeout=self.timeout)
+        retry = replace(self.session.retry or RetryPolicy(), on_fault=self.limiter.on_fault,
+                        before_retry=self.limiter.before_retry)
+        return self.session.provider(self.model, retry=retry)
 
     async def run(self, todo: list[BacklogItem], context: RepoContext) -> None:
         self.context = context  # one for the whole batch, so every item's prompt shares its first part
@@ -176,7 +159,7 @@ class BatchRun:
         account = Account(self.cap, self.limiter,
                           lambda usage: self.manifest.charge(cost_usd(self.model, usage, self.settings.prices)))
         plan_path = self.manifest.out / record.dir / "plan.md"
-        started = time.perf_counter()
+        started = self.session.clock.now()
         try:
             with plan_lock(plan_path):  # a `plan revise` of this item's plan must not be overwritten, nor overwrite it
                 changes, findings = await self._draft_locked(item, account, plan_path)
@@ -191,13 +174,13 @@ class BatchRun:
                             plan_path: Path) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
         """The item's plan drafted and written; what the manifest should record of it, and its findings."""
         # Offline drafts from the item's brief, so it is a drafter per item; any other provider is shared.
-        provider = self.shared or make_provider(self.model, self.env, template=self.template, brief=item.brief,
-                                                context=self.context)
+        provider = self.shared or self.session.provider(self.model, template=self.template, brief=item.brief,
+                                                        context=self.context)
         try:
             # A batch API job can take hours, so its items wait for it; a direct item has the draft's deadline.
             async with asyncio.timeout(self.deadline if self.request.via == "direct" else None):
-                result = await draft_plan(self.template, item.brief, provider, self.context.prompt_text,
-                                          self.context.tracked_paths, self.settings, account=account)
+                result = await self.session.draft(self.template, item.brief, self.context, provider,
+                                                  settings=self.settings, account=account)
         except TimeoutError:
             return _failed(f"not drafted within the {self.deadline:g} s deadline (--deadline); run again to retry it",
                            account.usage), ()
@@ -224,7 +207,7 @@ class BatchRun:
         if count >= SAME_ERROR_STOPS:
             self.stopped = f"{count} items in a row failed alike: {error}"
         self.observer.finished(ItemOutcome(item.id, self.manifest.items[item.id], plan_path,
-                                           time.perf_counter() - started, findings))
+                                           self.session.clock.now() - started, findings))
 
 
 def _changes(result: DraftResult) -> dict[str, Any]:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from agent import __version__
+from agent.config import KEYS
+
+if TYPE_CHECKING:
+    from agent.session import Session
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 app = typer.Typer(
     help="Draft implementation plans in your team's own template, then check them.",
@@ -41,19 +49,11 @@ def main_options(
     ] = False,
 ) -> None:
     """Draft implementation plans in your team's own template, then check them."""
-    _warn_unknown_settings()
-
-
-def _warn_unknown_settings() -> None:
-    """A misspelled PLAN_ variable would otherwise be ignored without a word (its value is not echoed)."""
     import difflib
     import os
 
+    # A misspelled PLAN_ variable would otherwise be ignored without a word (its value is not echoed).
     given = [name for name in os.environ if name.startswith("PLAN_")]
-    if not given:
-        return
-    from agent.config import KEYS
-
     known = [key.env for key in KEYS.values()]
     for name in sorted(set(given) - set(known)):
         close = difflib.get_close_matches(name, known, n=1)
@@ -94,17 +94,63 @@ def user_errors() -> Iterator[None]:
         fail("interrupted; nothing half-written was left behind", 130)
 
 
-TemplateOption = Annotated[
-    str | None, typer.Option("--template", "-t", help="Built-in template name or path to a markdown template.")
+Flags = dict[str, Any] | None  # a command's `flags`: its options for settings, made by `with_settings`
+BaseURLOption = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (vLLM, LM Studio, OpenRouter).")
 ]
 
 
-TimeoutOption = Annotated[
-    float | None, typer.Option("--timeout", help="Seconds to wait for one model call before retrying it [120].")
-]
-DeadlineOption = Annotated[
-    float | None, typer.Option("--deadline", help="Seconds a whole draft may take before it stops with an error [900].")
-]
+def setting_option(name: str, help: str | None = None) -> Any:
+    """The option for setting `name` as agent.config declares it (flag, short flag, help with its default);
+    `help` words it for a command where it means something narrower (`plan batch --deadline`: per item)."""
+    key = KEYS[name]
+    return typer.Option(key.flag, *filter(None, [key.short]), help=help or key.help_with_default)
+
+
+def with_settings(*names: str, **helps: str) -> Callable[[Command], Command]:
+    """Give a command an option per named setting, built from its declaration, in place of its `flags`
+    parameter; the command gets the values given as `flags`, a dict of setting name to value (None: not
+    given, so the environment, a config file or the default decides). Typer reads options from the
+    signature, so the signature is rewritten rather than each option restated in every command."""
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                     annotation=Annotated[KEYS[name].kind | None,
+                                                          setting_option(name, helps.get(name))])
+                   for name in names]
+        parameters = []
+        for parameter in signature.parameters.values():
+            parameters += options if parameter.name == "flags" else [parameter.replace(kind=parameter.KEYWORD_ONLY)]
+
+        @functools.wraps(command)
+        def run(**values: Any) -> Any:
+            return command(**{name: value for name, value in values.items() if name not in names},
+                           flags={name: values[name] for name in names})
+
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
+def session(ctx: typer.Context, flags: Mapping[str, Any], repo: str = ".", *, base_url: str | None = None,
+            plan: str | None = None, flags_only: bool = False) -> Session:
+    """The session a command runs in, its settings resolved for `repo` (or, `flags_only`, from the flags
+    and the built-in defaults alone). A program that runs the app itself can hand in its own seams
+    (provider factory, retry and poll policies, clock) as click's `obj`, a `Session`; the environment is
+    always the process's."""
+    import os
+    from dataclasses import replace
+
+    from agent.config import Settings
+    from agent.session import Session
+
+    base = replace(ctx.obj if isinstance(ctx.obj, Session) else Session(), env=dict(os.environ), base_url=base_url)
+    if flags_only:
+        return replace(base, settings=Settings(**{name: value for name, value in flags.items() if value is not None}))
+    return base.resolve(flags, repo, plan=plan)
 
 
 def print_json(data: dict[str, Any]) -> None:

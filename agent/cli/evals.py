@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.app import EXIT_FINDINGS, app, user_errors
+from agent.cli.app import EXIT_FINDINGS, BaseURLOption, Flags, app, session, user_errors, with_settings
 
 eval_app = typer.Typer(help="Measure plan quality, cost and speed on a fixed case set.")
 app.add_typer(eval_app, name="eval")
@@ -19,12 +19,12 @@ class ReplayMatch(StrEnum):
 
 
 @eval_app.callback(invoke_without_command=True)
+@with_settings("model", "max_rounds", "concurrency", model="PROVIDER:MODEL or offline (default).")
 def eval_cases(
     ctx: typer.Context,
     cases: Annotated[str, typer.Option("--cases", help="Folder of case folders.")] = "evals/cases",
     only: Annotated[list[str] | None, typer.Option("--case", help="Run only this case (repeatable).")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="PROVIDER:MODEL or offline (default).")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")] = None,
+    base_url: BaseURLOption = None,
     record: Annotated[str | None, typer.Option("--record", help="Write every model exchange to cassettes in DIR.")] = None,
     replay: Annotated[str | None, typer.Option("--replay", help="Answer from the cassettes in DIR, no network.")] = None,
     replay_match: Annotated[
@@ -36,26 +36,26 @@ def eval_cases(
     ] = None,
     out: Annotated[str | None, typer.Option("--out", "-o", help="Write the JSON report here, and a .md summary.")] = None,
     plans: Annotated[str | None, typer.Option("--plans", help="Also write each case's plan to DIR/<case>.md.")] = None,
-    max_rounds: Annotated[int, typer.Option("--max-rounds", help="Re-ask rounds for failing sections.")] = 2,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="Section calls in flight at once.")] = 8,
+    flags: Flags = None,
 ) -> None:
     """Draft every case's plan, grade it, and print a table per case; `plan eval compare` compares reports.
 
-    Exit 0 when the cases ran; 2 on bad usage; 1 when the model could not be used.
+    Exit 0 when the cases ran; 2 on bad usage; 1 when the model could not be used. Settings come from these
+    options alone, not the environment or a config file: an eval is the same run on any machine.
     """
     if ctx.invoked_subcommand is not None:
         return
-    import os
     from pathlib import Path
 
     from agent.evals.report import format_table, report_json, write_reports
-    from agent.evals.suite import EvalSettings, run_eval
+    from agent.evals.suite import EvalRequest, run_eval
 
-    settings = EvalSettings(Path(cases), model, base_url, Path(record) if record else None,
-                            Path(replay) if replay else None, replay_match.value, tuple(only or ()), judge,
-                            Path(plans) if plans else None, max_rounds, concurrency)
+    request = EvalRequest(cases_dir=Path(cases), record=Path(record) if record else None,
+                          replay=Path(replay) if replay else None, replay_match=replay_match.value,
+                          only=tuple(only or ()), judge=judge, plans=Path(plans) if plans else None)
     with user_errors():
-        report = report_json(run_eval(settings, dict(os.environ), progress=lambda line: typer.echo(line, err=True)))
+        run = session(ctx, flags or {}, base_url=base_url, flags_only=True)
+        report = report_json(run_eval(request, run, progress=lambda line: typer.echo(line, err=True)))
         typer.echo(format_table(report))
         if out:
             summary = write_reports(report, Path(out))

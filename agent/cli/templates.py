@@ -67,7 +67,20 @@ config_app = typer.Typer(help="Show the settings plan uses and where each comes 
 app.add_typer(config_app, name="config")
 
 
-@config_app.command("show")
+def _settings_epilog() -> str:
+    """Each setting's config key, flag and environment variable, and what it does, from its declaration."""
+    import textwrap
+
+    from agent.config import KEYS
+
+    rows = [f"  {key.name:<15} {', '.join(filter(None, [key.flag, key.env]))}\n"
+            + textwrap.fill(key.help_with_default, 78, initial_indent=" " * 6, subsequent_indent=" " * 6)
+            for key in KEYS.values()]
+    # \b: click prints the block as it is, instead of rewrapping it into one paragraph.
+    return "\b\nSettings: the key in .plan.toml or [tool.plan], its flag and environment variable:\n" + "\n".join(rows)
+
+
+@config_app.command("show", epilog=_settings_epilog())
 def config_show(
     repo: Annotated[str, typer.Option("--repo", help="Repository whose .plan.toml / pyproject.toml to read.")] = ".",
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_CONTEXT_TOKENS = 12_000
+from agent.config import KEYS
+
+DEFAULT_CONTEXT_TOKENS: int = KEYS["context_tokens"].default
 
 
 @dataclass(frozen=True)

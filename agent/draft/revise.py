@@ -3,24 +3,21 @@ through the same draft loop, and splice it into the file so that every other byt
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent.check.validate import Finding, plan_sections, validate_plan
-from agent.config import origin, settings_for_plan
 from agent.context import context_for_brief
 from agent.context.brief import Brief, read_brief, redact_brief
-from agent.draft.loop import DraftResult, Progress, Revision, draft_plan
+from agent.draft.loop import DraftResult, Progress, Revision
 from agent.draft.prompts import revise_note, unit_label
 from agent.errors import InputError, PlanFileError
 from agent.inputs import decode, read_bytes, repository_root, trusted_path
 from agent.output import check_output, json_text, plan_lock, read_plan_json, write_files
 from agent.providers.base import Usage
-from agent.session import choose_model, draft_and_close, draft_settings, make_provider, usage_json
-from agent.template.catalog import load_template
+from agent.session import Session, usage_json
 from agent.template.classify import slug
 from agent.template.model import HEADER, Template
 from agent.template.render import render_unit
@@ -30,31 +27,17 @@ MAX_PLAN_BYTES = 5_000_000
 BOM = "\ufeff"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReviseRequest:
-    """What to revise. None means "not given": settings come from the environment, the repository's
-    config file or the built-in default; the template first from the plan.json beside the plan."""
+    """What to revise: the plan, the sections named (or each failing one), a note for the model, and the
+    brief (None: the one plan.json names). The settings come from the `Session`, resolved for the plan."""
 
     plan: str
     sections: tuple[str, ...] = ()
     failing: bool = False
     note: str = ""
-    template: str | None = None
     repo: str = "."
     brief: str | None = None
-    model: str | None = None
-    base_url: str | None = None
-    max_rounds: int | None = None
-    concurrency: int | None = None
-    max_cost_usd: float | None = None
-    context_tokens: int | None = None
-    timeout: float | None = None
-    deadline: float | None = None
-
-    def flags(self) -> dict[str, Any]:
-        return {"template": self.template, "model": self.model,
-                "max_rounds": self.max_rounds, "concurrency": self.concurrency, "max_cost": self.max_cost_usd,
-                "context_tokens": self.context_tokens, "timeout": self.timeout, "deadline": self.deadline}
 
 
 @dataclass
@@ -88,45 +71,45 @@ class Span:
     end: int
 
 
-def run_revise(request: ReviseRequest, env: Mapping[str, str], progress: Progress = lambda _: None) -> ReviseOutcome:
+def run_revise(request: ReviseRequest, session: Session, progress: Progress = lambda _: None) -> ReviseOutcome:
+    """`plan revise`. The session's settings should be resolved for the plan (`session.resolve(flags, repo,
+    plan=...)`), so the template is the one the plan was drafted from."""
     read_plan_file(Path(request.plan))  # a missing or unreadable plan is named before anything else
     with plan_lock(Path(request.plan)):  # two revisions of one plan would each drop the other's section
-        return _revise_locked(request, env, progress)
-
-
-def _revise_locked(request: ReviseRequest, env: Mapping[str, str], progress: Progress) -> ReviseOutcome:
-    plan = read_plan_file(Path(request.plan))
-    check_output((plan.path, plan.json_path) if plan.recorded else (plan.path,), replacing=True)
-    config = settings_for_plan(request.plan, request.flags(), env, request.repo)
-    template = load_template(config.template)
-    named = [unit_named(template, wanted) for wanted in request.sections]
-    if not named and not request.failing:
-        raise InputError(f"name the section to revise with --section NAME, or pass --failing; sections: "
-                         f"{', '.join(unit_names(template))}")
-    original = _original_brief(request.brief, plan, request.repo)
-    brief = _revision_brief(original, plan)
-    context = context_for_brief(Path(request.repo), brief, config.context_tokens)  # the plan file is not ranked
-    findings = validate_plan(template, plan.text, str(plan.path), context.tracked_paths)
-    units = _chosen(template, named, findings if request.failing else [])
-    model, note = choose_model(config.model, env, request.base_url)
-    if not units:
-        progress(f"{plan.path}: no section has error findings; nothing to revise")
-        return ReviseOutcome(_unchanged(plan, findings), plan.path, [], model, template)
-    if note:
-        progress(note)
-    revision = Revision(_notes(template, plan, units, findings, request.note), splicer(template, plan, units))
-    provider = make_provider(model, env, template=template, brief=original or brief, context=context,
-                             base_url=request.base_url, timeout=config.timeout, origin=origin(config, "model"))
-    result = asyncio.run(draft_and_close(provider, draft_plan(
-        template, brief, provider, context.prompt_text, context.tracked_paths, draft_settings(config), progress,
-        revision), config))
-    outcome = ReviseOutcome(result, plan.path, units, model, template)
-    if result.plan:  # at least one section came back; the others keep their text
-        files = {plan.path: plan.bom + result.markdown}
-        if plan.recorded:  # plan.json's data kept in step with the file, the revision noted (hand-written plans have none)
-            files[plan.json_path] = json_text(_recorded(plan, outcome))
-        write_files(files)
-    return outcome
+        plan = read_plan_file(Path(request.plan))
+        check_output((plan.path, plan.json_path) if plan.recorded else (plan.path,), replacing=True)
+        template = session.template()
+        named = [unit_named(template, wanted) for wanted in request.sections]
+        if not named and not request.failing:
+            raise InputError(f"name the section to revise with --section NAME, or pass --failing; sections: "
+                             f"{', '.join(unit_names(template))}")
+        original = _original_brief(request.brief, plan, request.repo)
+        brief = _revision_brief(original, plan)
+        # The plan file itself is not ranked: the brief already carries it.
+        context = context_for_brief(Path(request.repo), brief, session.settings.context_tokens)
+        findings = validate_plan(template, plan.text, str(plan.path), context.tracked_paths)
+        # The named units and those with error findings, in the template's order.
+        wanted = set(named) | {f.unit for f in findings if request.failing and f.severity == "error"}
+        units = [name for name in unit_names(template) if name in wanted]
+        model, note = session.model()
+        if not units:
+            progress(f"{plan.path}: no section has error findings; nothing to revise")
+            timings = {"total_s": 0.0, "calls": 0, "slowest_call_s": 0.0}
+            unchanged = DraftResult({}, plan.text, findings, 0, Usage(), 0.0, timings)
+            return ReviseOutcome(unchanged, plan.path, [], model, template)
+        if note:
+            progress(note)
+        revision = Revision(_notes(template, plan, units, findings, request.note), splicer(template, plan, units))
+        provider = session.provider(model, template=template, brief=original or brief, context=context)
+        result = session.run(provider, session.draft(template, brief, context, provider, progress=progress,
+                                                     revision=revision))
+        outcome = ReviseOutcome(result, plan.path, units, model, template)
+        if result.plan:  # at least one section came back; the others keep their text
+            files = {plan.path: plan.bom + result.markdown}
+            if plan.recorded:  # plan.json's data kept in step with the file, the revision noted (hand-written plans have none)
+                files[plan.json_path] = json_text(_recorded(plan, outcome))
+            write_files(files)
+        return outcome
 
 
 def read_plan_file(path: Path) -> PlanFile:
@@ -144,12 +127,6 @@ def unit_named(template: Template, wanted: str) -> str:
         if wanted == name or slug(wanted) in (name, slug(label)):
             return name
     raise InputError(f"no section {wanted!r} in template {template.name}; sections: {', '.join(names)}")
-
-
-def _chosen(template: Template, named: list[str], findings: list[Finding]) -> list[str]:
-    """The named units and those with error findings, in the template's order."""
-    wanted = set(named) | {finding.unit for finding in findings if finding.severity == "error"}
-    return [name for name in unit_names(template) if name in wanted]
 
 
 def _original_brief(source: str | None, plan: PlanFile, repo: str) -> Brief | None:
@@ -175,15 +152,13 @@ def _revision_brief(original: Brief | None, plan: PlanFile) -> Brief:
 
 
 def _notes(template: Template, plan: PlanFile, units: list[str], findings: list[Finding], note: str) -> dict[str, str]:
+    """What the model is told of each unit it drafts again: its current text and its error findings."""
     spans = unit_spans(template, plan.text, units)
     lines = plan.text.splitlines(keepends=True)
     return {unit: revise_note("".join(lines[spans[unit].start:spans[unit].end]),
-                              _problems(findings, unit), note) for unit in units}
-
-
-def _problems(findings: list[Finding], unit: str) -> list[str]:
-    return [f"{f.section}: {f.message}" if f.section else f.message
-            for f in findings if f.unit == unit and f.severity == "error"]
+                              [f"{f.section}: {f.message}" if f.section else f.message
+                               for f in findings if f.unit == unit and f.severity == "error"], note)
+            for unit in units}
 
 
 def unit_spans(template: Template, text: str, units: list[str]) -> dict[str, Span]:
@@ -242,11 +217,6 @@ def _fitted(rendered: str, lines: list[str], span: Span, newline: str) -> str:
         return rendered + newline + newline
     ended = not lines or lines[-1].endswith(("\n", "\r"))
     return ("" if ended else newline) + newline + rendered + newline
-
-
-def _unchanged(plan: PlanFile, findings: list[Finding]) -> DraftResult:
-    timings = {"total_s": 0.0, "calls": 0, "slowest_call_s": 0.0}
-    return DraftResult({}, plan.text, findings, 0, Usage(), 0.0, timings)
 
 
 def _recorded(plan: PlanFile, outcome: ReviseOutcome) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Turn a model spec such as `openai:gpt-4.1-mini` into a `Provider`, importing only the SDK it needs.
 
 Specs: `openai:MODEL`, `anthropic:MODEL`, `ollama:MODEL` (OpenAI-compatible, at localhost:11434). The
-`offline` drafter is built from the brief it drafts, by `agent.session.make_provider`.
+`offline` drafter is built from the brief it drafts, by `agent.session.build_provider`.
 Settings arrive as arguments (`env` is passed in, `os.environ` is never read here), so the caller
 resolves them once.
 """
@@ -67,7 +67,7 @@ def resolve_provider(
     factory = _FACTORIES.get(kind)
     if factory is None and kind == "offline":  # it needs what is drafted, which a spec alone does not give
         raise InputError(f"{origin} offline drafts from a brief and a repository, so it is built with them by "
-                         "agent.session.make_provider; use openai:MODEL, anthropic:MODEL or ollama:MODEL here")
+                         "agent.session.build_provider; use openai:MODEL, anthropic:MODEL or ollama:MODEL here")
     if factory is None:
         raise InputError(f"Unknown provider in {origin} {spec!r}; use one of: {', '.join(_KNOWN)}")
     if not model:
@@ -120,7 +120,7 @@ def _ollama(model: str, settings: _Settings) -> Provider:
     return OpenAIProvider(model, "ollama", url, name=f"ollama:{model}", **settings.client_options())
 
 
-# `offline` is not here: it drafts from the template, brief and repository, so `agent.session.make_provider`,
+# `offline` is not here: it drafts from the template, brief and repository, so `agent.session.build_provider`,
 # the one place a spec becomes a provider for a draft, builds it with them.
 _FACTORIES: dict[str, Callable[[str, _Settings], Provider]] = {
     "openai": _openai,

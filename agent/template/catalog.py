@@ -5,13 +5,14 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from agent.config import KEYS
 from agent.errors import InputError, TemplateError
 from agent.inputs import read_text
 from agent.template.compile import MAX_TEMPLATE_BYTES, compile_template
 from agent.template.model import Template
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_TEMPLATE = "default"
+DEFAULT_TEMPLATE: str = KEYS["template"].default
 
 
 def resource_dir(name: str) -> Path:
