@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -34,9 +35,10 @@ class Ran:
         return errors[0].removeprefix("plan: error: ")
 
 
-def plan(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Ran:
-    """`plan ARGS` in-process; our errors must end as exit codes, never as an exception."""
-    result = CliRunner().invoke(app, list(args), env={**_unset(), **(env or {})}, input=stdin)
+def plan(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None, session: Any = None) -> Ran:
+    """`plan ARGS` in-process; our errors must end as exit codes, never as an exception. `session`: the
+    `agent.Session` the app runs in, for its seams (retry policy, clock, provider factory)."""
+    result = CliRunner().invoke(app, list(args), env={**_unset(), **(env or {})}, input=stdin, obj=session)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     ran = Ran(result.exit_code, result.stdout, result.stderr)
     assert "Traceback" not in ran.stdout + ran.stderr

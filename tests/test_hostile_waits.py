@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from fake_llm_server import FakeLLMServer
-from hostile_support import CLEAN_ENV, PLAN, SilentServer, plan, plan_process, tree
+from hostile_support import CLEAN_ENV, PLAN, SilentServer, plan, tree
+
+from agent.providers.retry import RetryPolicy
+from agent.session import Session
 
 BRIEF = "# Invoice export\n\n- Export invoices as CSV\n"
 
@@ -38,15 +41,22 @@ def test_a_server_that_never_answers_ends_the_draft_at_its_deadline(repo: Path, 
     assert set(tree(repo)) == {"app.py", "brief.md"}
 
 
-def test_the_call_timeout_comes_from_the_environment_and_retries_stop(repo: Path) -> None:
+def test_the_call_timeout_comes_from_the_environment_and_retries_stop(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    waits: list[float] = []
+
+    async def recorded(seconds: float) -> None:  # the back-off is recorded, not slept through
+        waits.append(seconds)
+
     with SilentServer() as server:
         started = time.monotonic()
-        ran = plan_process("draft", "brief.md", "--model", "openai:test", "--base-url", f"{server.url}/v1",
-                           "--template", "compact", cwd=repo, timeout=90,
-                           env={"OPENAI_API_KEY": "sk-test", "PLAN_TIMEOUT": "1"})
+        ran = plan("draft", "brief.md", "--model", "openai:test", "--base-url", f"{server.url}/v1",
+                   "--template", "compact", env={"OPENAI_API_KEY": "sk-test", "PLAN_TIMEOUT": "1"},
+                   session=Session(retry=RetryPolicy(sleep=recorded)))
         took = time.monotonic() - started
     assert ran.code == 1
     assert "no answer within the call timeout after 4 attempts" in ran.error()
+    assert len(waits) == 3  # four attempts of the first call, each ended by the 1 s timeout, then nothing more
     assert took < 45
     assert set(tree(repo)) == {"app.py", "brief.md"}
 
