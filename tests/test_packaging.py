@@ -54,3 +54,15 @@ def test_installed_wheel_finds_its_builtin_templates(wheel: Path, tmp_path: Path
     assert Path(package_file).is_relative_to(target)  # the wheel's copy, not the source checkout
     assert {"compact", "default"} <= set(ast.literal_eval(names))
     assert int(units) > 0
+
+
+def test_the_package_layout_is_the_one_the_readme_draws() -> None:
+    """Packages in data-flow order, a handful of modules at the top, and no two modules with the same name."""
+    root = Path(__file__).resolve().parents[1] / "agent"
+    top = sorted(p.stem for p in root.glob("*.py") if p.stem != "__init__")
+    packages = sorted(p.name for p in root.iterdir() if (p / "__init__.py").is_file())
+    names = [p.stem for p in root.rglob("*.py") if p.stem != "__init__" and "__pycache__" not in p.parts]
+
+    assert top == ["config", "errors", "inputs", "mcp_server", "output", "session"]
+    assert packages == ["batch", "check", "cli", "context", "draft", "evals", "providers", "template"]
+    assert len(names) == len(set(names)), sorted(n for n in set(names) if names.count(n) > 1)
