@@ -445,3 +445,12 @@ def test_a_set_of_constants_in_a_transition_table_is_not_a_placeholder() -> None
     assert validate_plan(compiled, plan) == []
     assert [f.code for f in validate_plan(compiled, plan.replace("{PAID, CANCELLED}", "{Next states}"))] == [
         "placeholder"]
+
+
+def test_the_same_finding_at_the_same_place_is_reported_once() -> None:
+    """Seen on the shipped example: a table row with TODO in two cells was reported twice, word for word."""
+    compiled = compile_template("# Plan\n\n## Risks\n\n| Risk | Mitigation |\n|---|---|\n| {Risk} | {Mitigation} |\n",
+                                "mini.md")
+    findings = validate_plan(compiled, "# Plan\n\n## Risks\n\n| Risk | Mitigation |\n|---|---|\n| TODO | TODO |\n")
+
+    assert findings and len(findings) == len({(f.line, f.column, f.message) for f in findings})

@@ -42,7 +42,10 @@ def validate_plan(
             "headings match); pass the template it was written from with --template"
         )
     _match(context, list(template.units), sections, unit_level=True)
-    return sorted(context.findings + cross_section_findings(context), key=lambda finding: finding.line)
+    # Two checks, or two cells of one table row, can say the same thing at the same place: it is said once, as
+    # each finding goes back to the model as an instruction.
+    found = dict.fromkeys(context.findings + cross_section_findings(context))
+    return sorted(found, key=lambda finding: finding.line)
 
 
 def plan_sections(template: Template, text: str) -> list[tuple[RawSection, Section | Repeat | None]]:
