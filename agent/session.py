@@ -189,17 +189,20 @@ class Session:
         template = self.template()
         paths = plan_paths(request.out, brief.slug, plans_dir=config.out_dir)
         check_output(paths, request.force)  # before spending a single token
-        model, note = self.model()
-        context = context_for_brief(Path(request.repo), brief, config.context_tokens, output_dir=Path(config.out_dir))
-        if note:  # after the repository is known to be there, so a bad --repo is the only message
-            progress(note)
-        if brief.redacted_lines:
-            lines = ", ".join(str(number) for number in brief.redacted_lines)
-            progress(f"{brief.source}: secret-looking values on line(s) {lines} of the brief were replaced with "
-                     "[REDACTED]; nothing redacted is sent or written")
-        provider = self.provider(model, template=template, brief=brief, context=context)
+        # The lock comes before the repository is read, so a second draft of the same plan is refused at once
+        # instead of after building a context it cannot use.
         with plan_lock(paths[0]):
-            check_output(paths, request.force)  # again: another run may have written it while we waited
+            check_output(paths, request.force)  # again: another run may have written it while we checked
+            model, note = self.model()
+            context = context_for_brief(Path(request.repo), brief, config.context_tokens,
+                                        output_dir=Path(config.out_dir))
+            if note:  # after the repository is known to be there, so a bad --repo is the only message
+                progress(note)
+            if brief.redacted_lines:
+                lines = ", ".join(str(number) for number in brief.redacted_lines)
+                progress(f"{brief.source}: secret-looking values on line(s) {lines} of the brief were replaced "
+                         "with [REDACTED]; nothing redacted is sent or written")
+            provider = self.provider(model, template=template, brief=brief, context=context)
             settings = self.draft_settings(review=request.review)
             result = self.run(provider, self.draft(template, brief, context, provider, settings=settings,
                                                    progress=progress))

@@ -246,3 +246,14 @@ def test_json_report_with_standard_output_closed(repo: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == "plan: error: cannot write the output: standard output is closed"
+
+
+def test_a_busy_plan_is_refused_before_the_repository_is_read(repo: Path) -> None:
+    """The lock is taken first: a second draft of a plan being written is refused at once, not after it has
+    built a repository context it cannot use (here the repository does not even exist)."""
+    from agent.output import plan_lock
+
+    with plan_lock(repo / "plan.md"):
+        ran = plan("draft", "brief.md", "--out", "plan.md", "--repo", str(repo / "missing"), "--model", "offline")
+
+    assert ran.code == 2 and "another `plan` is writing this plan" in ran.error()
