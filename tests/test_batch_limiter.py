@@ -13,11 +13,15 @@ import respx
 from provider_support import ANSWER, OPENAI_KEY, make_request
 
 from agent.batch.limiter import RateLimiter
+from agent.context.brief import Brief
 from agent.draft.cost import Account, CostCap
-from agent.providers.base import Usage
+from agent.providers.base import Provider, Usage
+from agent.providers.offline import OfflineDrafter
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
 from agent.providers.ratelimits import RateLimits
 from agent.providers.retry import Fault, RetryPolicy
+from agent.providers.testing import FunctionProvider
+from agent.template.catalog import load_template
 
 
 class Clock:
@@ -150,6 +154,30 @@ def test_without_a_known_limit_the_first_call_goes_alone() -> None:
         return order
 
     assert asyncio.run(run())[:3] == ["probe starts", "probe answered", "second starts"]
+
+
+def test_the_offline_drafter_is_never_paced_a_model_behind_an_api_is() -> None:
+    """An offline batch of a hundred items makes thousands of calls that reach no account's limits."""
+    template = load_template("default")
+    brief = Brief(title="Export invoices", text="# Export invoices\n\nFinance wants a CSV of each invoice.\n",
+                  source="brief.md")
+    offline = OfflineDrafter(template, brief, None)
+    remote = FunctionProvider(lambda request: {request.schema_name: "Finance downloads invoices as CSV."})
+    request = make_request(schema_name=template.unit_names[0])
+
+    def waited(provider: Provider) -> float:
+        pacer, clock = limiter(rpm=60)  # one call a second
+
+        async def calls() -> None:
+            account = Account(pacer=pacer)
+            for _ in range(5):
+                await account.complete(provider, request)
+
+        asyncio.run(calls())
+        return clock.now - 100.0
+
+    assert waited(offline) == 0.0
+    assert waited(remote) == 4.0
 
 
 def completion() -> dict[str, Any]:

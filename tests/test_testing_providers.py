@@ -153,7 +153,7 @@ def test_the_sdk_providers_declare_what_their_wire_supports() -> None:
 
 def test_offline_is_built_with_its_brief_and_drafts_sections_only() -> None:
     offline = build_provider(ProviderOrder("offline", {}, template=load_template("compact"), brief=BRIEF))
-    assert isinstance(offline, OfflineDrafter) and offline.capabilities == Capabilities(drafts_whole_plan=False)
+    assert isinstance(offline, OfflineDrafter) and offline.capabilities == Capabilities(drafts_whole_plan=False, rate_limited=False)
     with pytest.raises(InputError, match="offline drafts from a brief and a repository"):
         resolve_provider("offline", env={})
 

@@ -182,10 +182,11 @@ class Account:
                                      f"request is about {tokens.likely:,} plus {request.max_output_tokens:,} for the "
                                      "answer", excess)
         estimate = await self.cap.reserve(provider, request, tokens)
+        pacer = self.pacer if provider.capabilities.rate_limited else None
         response: ModelResponse | None = None
         try:
-            if self.pacer is not None:
-                await self.pacer.acquire(tokens.likely)
+            if pacer is not None:
+                await pacer.acquire(tokens.likely)
             response = await provider.complete(request)
         except ProviderError as error:
             self.usage += Usage(calls=error.attempts)
@@ -193,11 +194,11 @@ class Account:
         finally:
             spent = cost_usd(provider.name, response.usage, self.cap.prices) if response else None
             self.cap.release(estimate, spent or 0.0)
-            if self.pacer is not None:
-                self.pacer.finished()
+            if pacer is not None:
+                pacer.finished()
         self.usage += response.usage
         self.on_spent(response.usage)
-        if self.pacer is not None:
-            self.pacer.settle(tokens.likely, response.usage)
-            self.pacer.learn(response.extra.get("rate_limits"))
+        if pacer is not None:
+            pacer.settle(tokens.likely, response.usage)
+            pacer.learn(response.extra.get("rate_limits"))
         return response

@@ -57,6 +57,9 @@ class Capabilities:
     context_window: int | None = None
     # It can write the plan spine and review the whole plan; the offline drafter fills sections only.
     drafts_whole_plan: bool = True
+    # Its calls count against an account's requests and tokens a minute, so a batch paces them; the offline
+    # drafter calls nothing and is never held back.
+    rate_limited: bool = True
 
 
 def context_window(model: str, windows: Mapping[str, int]) -> int | None:

@@ -52,7 +52,7 @@ class OfflineDrafter:
     name = "offline"
     model = "offline"
     # Sections only: no plan spine, no whole-plan review (it cannot judge a plan); no cache, no batch API.
-    capabilities = Capabilities(drafts_whole_plan=False)
+    capabilities = Capabilities(drafts_whole_plan=False, rate_limited=False)
 
     def __init__(self, template: Template, brief: Brief, repo: RepoContext | None, today: date | None = None) -> None:
         self.template, self.brief, self.repo = template, brief, repo
