@@ -72,3 +72,11 @@ def test_path_scores_are_bm25_as_bm25s_computes_them() -> None:
     expected = [float(score) for score in reference.get_scores(list(query))]
 
     assert _bm25_scores(documents, query) == pytest.approx(expected, abs=1e-5)
+
+
+def test_the_stop_words_are_the_ones_bm25s_tokenizes_with() -> None:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    from agent.context.rank import STOPWORDS
+
+    assert frozenset(STOPWORDS_EN) == STOPWORDS

@@ -3,7 +3,7 @@
 In: a repository root and a brief (`brief` reads one from a file); out: a `RepoContext`, the prompt text
 (stack facts, README, file tree, outlines and excerpts of the best-ranked files) and a manifest of what was cut.
 
-Importing this package is cheap; bm25s, numpy and detect-secrets load on the first `build_context` call.
+Importing this package is cheap; PyStemmer, pathspec and detect-secrets load on the first `build_context` call.
 """
 
 from agent.context.budget import estimate_tokens
