@@ -317,3 +317,21 @@ def test_unknown_or_incomplete_specs(spec: str) -> None:
 def test_importing_providers_loads_no_sdk() -> None:
     code = "import agent.providers, sys; assert not {'openai', 'anthropic'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_clients_share_one_tls_context_that_still_verifies_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CA bundle costs about 20 ms of CPU; an eval run or the MCP server builds a client per draft."""
+    import ssl
+
+    from agent.providers.anthropic import AnthropicProvider
+    from agent.providers.sdk import tls_context
+
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations",
+                        lambda self, *args, **kwargs: loads.append(args) or load(self, *args, **kwargs))
+    for _ in range(3):
+        OpenAIProvider("gpt-4.1-mini", OPENAI_KEY)
+        AnthropicProvider("claude-sonnet-4-5", "sk-ant-test")
+    assert len(loads) <= 1
+    assert tls_context().verify_mode == ssl.CERT_REQUIRED and tls_context().check_hostname

@@ -31,7 +31,7 @@ from agent.providers.retry import (
     Service,
     fault_from_status,
 )
-from agent.providers.sdk import SDKProvider
+from agent.providers.sdk import SDKProvider, tls_context
 
 try:
     import anthropic
@@ -67,7 +67,8 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
         timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         url = (base_url or ANTHROPIC_URL).rstrip("/")
-        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout))
+        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout),
+                                          http_client=anthropic.DefaultAsyncHttpxClient(verify=tls_context()))
         service = Service("anthropic", url, "ANTHROPIC_API_KEY", api_key)
         super().__init__(model, f"anthropic:{model}", client, service, retry, read=to_response, fault=to_fault)
         # The cache serves only what an earlier request wrote: the draft loop writes it once before fanning out.

@@ -31,7 +31,7 @@ from agent.providers.retry import (
     Service,
     fault_from_status,
 )
-from agent.providers.sdk import SDKProvider
+from agent.providers.sdk import SDKProvider, tls_context
 
 try:
     import openai
@@ -67,7 +67,8 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
     ) -> None:
         name = name or f"openai:{model}"
         url = (base_url or OPENAI_URL).rstrip("/")
-        client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout))
+        client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout),
+                                    http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()))
         service = Service(name.split(":")[0], url, "OPENAI_API_KEY", api_key)
         super().__init__(model, name, client, service, retry, read=to_response, fault=to_fault)
         # OpenAI's platform features (forced function tools, prompt_cache_key); by default only there.
