@@ -4,6 +4,7 @@ it the shipped testing providers through its provider factory, and its clock, an
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ def test_batch_drafts_every_item_through_one_provider_from_the_sessions_factory(
     ids = write_backlog(repo / "backlog.jsonl", 3)
     provider = SchemaProvider()
     batching, factory = session(repo, provider)
+    batching = replace(batching, settings=replace(batching.settings, rpm=60_000))  # a known pace: no probe to wait on
     observer = Quiet()
     summary = run_batch(BatchRequest(source=str(repo / "backlog.jsonl"), repo=str(repo), out=str(repo / "plans")),
                         batching, observer)

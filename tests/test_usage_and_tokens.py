@@ -239,7 +239,8 @@ def test_a_batch_records_each_items_own_calls_while_items_share_one_provider(tmp
         request = BatchRequest(source=str(tmp_path / "backlog.jsonl"), repo=str(tmp_path), out=str(tmp_path / "plans"),
                                workers=4)
         session = Session(env={"OPENAI_API_KEY": OPENAI_KEY}, base_url=server.openai_base_url)
-        summary = run_batch(request, session.resolve({"template": "compact", "model": "openai:gpt-4.1-mini"}, tmp_path),
+        summary = run_batch(request, session.resolve({"template": "compact", "model": "openai:gpt-4.1-mini",
+                                                     "rpm": 60_000}, tmp_path),
                             Quiet())
         sent = [json.dumps(recorded.body) for recorded in server.requests]
     items = json.loads((tmp_path / "plans" / "batch-manifest.json").read_text())["items"]
