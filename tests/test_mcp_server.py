@@ -7,18 +7,20 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
 from anyio.from_thread import start_blocking_portal
-from mcp import Client, StdioServerParameters
 
 from agent.template.catalog import builtin_templates
 
+if TYPE_CHECKING:  # imported where used: one worker runs these tests, and the mcp package takes 0.5 s to load
+    from mcp import Client
+
 PLAN_EXECUTABLE = Path(sys.executable).parent / "plan"
 TIMEOUT_S = 60
-Serve = Callable[[Callable[[Client], Awaitable[Any]]], Any]
+Serve = Callable[[Callable[["Client"], Awaitable[Any]]], Any]
 BRIEF = "# Export invoices as CSV\n\nFinance wants to download each invoice as a CSV file.\n"
 FLAWED_PLAN = """# Export invoices as CSV — one-page plan
 
@@ -67,6 +69,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(repo: Path) -> Iterator[Serve]:
     """One `plan mcp` started in `repo` with no API keys, for every test here, as an agent host keeps one
     running (and starting one costs 0.7 s of CPU); `server(body)` runs `body` with a client connected to it."""
+    from mcp import Client, StdioServerParameters
+
     command = StdioServerParameters(command=str(PLAN_EXECUTABLE), args=["mcp"], cwd=repo, env={"NO_COLOR": "1"})
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(
             Client(command, read_timeout_seconds=TIMEOUT_S)) as connected:
