@@ -3,9 +3,13 @@ bounded size in UTF-8, parsed with bounded depth, or a one-line usage error (exi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,9 +28,27 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def fifo(path: Path) -> str:
+@contextmanager
+def fifo(path: Path) -> Iterator[str]:
+    """A FIFO nobody writes to. A command that wrongly opened it to read would wait for a writer forever, so
+    after 5 s a writer comes and goes each time a reader waits: the test, run in-process, fails on what the
+    command did instead of hanging."""
     os.mkfifo(path)
-    return str(path)
+    finished = threading.Event()
+
+    def release() -> None:
+        finished.wait(5)
+        while not finished.wait(0.05):
+            with contextlib.suppress(OSError):  # ENXIO: nobody has it open to read
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    writer = threading.Thread(target=release, daemon=True)
+    writer.start()
+    try:
+        yield str(path)
+    finally:
+        finished.set()
+        writer.join()
 
 
 # A FIFO nobody writes to would block a reader forever; each command must refuse it by its type.
@@ -42,9 +64,9 @@ def fifo(path: Path) -> str:
 ], ids=["draft-brief", "draft-template", "validate-plan", "validate-template", "context-brief", "revise-plan",
         "templates-show", "batch-source"])
 def test_a_fifo_is_refused_by_its_type_not_waited_on(work: Path, args: list[str]) -> None:
-    path = fifo(work / "pipe.md")
     started = time.monotonic()
-    ran = plan_process(*[arg.replace("{fifo}", path) for arg in args], cwd=work, timeout=60)
+    with fifo(work / "pipe.md") as path:
+        ran = plan(*[arg.replace("{fifo}", path) for arg in args])
     assert ran.code == 2, ran.stderr
     assert "named pipe" in ran.error() or "not a regular file" in ran.error() or "no such file" in ran.error()
     assert time.monotonic() - started < 30
@@ -63,8 +85,8 @@ def test_a_device_is_never_read(work: Path, args: list[str]) -> None:
 
 
 def test_a_config_file_that_is_a_fifo_is_refused(work: Path) -> None:
-    fifo(work / ".plan.toml")
-    ran = plan_process("config", "show", cwd=work, timeout=60)
+    with fifo(work / ".plan.toml"):
+        ran = plan("config", "show")
     assert ran.code == 2
     assert "named pipe" in ran.error()
 
