@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from agent.check.files import paths_in_line
 from agent.check.validate import Finding, validate_plan
+from agent.config import KEYS
 from agent.context.brief import Brief
 from agent.context.budget import estimate_tokens
 from agent.draft.cost import Account, CostCap, Price, cost_usd
@@ -68,8 +69,11 @@ PURPOSES = ("spine", "section", "review", "reask", "warm_up")
 
 @dataclass(frozen=True)
 class DraftSettings:
-    max_rounds: int = 2
-    concurrency: int = 8
+    """What the draft loop needs of the settings (`Session.draft_settings` makes it from the resolved ones);
+    the defaults are the settings' own, for callers of `draft_plan` with no session."""
+
+    max_rounds: int = KEYS["max_rounds"].default
+    concurrency: int = KEYS["concurrency"].default
     max_cost_usd: float | None = None
     max_output_tokens: int = 4096
     prices: Mapping[str, Price] | None = None
