@@ -22,22 +22,16 @@ class RepoListing:
 
 def list_files(root: Path) -> RepoListing:
     """Tracked files plus untracked ones that are not ignored; nothing is followed through a symlink."""
-    tracked = _git_files(root)
-    if tracked is not None:
-        return RepoListing(tracked, is_git=True)
-    return RepoListing(tuple(sorted(_walk_files(root))), is_git=False)
-
-
-def _git_files(root: Path) -> tuple[str, ...] | None:
     command = ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
     try:
         done = subprocess.run(command, capture_output=True, check=False)
     except OSError:  # git is not installed: the plain walk still works
-        return None
-    if done.returncode != 0:  # not a work tree, or git refuses it (safe.directory): walk instead
-        return None
-    names = done.stdout.decode("utf-8", errors="surrogateescape").split("\0")
-    return tuple(sorted({name for name in names if name}))
+        done = None
+    # A non-zero exit: not a work tree, or git refuses it (safe.directory): walk instead.
+    if done is not None and done.returncode == 0:
+        names = done.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+        return RepoListing(tuple(sorted({name for name in names if name})), is_git=True)
+    return RepoListing(tuple(sorted(_walk_files(root))), is_git=False)
 
 
 def _walk_files(root: Path) -> list[str]:
