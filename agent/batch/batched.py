@@ -85,21 +85,18 @@ class BatchedProvider:
     async def _answer(self, key: str, body: dict[str, Any]) -> Result:
         job_id = self.recorded.get(key)
         if job_id is not None:
-            result = (await self._earlier_results(job_id)).get(key)
+            try:
+                result = (await self._results(job_id)).get(key)
+            except ProviderError as error:
+                if job_id in self.mine:
+                    raise
+                # An earlier run's job whose results are gone has none: its requests go out again below.
+                self.note(f"batch {job_id}: cannot collect its results ({error}); sending its requests again")
+                result = None
             if isinstance(result, ModelResponse) or job_id in self.mine:
                 return result or f"batch {job_id} ended without an answer for it"
         job_id = (await self._enqueue(key, body))[key]
         return (await self._results(job_id)).get(key) or f"batch {job_id} ended without an answer for it"
-
-    async def _earlier_results(self, job_id: str) -> dict[str, Result]:
-        """A recorded job's answers; an earlier run's job whose results are gone has none."""
-        try:
-            return await self._results(job_id)
-        except ProviderError as error:
-            if job_id in self.mine:
-                raise
-            self.note(f"batch {job_id}: cannot collect its results ({error}); sending its requests again")
-            return {}
 
     def _enqueue(self, key: str, body: dict[str, Any]) -> asyncio.Future[dict[str, str]]:
         self.last_call = time.monotonic()

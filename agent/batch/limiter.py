@@ -171,7 +171,10 @@ class RateLimiter:
         elif self.slow_start:  # the first 429: the server admits about what it answered lately
             self.slow_start = False
             admitted = len(self.answered) * 60.0 / ADMITTED_WINDOW_S
-            pace = self.learned_rpm or self._observed_rpm() or admitted
+            # How fast calls were starting, over the last minute at most.
+            observed = (len(self.started) * 60.0 / max(self.started[-1] - self.started[0], 1.0)
+                        if len(self.started) >= 2 else None)
+            pace = self.learned_rpm or observed or admitted
             self.learned_rpm = max(1.0, min(pace, admitted) * FIRST_DECREASE if admitted else pace * UNKNOWN_SLOWDOWN)
         elif self.learned_rpm is not None:
             self.learned_rpm *= DECREASE
@@ -181,13 +184,6 @@ class RateLimiter:
         rpm = self.rpm * self.factor if self.rpm else self.learned_rpm
         self.requests.per_minute = max(1.0, rpm) if rpm else None
         self.tokens.per_minute = max(1.0, self.tpm * self.factor) if self.tpm else None
-
-    def _observed_rpm(self) -> float | None:
-        """How fast calls were starting, over the last minute at most."""
-        if len(self.started) < 2:
-            return None
-        span = max(self.started[-1] - self.started[0], 1.0)
-        return len(self.started) * 60.0 / span
 
 
 def _lower(configured: float | None, learned: int | None) -> float | None:

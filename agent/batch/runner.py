@@ -64,7 +64,13 @@ def run_batch(request: BatchRequest, session: Session, observer: Observer) -> Ba
         raise InputError(f"--via batch-api needs --model openai:MODEL or anthropic:MODEL, not {model}")
     out = Path(request.out or config.out_dir)
     with Manifest.open(out, str(Path(request.source).resolve())) as manifest:
-        _refuse_unrecorded_plans(manifest, items)
+        # A plan in --out that no manifest records was written by someone else: batch has no --force, so it
+        # never overwrites one.
+        for item in items:
+            plan = manifest.out / item.dir_name / "plan.md"
+            if item.id not in manifest.items and plan.exists():
+                raise OutputExistsError(f"{plan} already exists and {manifest.path.name} does not record it; move "
+                                        "it away, or choose another --out for this backlog")
         manifest.register({item.id: (item.dir_name, item.brief.title) for item in items})
         records = [manifest.items[item.id] for item in items]
         unreadable = [item for item in items if item.error]
@@ -83,15 +89,6 @@ def run_batch(request: BatchRequest, session: Session, observer: Observer) -> Ba
                                           output_dir=out)
             asyncio.run(run.run(todo, context))
         return _summary(manifest, items, model, request.via, run, session.clock.now() - started)
-
-
-def _refuse_unrecorded_plans(manifest: Manifest, items: list[BacklogItem]) -> None:
-    """A plan in --out that no manifest records was written by someone else: never overwrite it."""
-    for item in items:
-        plan = manifest.out / item.dir_name / "plan.md"
-        if item.id not in manifest.items and plan.exists():  # batch has no --force: it never overwrites
-            raise OutputExistsError(f"{plan} already exists and {manifest.path.name} does not record it; move it "
-                                    "away, or choose another --out for this backlog")
 
 
 class BatchRun:
@@ -168,7 +165,15 @@ class BatchRun:
         finally:
             self.usage_total += account.usage
         # Recorded once the lock is gone: an item the manifest calls done leaves no lock file behind.
-        self._end(item, plan_path, started, changes, findings)
+        self.manifest.update(item.id, model=self.model, **changes)
+        # Items failing alike one after another (a rejected key, a dead server) will not stop failing: stop.
+        failure = changes["error"] if changes["state"] == "failed" and changes["complete"] is None else ""
+        count = self.streak[1] + 1 if failure and failure == self.streak[0] else int(bool(failure))
+        self.streak = (failure, count)
+        if count >= SAME_ERROR_STOPS:
+            self.stopped = f"{count} items in a row failed alike: {failure}"
+        self.observer.finished(ItemOutcome(item.id, self.manifest.items[item.id], plan_path,
+                                           self.session.clock.now() - started, findings))
 
     async def _draft_locked(self, item: BacklogItem, account: Account,
                             plan_path: Path) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
@@ -196,18 +201,6 @@ class BatchRun:
             return _failed(message, account.usage), ()
         self.drafted += 1
         return _changes(result), tuple(f.as_dict() for f in result.findings)
-
-    def _end(self, item: BacklogItem, plan_path: Path, started: float, changes: dict[str, Any],
-             findings: tuple[dict[str, Any], ...] = ()) -> None:
-        self.manifest.update(item.id, model=self.model, **changes)
-        # Items failing alike one after another (a rejected key, a dead server) will not stop failing: stop.
-        error = changes["error"] if changes["state"] == "failed" and changes["complete"] is None else ""
-        count = self.streak[1] + 1 if error and error == self.streak[0] else int(bool(error))
-        self.streak = (error, count)
-        if count >= SAME_ERROR_STOPS:
-            self.stopped = f"{count} items in a row failed alike: {error}"
-        self.observer.finished(ItemOutcome(item.id, self.manifest.items[item.id], plan_path,
-                                           self.session.clock.now() - started, findings))
 
 
 def _changes(result: DraftResult) -> dict[str, Any]:
