@@ -126,8 +126,11 @@ class ReplayProvider:
                 "(the prompt, template or repository changed since it was recorded); record again with "
                 "--record, or replay with --replay-match section")
         entry = self._exchanges[index]
-        if "error" in entry:
-            raise _error_class(entry.get("error_type", ""))(entry["error"])
+        if "error" in entry:  # raised as the recorded class; one this version no longer has is a TransportError
+            recorded = getattr(errors, entry.get("error_type", ""), None)
+            if isinstance(recorded, type) and issubclass(recorded, ProviderError):
+                raise recorded(entry["error"])
+            raise TransportError(entry["error"])
         return _response_from(entry["response"])
 
     def count_tokens(self, request: ModelRequest) -> TokenCount:
@@ -143,11 +146,6 @@ class ReplayProvider:
                 self._used.add(index)
                 return index
         return None
-
-
-def _error_class(name: str) -> type[ProviderError]:
-    found = getattr(errors, name, None)
-    return found if isinstance(found, type) and issubclass(found, ProviderError) else TransportError
 
 
 def _load(path: Path, case_id: str) -> dict[str, Any]:
