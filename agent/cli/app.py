@@ -161,6 +161,7 @@ def print_json(data: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    import os
     import signal
 
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
@@ -172,16 +173,10 @@ def main() -> None:
     try:
         run()
     except OSError as error:  # stdout closed or full while we printed (click handles a broken pipe itself)
-        _drop_stdout()
+        # Point stdout at the null device, so the interpreter's last flush at exit cannot fail again; when
+        # descriptor 1 was closed from the start (sys.stdout is None) nothing will flush it.
+        if sys.stdout is not None:
+            with suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         typer.echo(f"plan: error: cannot write the output: {error.strerror or error}", err=True)
         sys.exit(1)
-
-
-def _drop_stdout() -> None:
-    """Point stdout at the null device, so the interpreter's last flush at exit cannot fail again."""
-    import os
-
-    if sys.stdout is None:  # descriptor 1 was closed from the start: nothing will flush it
-        return
-    with suppress(OSError, ValueError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
