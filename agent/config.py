@@ -26,11 +26,12 @@ KINDS = {"str": str, "int": int, "float": float}
 
 
 def setting(default: Any, help: str, *, minimum: float | None = None, short: str = "", flag: bool = True,
-            path: bool = False, unit: str = "") -> Any:
+            path: bool = False, unit: str = "", metavar: str = "") -> Any:
     """A field of `Settings` that is a setting: everything else about it (flag, environment variable,
     config key, the CLI option and its help) is derived from this one declaration."""
     return field(default=default, metadata={"setting": {"help": help, "minimum": minimum, "short": short,
-                                                        "has_flag": flag, "path": path, "unit": unit}})
+                                                        "has_flag": flag, "path": path, "unit": unit,
+                                                        "metavar": metavar}})
 
 
 def _builtin_prices() -> dict[str, Price]:
@@ -46,9 +47,10 @@ class Settings:
     is the built-in table with the config file's prices over it."""
 
     model: str | None = setting(None, "openai:MODEL, anthropic:MODEL, ollama:MODEL or offline. "
-                                "Default: a model for whichever API key is set, else offline.", short="-m")
+                                "Default: a model for whichever API key is set, else offline.", short="-m",
+                                metavar="PROVIDER:MODEL")
     template: str = setting("default", "Built-in template name or path to a markdown template.", short="-t",
-                            path=True)
+                            path=True, metavar="NAME|PATH")
     out_dir: str = setting("implementation-plans", "Folder plans are written to, as OUT_DIR/<slug>/plan.md.", flag=False,
                            path=True)  # no flag of its own: --out names one plan's file, or a batch's folder
     context_tokens: int = setting(12_000, "Budget for repository context, in tokens.", minimum=1)
@@ -84,10 +86,17 @@ class Key:
     has_flag: bool = True
     path: bool = False
     unit: str = ""
+    metavar: str = ""
 
     @property
     def flag(self) -> str:
         return f"--{self.name.replace('_', '-')}" if self.has_flag else ""
+
+    @property
+    def placeholder(self) -> str:
+        """What `--help` shows for the option's value: `--deadline SECONDS`, `--max-cost USD`, `--rpm N`."""
+        return self.metavar or {"seconds": "SECONDS", "US dollars": "USD"}.get(self.unit) or (
+            "N" if self.kind is int else self.name.upper())
 
     @property
     def env(self) -> str:

@@ -195,7 +195,17 @@ def test_each_commands_help_shows_its_settings_as_declared(command: str) -> None
     for name in COMMANDS_WITH_SETTINGS[command]:
         key = KEYS[name]
         flag = f"{key.short}, {key.flag}" if key.short else key.flag
-        assert f"{flag} <{key.kind.__name__}> {key.help_with_default}" in text, (command, name)
+        assert f"{flag} {key.placeholder} {key.help_with_default}" in text, (command, name)
+
+
+def test_help_names_what_each_value_is() -> None:
+    """`--deadline SECONDS` teaches what to type; `--deadline <float>` does not."""
+    text = re.sub(r"\s+", " ", run("draft", "--help").stdout)
+    assert " draft [OPTIONS] {BRIEF} " in text  # typer's braces: a required argument
+    for option in ("-m, --model PROVIDER:MODEL", "-t, --template NAME|PATH", "--deadline SECONDS", "--max-cost USD",
+                   "--max-rounds N", "--repo DIR", "-o, --out PATH", "--base-url URL"):
+        assert option in text, option
+    assert "<str>" not in text.split("Options:")[1] and "<int>" not in text and "<float>" not in text
 
 
 def test_options_built_from_the_declarations_reach_their_settings(repo: Path) -> None:

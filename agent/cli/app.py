@@ -96,7 +96,7 @@ def user_errors() -> Iterator[None]:
 
 Flags = dict[str, Any] | None  # a command's `flags`: its options for settings, made by `with_settings`
 BaseURLOption = Annotated[
-    str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (vLLM, LM Studio, OpenRouter).")
+    str | None, typer.Option("--base-url", metavar="URL", help="OpenAI-compatible server URL (vLLM, LM Studio, OpenRouter).")
 ]
 
 
@@ -104,7 +104,8 @@ def setting_option(name: str, help: str | None = None) -> Any:
     """The option for setting `name` as agent.config declares it (flag, short flag, help with its default);
     `help` words it for a command where it means something narrower (`plan batch --deadline`: per item)."""
     key = KEYS[name]
-    return typer.Option(key.flag, *filter(None, [key.short]), help=help or key.help_with_default)
+    return typer.Option(key.flag, *filter(None, [key.short]), metavar=key.placeholder,
+                        help=help or key.help_with_default)
 
 
 def with_settings(*names: str, **helps: str) -> Callable[[Command], Command]:

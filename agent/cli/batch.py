@@ -22,16 +22,16 @@ class BatchVia(StrEnum):
                deadline=f"Seconds one item may take before it is marked failed [{KEYS['deadline'].default:g}].")
 def batch(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="A directory of briefs, a .jsonl or .csv backlog (id, title, body, "
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="A directory of briefs, a .jsonl or .csv backlog (id, title, body, "
                                                "labels), or a GitHub issues export (.json array).")],
-    repo: Annotated[str, typer.Option("--repo", help="Repository the plans are about.")] = ".",
+    repo: Annotated[str, typer.Option("--repo", metavar="DIR", help="Repository the plans are about.")] = ".",
     base_url: BaseURLOption = None,
     out: Annotated[
-        str | None, typer.Option("--out", "-o", help="Directory for OUT/<id>-<slug>/plan.md and the manifest. "
+        str | None, typer.Option("--out", "-o", metavar="DIR", help="Directory for OUT/<id>-<slug>/plan.md and the manifest. "
                                  "Default: implementation-plans")
     ] = None,
     # Not the concurrency setting: that one still bounds each item's section calls.
-    workers: Annotated[int | None, typer.Option("--concurrency", help="Items drafted at once "
+    workers: Annotated[int | None, typer.Option("--concurrency", metavar="N", help="Items drafted at once "
                                                 f"[{KEYS['concurrency'].default}].")] = None,
     flags: Flags = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Draft the failed items again too.")] = False,

@@ -22,20 +22,20 @@ class ReplayMatch(StrEnum):
 @with_settings("model", "max_rounds", "concurrency", model="PROVIDER:MODEL or offline (default).")
 def eval_cases(
     ctx: typer.Context,
-    cases: Annotated[str, typer.Option("--cases", help="Folder of case folders.")] = "evals/cases",
-    only: Annotated[list[str] | None, typer.Option("--case", help="Run only this case (repeatable).")] = None,
+    cases: Annotated[str, typer.Option("--cases", metavar="DIR", help="Folder of case folders.")] = "evals/cases",
+    only: Annotated[list[str] | None, typer.Option("--case", metavar="NAME", help="Run only this case (repeatable).")] = None,
     base_url: BaseURLOption = None,
-    record: Annotated[str | None, typer.Option("--record", help="Write every model exchange to cassettes in DIR.")] = None,
-    replay: Annotated[str | None, typer.Option("--replay", help="Answer from the cassettes in DIR, no network.")] = None,
+    record: Annotated[str | None, typer.Option("--record", metavar="DIR", help="Write every model exchange to cassettes in DIR.")] = None,
+    replay: Annotated[str | None, typer.Option("--replay", metavar="DIR", help="Answer from the cassettes in DIR, no network.")] = None,
     replay_match: Annotated[
         ReplayMatch, typer.Option("--replay-match", help="exact: the same requests only; section: a changed "
                                   "prompt gets its section's recorded answer.")
     ] = ReplayMatch.exact,
     judge: Annotated[
-        str | None, typer.Option("--judge", help="Also ask this (different) model a yes/no rubric per plan.")
+        str | None, typer.Option("--judge", metavar="MODEL", help="Also ask this (different) model a yes/no rubric per plan.")
     ] = None,
-    out: Annotated[str | None, typer.Option("--out", "-o", help="Write the JSON report here, and a .md summary.")] = None,
-    plans: Annotated[str | None, typer.Option("--plans", help="Also write each case's plan to DIR/<case>.md.")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", metavar="FILE", help="Write the JSON report here, and a .md summary.")] = None,
+    plans: Annotated[str | None, typer.Option("--plans", metavar="DIR", help="Also write each case's plan to DIR/<case>.md.")] = None,
     flags: Flags = None,
 ) -> None:
     """Draft every case's plan, grade it, and print a table per case; `plan eval compare` compares reports.
@@ -64,12 +64,12 @@ def eval_cases(
 
 @eval_app.command("compare")
 def eval_compare(
-    before: Annotated[str, typer.Argument(help="The baseline report (JSON from plan eval --out).")],
-    after: Annotated[str, typer.Argument(help="The report to judge against it.")],
+    before: Annotated[str, typer.Argument(metavar="BEFORE", help="The baseline report (JSON from plan eval --out).")],
+    after: Annotated[str, typer.Argument(metavar="AFTER", help="The report to judge against it.")],
     threshold: Annotated[
-        float, typer.Option("--threshold", help="A score drop larger than this is a regression.")
+        float, typer.Option("--threshold", metavar="POINTS", help="A score drop larger than this is a regression.")
     ] = 0.05,
-    plot: Annotated[str | None, typer.Option("--plot", help="Also draw score against cost to this PNG.")] = None,
+    plot: Annotated[str | None, typer.Option("--plot", metavar="PNG", help="Also draw score against cost to this PNG.")] = None,
 ) -> None:
     """Show which scores got better or worse. Exit 3 on a regression beyond --threshold, 2 on bad usage."""
     from pathlib import Path

@@ -29,11 +29,11 @@ class PlanFormat(StrEnum):
 @with_settings("template", "model", "max_rounds", "concurrency", "max_cost", "context_tokens", "timeout", "deadline")
 def draft(
     ctx: typer.Context,
-    brief: Annotated[str, typer.Argument(help="Brief file: markdown/text, YAML requirements, GitHub issue JSON, or - for stdin.")],
-    repo: Annotated[str, typer.Option("--repo", help="Repository the plan is about.")] = ".",
+    brief: Annotated[str, typer.Argument(metavar="BRIEF", help="Brief file: markdown/text, YAML requirements, GitHub issue JSON, or - for stdin.")],
+    repo: Annotated[str, typer.Option("--repo", metavar="DIR", help="Repository the plan is about.")] = ".",
     base_url: BaseURLOption = None,
     out: Annotated[
-        str | None, typer.Option("--out", "-o", help="Plan file or directory. Default: implementation-plans/<slug>/plan.md")
+        str | None, typer.Option("--out", "-o", metavar="PATH", help="Plan file or directory. Default: implementation-plans/<slug>/plan.md")
     ] = None,
     output: Annotated[
         PlanFormat, typer.Option("--format", help="md: human messages; json: one JSON report on stdout.")
@@ -74,10 +74,10 @@ def _findings_to_stderr(result: Any, path: str) -> str:
 @with_settings("template")
 def validate(
     ctx: typer.Context,
-    plan: Annotated[str, typer.Argument(help="The plan markdown file to check.")],
+    plan: Annotated[str, typer.Argument(metavar="PLAN", help="The plan markdown file to check.")],
     flags: Flags = None,
     repo: Annotated[
-        str | None, typer.Option("--repo", help="Repository root: check that named files exist (or not).")
+        str | None, typer.Option("--repo", metavar="DIR", help="Repository root: check that named files exist (or not).")
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
@@ -108,8 +108,8 @@ def validate(
 @with_settings("context_tokens")
 def context(
     ctx: typer.Context,
-    brief: Annotated[str, typer.Argument(help="Brief file, or - for stdin.")],
-    repo: Annotated[str, typer.Option("--repo", help="Repository to read.")] = ".",
+    brief: Annotated[str, typer.Argument(metavar="BRIEF", help="Brief file, or - for stdin.")],
+    repo: Annotated[str, typer.Option("--repo", metavar="DIR", help="Repository to read.")] = ".",
     flags: Flags = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
@@ -138,15 +138,15 @@ def context(
                model="As for `plan draft`.", max_cost="US dollar cap for this revision.")
 def revise(
     ctx: typer.Context,
-    plan: Annotated[str, typer.Argument(help="The plan markdown file to revise in place.")],
+    plan: Annotated[str, typer.Argument(metavar="PLAN", help="The plan markdown file to revise in place.")],
     section: Annotated[
-        list[str] | None, typer.Option("--section", "-s", help="Section to draft again, by name or heading (repeatable).")
+        list[str] | None, typer.Option("--section", "-s", metavar="SECTION", help="Section to draft again, by name or heading (repeatable).")
     ] = None,
     failing: Annotated[bool, typer.Option("--failing", help="Draft again every section with error findings.")] = False,
-    note: Annotated[str, typer.Option("--note", help="What to change; sent to the model with the section.")] = "",
-    repo: Annotated[str, typer.Option("--repo", help="Repository the plan is about.")] = ".",
+    note: Annotated[str, typer.Option("--note", metavar="TEXT", help="What to change; sent to the model with the section.")] = "",
+    repo: Annotated[str, typer.Option("--repo", metavar="DIR", help="Repository the plan is about.")] = ".",
     brief: Annotated[
-        str | None, typer.Option("--brief", help="The brief. Default: the one plan.json names, if it still exists.")
+        str | None, typer.Option("--brief", metavar="BRIEF", help="The brief. Default: the one plan.json names, if it still exists.")
     ] = None,
     base_url: BaseURLOption = None,
     output: Annotated[PlanFormat, typer.Option("--format", help="md: human messages; json: one JSON report.")] = PlanFormat.md,

@@ -25,7 +25,7 @@ def templates_list() -> None:
 
 
 @templates_app.command("show")
-def templates_show(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
+def templates_show(name: Annotated[str, typer.Argument(metavar="NAME", help="Built-in template name or path.")]) -> None:
     """Show the sections and fields a template compiles to."""
     from agent.template.catalog import load_template
     from agent.template.describe import describe_template
@@ -35,7 +35,7 @@ def templates_show(name: Annotated[str, typer.Argument(help="Built-in template n
 
 
 @templates_app.command("check")
-def templates_check(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
+def templates_check(name: Annotated[str, typer.Argument(metavar="NAME", help="Built-in template name or path.")]) -> None:
     """Warn where the template may be read differently from what its author meant.
 
     Prints TEMPLATE:LINE: warning: message for kept text that reads like guidance and for sections with
@@ -54,7 +54,7 @@ def templates_check(name: Annotated[str, typer.Argument(help="Built-in template 
 
 
 @templates_app.command("schema")
-def templates_schema(name: Annotated[str, typer.Argument(help="Built-in template name or path.")]) -> None:
+def templates_schema(name: Annotated[str, typer.Argument(metavar="NAME", help="Built-in template name or path.")]) -> None:
     """Print the JSON schema of a whole plan for this template (OpenAI strict-mode compatible)."""
     from agent.template.catalog import load_template
     from agent.template.schema import json_schema, plan_model
@@ -82,7 +82,7 @@ def _settings_epilog() -> str:
 
 @config_app.command("show", epilog=_settings_epilog())
 def config_show(
-    repo: Annotated[str, typer.Option("--repo", help="Repository whose .plan.toml / pyproject.toml to read.")] = ".",
+    repo: Annotated[str, typer.Option("--repo", metavar="DIR", help="Repository whose .plan.toml / pyproject.toml to read.")] = ".",
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
     """Print each setting, its value, and where it came from: flag, environment, config file or default."""
