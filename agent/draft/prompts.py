@@ -89,9 +89,16 @@ def spine_prompt(total_words: int) -> str:
 def section_prompt(template: Template, unit: str, words: int = 0, spine: bool = True) -> str:
     """The first request for a section; `spine`: whether the prefix carries a plan spine to follow."""
     label, guidance = _describe(template, unit)
+    if unit == HEADER:
+        heading, owns = "the title and metadata at the top of the plan", "the title and the metadata values"
+    else:
+        node = template.unit(unit)
+        subs = ", ".join(f'"{child.label}"' for child in _subsections(node))
+        heading = "#" * node.level + " " + label + (f" (with sub-headings {subs})" if subs else "")
+        owns = _short(_ownership(_section(node))) or f"what the heading \"{label}\" says"
     rules = _fill("section_rules_spine.md" if spine else "section_rules.md")
-    return _fill("section.md", label=label, heading=_heading(template, unit), guidance=guidance or "(no guidance)",
-                 words=str(words or "a few hundred"), owns=_owns(template, unit), unit=unit, rules=rules)
+    return _fill("section.md", label=label, heading=heading, guidance=guidance or "(no guidance)",
+                 words=str(words or "a few hundred"), owns=owns, unit=unit, rules=rules)
 
 
 def reask_prompt(template: Template, unit: str, problems: list[str], previous: Any, words: int = 0) -> str:
@@ -158,21 +165,6 @@ def _field_line(spec: FieldSpec, indent: str) -> str:
     about = "" if not said or said == named or set(said.split()) <= set(named.split()) else f": {spec.description}"
     choices = f" (one of: {', '.join(spec.choices)})" if spec.choices else ""
     return f"{indent}- `{spec.name}` ({spec.kind}){about}{choices}"
-
-
-def _heading(template: Template, unit: str) -> str:
-    if unit == HEADER:
-        return "the title and metadata at the top of the plan"
-    node = template.unit(unit)
-    path = "#" * node.level + " " + unit_label(node)
-    subs = ", ".join(f'"{child.label}"' for child in _subsections(node))
-    return path + (f" (with sub-headings {subs})" if subs else "")
-
-
-def _owns(template: Template, unit: str) -> str:
-    if unit == HEADER:
-        return "the title and the metadata values"
-    return _short(_ownership(_section(template.unit(unit)))) or f"what the heading \"{unit_label(template.unit(unit))}\" says"
 
 
 def _ownership(section: Section) -> str:
