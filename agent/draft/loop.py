@@ -276,7 +276,15 @@ class DraftLoop:
     async def _ask(self, name: str, prefix: str, findings: list[Finding],
                    purpose: str) -> bool | ProviderError | ContextWindowError:
         state = self.units[name]
-        prompt = self._prompt(state, findings)
+        if not state.answered and not state.problems:
+            prompt = section_prompt(self.template, name, state.words, spine=self.spine is not None)
+        else:  # a re-ask, with what was wrong
+            unique = dict.fromkeys(state.problems + findings)  # the round's findings already hold the unit's problems
+            messages = [f"{f.section}: {f.message}" if f.section else f.message for f in unique]
+            prompt = reask_prompt(self.template, name, messages, state.value if state.answered else state.rejected,
+                                  state.words)
+        if note := self.notes.get(name):  # what a revision says of the section's current text
+            prompt += f"\n\n{note}"
         request = ModelRequest(self.system, prefix, prompt, self.schemas[name], name, state.max_output_tokens,
                                self.toolbox, self.common_prefix_chars)
         try:
@@ -315,18 +323,6 @@ class DraftLoop:
                 await self._timed(replace(request, max_output_tokens=1), "warm_up")
         except (BudgetError, TransportError, RejectedError):
             return  # the sections' own calls will say what is wrong
-
-    def _prompt(self, state: UnitState, findings: list[Finding]) -> str:
-        """The section's first request, or its re-ask with what was wrong; then what a revision says of it."""
-        note = self.notes.get(state.name, "")
-        if not state.answered and not state.problems:
-            text = section_prompt(self.template, state.name, state.words, spine=self.spine is not None)
-        else:
-            unique = dict.fromkeys(state.problems + findings)  # the round's findings already hold the unit's problems
-            messages = [f"{f.section}: {f.message}" if f.section else f.message for f in unique]
-            text = reask_prompt(self.template, state.name, messages, state.value if state.answered else state.rejected,
-                                state.words)
-        return text + (f"\n\n{note}" if note else "")
 
     async def _call(self, state: UnitState, request: ModelRequest, purpose: str) -> ModelResponse:
         async with self.semaphore:
@@ -378,7 +374,12 @@ class DraftLoop:
         try:
             value = unit_model(self.template, name).model_validate(data).model_dump(by_alias=True)[name]
         except ValidationError as error:
-            state.problems = [self._problem(name, "schema", _schema_message(e)) for e in error.errors()[:10]]
+            state.problems = []
+            for detail in error.errors()[:10]:
+                where = ".".join(str(part) for part in detail.get("loc", ()))
+                message = (f"field `{where}`: {detail.get('msg', 'invalid')}; follow the schema" if where
+                           else detail.get("msg", ""))
+                state.problems.append(self._problem(name, "schema", message))
             state.rejected = data.get(name) if isinstance(data, dict) else None
             return False
         if changes and self.spine is not None:  # reconciled: the amended spine goes to every later call
@@ -496,11 +497,6 @@ class DraftLoop:
 def _errors_of(findings: list[Finding], unit: str) -> set[tuple[str, str]]:
     return {(f.code, f.message) for f in findings if f.unit == unit and f.severity == "error"
             and not f.code.startswith("review-")}
-
-
-def _schema_message(error: Any) -> str:
-    where = ".".join(str(part) for part in error.get("loc", ()))
-    return f"field `{where}`: {error.get('msg', 'invalid')}; follow the schema" if where else error.get("msg", "")
 
 
 __all__ = ["HEADER", "DraftResult", "DraftSettings", "Revision", "draft_plan"]
