@@ -57,7 +57,10 @@ class OfflineDrafter:
     def __init__(self, template: Template, brief: Brief, repo: RepoContext | None, today: date | None = None) -> None:
         self.template, self.brief, self.repo = template, brief, repo
         self.today = (today or date.today()).isoformat()
-        self.sentences = _sentences(brief)
+        body = re.sub(r"^#.*$", "", brief.text, flags=re.M)
+        body = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.*)$", r"\n\1\n", body, flags=re.M)  # an item is a sentence
+        parts = re.split(r"(?<=[.!?])\s+|\n{2,}", body)
+        self.sentences = [" ".join(part.split()) for part in parts if len(part.split()) >= 4]
         self.focus: list[str] = list(brief.requirements)  # the requirements of the item being filled
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
@@ -89,8 +92,11 @@ class OfflineDrafter:
 
     def _repeat(self, repeat: Repeat, context: str) -> list[dict[str, Any]]:
         """One item per requirement group: a phase or step per theme of the brief, at most three."""
+        requirements = list(self.brief.requirements)
+        size = max(1, -(-len(requirements) // 3))
+        groups = [(_short(requirements[i]), requirements[i : i + size]) for i in range(0, len(requirements), size)]
         items = []
-        for title, group in self._item_groups():
+        for title, group in groups or [(_short(self.brief.title), [])]:  # each titled by its first requirement
             self.focus = group
             item = self._node(repeat.prototype, f"{context} {title}")
             if not isinstance(item, dict):  # an item's fields are always named, even when there is only one
@@ -102,24 +108,19 @@ class OfflineDrafter:
         self.focus = list(self.brief.requirements)
         return items
 
-    def _item_groups(self) -> list[tuple[str, list[str]]]:
-        """The brief's requirements in up to three groups, each titled by its first requirement."""
-        requirements = list(self.brief.requirements)
-        if not requirements:
-            return [(_short(self.brief.title), [])]
-        size = max(1, -(-len(requirements) // 3))
-        groups = [requirements[i : i + size] for i in range(0, len(requirements), size)]
-        return [(_short(group[0]), group) for group in groups]
-
     def _field(self, spec: FieldSpec, topic: Topic) -> Any:
         if spec.kind == "enum":
             return _enum_default(spec.choices)
-        if spec.kind == "table":
-            return [self._row(spec, topic)]
+        if spec.kind == "table":  # one row; the template's fixed columns are its own
+            return [{column.key: _enum_default(column.choices) if column.choices else
+                     _todo(topic, f"{topic.subject}: {column.name.lower()}")
+                     for column in spec.columns if column.literal is None}]
         if spec.kind == "list":
             return self._items(spec, topic)
         if spec.kind == "code":
-            return self._code(spec, topic)
+            if topic.about("test", "command", "install") or spec.lang in ("bash", "sh", "shell"):
+                return self._test_command() or "# TODO: the command to run"
+            return None if spec.optional else "# TODO: sketch the code"
         return self._text(spec, topic)
 
     def _text(self, spec: FieldSpec, topic: Topic) -> str:
@@ -162,7 +163,9 @@ class OfflineDrafter:
 
     def _items(self, spec: FieldSpec, topic: Topic) -> list[str]:
         if spec.role in ("modify", "mixed"):
-            return self._files_to_modify()
+            return ([f"`{file.path}` - TODO: say what changes here (ranked as related to the brief)"
+                     for file in self._related()]
+                    or ["TODO: name the files to change; no repository files matched the brief"])
         if spec.role == "create":
             return [_todo(topic, "name the new files this needs and what each holds")]
         if (judged := self._judgement(topic)) is not None:
@@ -196,30 +199,9 @@ class OfflineDrafter:
             return [s for s in self.sentences if CONSTRAINT_CUES.search(s)][:4] or [_todo(topic)]
         return None
 
-    def _code(self, spec: FieldSpec, topic: Topic) -> str | None:
-        if topic.about("test", "command", "install") or spec.lang in ("bash", "sh", "shell"):
-            command = self._test_command()
-            return command or "# TODO: the command to run"
-        return None if spec.optional else "# TODO: sketch the code"
-
-    def _row(self, spec: FieldSpec, topic: Topic) -> dict[str, str]:
-        row = {}
-        for column in spec.columns:
-            if column.literal is not None:
-                continue
-            row[column.key] = _enum_default(column.choices) if column.choices else \
-                _todo(topic, f"{topic.subject}: {column.name.lower()}")
-        return row
-
     def _related(self) -> list[RankedFile]:
         """The files ranked closest to the brief (the context leaves the brief's own file out)."""
         return list(self.repo.ranked[:MAX_FILES]) if self.repo else []
-
-    def _files_to_modify(self) -> list[str]:
-        ranked = [file.path for file in self._related()]
-        if not ranked:
-            return ["TODO: name the files to change; no repository files matched the brief"]
-        return [f"`{path}` - TODO: say what changes here (ranked as related to the brief)" for path in ranked]
 
     def _current_state(self) -> list[str]:
         """What the repository already has that the brief touches: its stack and the best-ranked files."""
@@ -258,13 +240,6 @@ def _names_current_state(topic: Topic) -> bool:
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(word[:6] for word in re.findall(r"[a-z]{3,}", text.lower()) if word not in STOP_WORDS)
-
-
-def _sentences(brief: Brief) -> list[str]:
-    body = re.sub(r"^#.*$", "", brief.text, flags=re.M)
-    body = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(.*)$", r"\n\1\n", body, flags=re.M)  # an item is a sentence
-    parts = re.split(r"(?<=[.!?])\s+|\n{2,}", body)
-    return [" ".join(part.split()) for part in parts if len(part.split()) >= 4]
 
 
 def _enum_default(choices: tuple[str, ...]) -> str:
