@@ -111,10 +111,6 @@ def error_detail(body: object) -> str:
     return ""
 
 
-async def _asyncio_sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How many attempts a call gets and how long to wait between them.
@@ -131,7 +127,7 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 60.0
     jitter: float = 0.25
-    sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: Callable[[], float] = random.random
     on_fault: Callable[[Fault], None] | None = None
     before_retry: Callable[[], Awaitable[None]] | None = None
