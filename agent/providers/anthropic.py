@@ -19,19 +19,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
 from agent.errors import ProviderError
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage, context_window
 from agent.providers.retry import (
-    CONNECT_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
     Fault,
     RetryPolicy,
     Service,
     fault_from_status,
 )
-from agent.providers.sdk import SDKProvider, tls_context
+from agent.providers.sdk import SDKProvider, client_timeout, tls_context
 
 try:
     import anthropic
@@ -67,7 +64,7 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
         timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         url = (base_url or ANTHROPIC_URL).rstrip("/")
-        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout),
+        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=url, max_retries=0, timeout=client_timeout(timeout),
                                           http_client=anthropic.DefaultAsyncHttpxClient(verify=tls_context()))
         service = Service("anthropic", url, "ANTHROPIC_API_KEY", api_key)
         super().__init__(model, f"anthropic:{model}", client, service, retry, read=to_response, fault=to_fault)
@@ -141,9 +138,3 @@ def to_fault(exc: anthropic.APIStatusError | anthropic.APIConnectionError) -> Fa
     if isinstance(exc, anthropic.APIStatusError):
         return fault_from_status(exc.status_code, exc.response.headers, exc.body)
     return Fault("timeout" if isinstance(exc, anthropic.APITimeoutError) else "connection")
-
-
-def _timeouts(seconds: float) -> httpx.Timeout:
-    """`seconds` without an answer ends an attempt; a server that does not even accept the connection is
-    given up on sooner."""
-    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT_S))

@@ -19,19 +19,16 @@ import hashlib
 import json
 from typing import Any
 
-import httpx
-
 from agent.errors import ProviderError
 from agent.providers.base import Capabilities, ModelRequest, ModelResponse, StopReason, Usage, context_window
 from agent.providers.retry import (
-    CONNECT_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
     Fault,
     RetryPolicy,
     Service,
     fault_from_status,
 )
-from agent.providers.sdk import SDKProvider, tls_context
+from agent.providers.sdk import SDKProvider, client_timeout, tls_context
 
 try:
     import openai
@@ -67,7 +64,7 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
     ) -> None:
         name = name or f"openai:{model}"
         url = (base_url or OPENAI_URL).rstrip("/")
-        client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=_timeouts(timeout),
+        client = openai.AsyncOpenAI(api_key=api_key, base_url=url, max_retries=0, timeout=client_timeout(timeout),
                                     http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()))
         service = Service(name.split(":")[0], url, "OPENAI_API_KEY", api_key)
         super().__init__(model, name, client, service, retry, read=to_response, fault=to_fault)
@@ -172,9 +169,3 @@ def to_fault(exc: openai.APIStatusError | openai.APIConnectionError) -> Fault:
     if isinstance(exc, openai.APIStatusError):
         return fault_from_status(exc.status_code, exc.response.headers, exc.body)
     return Fault("timeout" if isinstance(exc, openai.APITimeoutError) else "connection")
-
-
-def _timeouts(seconds: float) -> httpx.Timeout:
-    """`seconds` without an answer ends an attempt; a server that does not even accept the connection is
-    given up on sooner."""
-    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT_S))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from agent.providers.base import (
     Capabilities,
@@ -18,7 +18,10 @@ from agent.providers.base import (
     count_body,
     with_rate_limits,
 )
-from agent.providers.retry import Fault, RetryPolicy, Service, with_retries
+from agent.providers.retry import CONNECT_TIMEOUT_S, Fault, RetryPolicy, Service, with_retries
+
+if TYPE_CHECKING:
+    import httpx
 
 ClientT = TypeVar("ClientT")
 T = TypeVar("T")
@@ -32,6 +35,14 @@ def tls_context() -> ssl.SSLContext:
     import httpx
 
     return httpx.create_ssl_context()
+
+
+def client_timeout(seconds: float) -> httpx.Timeout:
+    """`seconds` without an answer ends an attempt; a server that does not even accept the connection is
+    given up on sooner."""
+    import httpx
+
+    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT_S))
 
 
 class SDKProvider(Generic[ClientT]):
