@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -79,10 +79,12 @@ def build_provider(order: ProviderOrder) -> Provider:
 
 @dataclass(frozen=True)
 class Clock:
-    """Time as a run sees it: `now` (seconds, for wall times) and `today` (the date the model is told)."""
+    """Time as a run sees it: `now` (seconds, for wall times and the batch's pace), `today` (the date the model
+    is told) and `sleep` (how a batch call waits for its turn under the rate limits)."""
 
     now: Callable[[], float] = time.perf_counter
     today: Callable[[], date] = date.today
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
 @dataclass(frozen=True, kw_only=True)

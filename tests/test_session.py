@@ -112,6 +112,33 @@ def test_batch_drafts_every_item_through_one_provider_from_the_sessions_factory(
     assert summary.usage.calls == len(provider.requests) > 3
 
 
+class VirtualTime:
+    """A clock that moves only when a run sleeps, and moves at once."""
+
+    def __init__(self) -> None:
+        self.at = 0.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.at
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.at += seconds
+
+
+def test_a_batch_waits_for_its_rate_limits_on_the_sessions_clock(repo: Path) -> None:
+    ids = write_backlog(repo / "backlog.jsonl", 3)
+    provider, time = SchemaProvider(), VirtualTime()
+    pacing, _ = session(repo, provider, clock=Clock(now=time.now, sleep=time.sleep))
+    pacing = replace(pacing, settings=replace(pacing.settings, rpm=60))  # one call a second
+    summary = run_batch(BatchRequest(source=str(repo / "backlog.jsonl"), repo=str(repo), out=str(repo / "plans")),
+                        pacing, Quiet())
+    assert summary.complete == 3 and len(ids) == 3
+    # Every call after the first waited its turn, on the session's clock: a minute's pace, taken in no time.
+    assert time.at == pytest.approx(len(provider.requests) - 1) and all(wait <= 1.0 for wait in time.slept)
+
+
 def test_eval_drafts_and_grades_a_case_through_the_session_on_the_eval_date() -> None:
     provider = SchemaProvider()
     factory = Factory(provider)

@@ -107,7 +107,8 @@ class BatchRun:
                                                review=False)
         self.workers = request.workers or config.concurrency
         self.cap = CostCap(config.max_cost, prices, spent_before=manifest.spent_usd)
-        self.limiter = RateLimiter(config.rpm, config.tpm) if request.via == "direct" else None
+        self.limiter = (RateLimiter(config.rpm, config.tpm, clock=session.clock.now, sleep=session.clock.sleep)
+                        if request.via == "direct" else None)
         self.deadline = config.deadline
         self.shared = None if model == "offline" else self._shared_provider()
         self.stopped: str | None = None
