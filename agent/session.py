@@ -156,7 +156,8 @@ class Session:
         config = self.settings
         return replace(DraftSettings(max_rounds=config.max_rounds, concurrency=config.concurrency,
                                      max_cost_usd=config.max_cost, prices=config.prices,
-                                     max_cost_origin=origin(config, "max_cost"), today=self.clock.today()), **changes)
+                                     max_cost_origin=origin(config, "max_cost"), today=self.clock.today(),
+                                     now=self.clock.now), **changes)
 
     async def draft(self, template: Template, brief: Brief, context: RepoContext, provider: Provider, *,
                     settings: DraftSettings | None = None, progress: Progress = lambda _: None,

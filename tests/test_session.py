@@ -3,6 +3,7 @@ it the shipped testing providers through its provider factory, and its clock, an
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from datetime import date
@@ -53,7 +54,9 @@ def session(repo: Path, provider: Provider, **seams: Any) -> tuple[Session, Fact
 
 def test_draft_runs_through_the_sessions_provider_factory_and_clock(repo: Path) -> None:
     provider = SchemaProvider()
-    drafting, factory = session(repo, provider, clock=Clock(today=lambda: date(2031, 2, 3)))
+    ticks = itertools.count()  # a clock that moves a second each time it is read
+    drafting, factory = session(repo, provider, clock=Clock(now=lambda: float(next(ticks)),
+                                                            today=lambda: date(2031, 2, 3)))
     outcome = drafting.run_draft(DraftRequest(brief=str(repo / "brief.md"), repo=str(repo), out=str(repo / "plan.md")))
     assert outcome.result.complete and outcome.model == "test:schema"
     assert (repo / "plan.md").read_text() == outcome.result.markdown
@@ -63,6 +66,8 @@ def test_draft_runs_through_the_sessions_provider_factory_and_clock(repo: Path) 
     assert order.spec == "test:schema" and order.template is outcome.template and order.brief is not None
     assert "Finance wants to download" in order.brief.text and order.context is outcome.context
     assert "2031-02-03" in provider.requests[0].shared_prefix + provider.requests[0].prompt  # the injected day
+    timings = report["timings"]  # read off the injected clock: whole seconds, one a read
+    assert timings["total_s"] >= timings["calls"] > 0 and float(timings["total_s"]).is_integer()
 
 
 def test_revise_runs_through_the_session_and_changes_only_the_named_section(repo: Path) -> None:

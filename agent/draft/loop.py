@@ -81,6 +81,7 @@ class DraftSettings:
     spine: bool = True  # one call for the plan's backbone before the sections (providers that can't: skipped)
     review: bool = True  # one call reviewing the whole plan after the checks (`--no-review` turns it off)
     today: date | None = None  # the date the model is told; None is today
+    now: Callable[[], float] = time.perf_counter  # the clock the report's timings are read from
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ class DraftLoop:
         self.discarded: list[Finding] = []  # re-answers thrown away, reported
 
     async def run(self, prefix: str) -> DraftResult:
-        started = time.perf_counter()
+        started = self.settings.now()
         base = prefix
         if self.spine_wanted:
             prefix = base + await self._draft_spine(base)
@@ -233,7 +234,7 @@ class DraftLoop:
             purpose = "reask"
             if not pending or not changed:
                 break
-        return self._result(findings + list(dict.fromkeys(self.discarded)), rounds, time.perf_counter() - started)
+        return self._result(findings + list(dict.fromkeys(self.discarded)), rounds, self.settings.now() - started)
 
     @staticmethod
     def _fixable(finding: Finding) -> bool:
@@ -342,15 +343,15 @@ class DraftLoop:
 
     async def _timed(self, request: ModelRequest, purpose: str) -> ModelResponse:
         ledger = self.ledgers[purpose]
-        started = time.perf_counter()
+        started = self.settings.now()
         try:
             response = await self.account.complete(self.provider, request)
         except ProviderError as error:
             if not isinstance(error, BudgetError):  # refused by the cap before it was sent, it is no call
                 ledger.usage += Usage(calls=1)  # a failed call is still a call; its attempts are in the account
-                ledger.seconds.append(time.perf_counter() - started)
+                ledger.seconds.append(self.settings.now() - started)
             raise
-        ledger.seconds.append(time.perf_counter() - started)
+        ledger.seconds.append(self.settings.now() - started)
         usage = response.usage
         ledger.usage += replace(usage, calls=1)
         self.calls.append({"section": request.schema_name, "purpose": purpose, "input_tokens": usage.input_tokens,
