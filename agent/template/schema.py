@@ -36,7 +36,8 @@ def plan_model(template: Template) -> type[BaseModel]:
     """The whole plan: the header (front matter, title, shared variables) and one property per section."""
     fields: dict[str, tuple[Any, str]] = {}
     if header_fields(template):
-        fields[HEADER] = (_header_model(template), "Plan header: title, metadata, front matter")
+        header = {spec.name: (field_type(spec), _field_description(spec)) for spec in header_fields(template)}
+        fields[HEADER] = (_model("Header", header), "Plan header: title, metadata, front matter")
     for unit in template.units:
         if has_fields(unit):
             fields[unit.name] = (node_type(unit), _node_description(unit))
@@ -74,38 +75,30 @@ def strict_problems(schema: dict[str, Any], path: str = "$", depth: int = 1) -> 
     if schema.get("type") == "object" and depth > MAX_OBJECT_DEPTH:
         problems.append(f"{path}: objects nest {depth} deep; strict mode allows {MAX_OBJECT_DEPTH}")
     problems += [f"{path}: uses `{key}`" for key in FORBIDDEN_KEYS & schema.keys()]
+    properties = schema.get("properties", {})
     if schema.get("type") == "object":
-        problems += _object_problems(schema, path)
-    for key, child in _children(schema):
+        if schema.get("additionalProperties") is not False:
+            problems.append(f"{path}: objects need `additionalProperties: false` (no dict[str, X])")
+        if set(schema.get("required", [])) != set(properties):
+            problems.append(f"{path}: every property must be required")
+        if not properties:
+            problems.append(f"{path}: an object needs at least one property")
+    children = list(properties.items())
+    if isinstance(schema.get("items"), dict):
+        children.append(("[]", schema["items"]))
+    children += [(f"anyOf[{i}]", sub) for i, sub in enumerate(schema.get("anyOf", []))]
+    for key, child in children:
         problems += strict_problems(child, f"{path}.{key}", depth + (schema.get("type") == "object"))
     return problems
 
 
-def _object_problems(schema: dict[str, Any], path: str) -> list[str]:
-    problems = []
-    if schema.get("additionalProperties") is not False:
-        problems.append(f"{path}: objects need `additionalProperties: false` (no dict[str, X])")
-    properties = schema.get("properties", {})
-    if set(schema.get("required", [])) != set(properties):
-        problems.append(f"{path}: every property must be required")
-    if not properties:
-        problems.append(f"{path}: an object needs at least one property")
-    return problems
-
-
-def _children(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    children = [(name, sub) for name, sub in schema.get("properties", {}).items()]
-    if isinstance(schema.get("items"), dict):
-        children.append(("[]", schema["items"]))
-    children += [(f"anyOf[{i}]", sub) for i, sub in enumerate(schema.get("anyOf", []))]
-    return children
-
-
 def node_type(node: Section | Repeat) -> Any:
     if isinstance(node, Repeat):
-        return list[_item_model(node)]  # type: ignore[misc]
+        fields: dict[str, tuple[Any, str]] = {"title": (str, node.title.description)} if node.title is not None else {}
+        fields.update(_section_fields(node.prototype))
+        return list[_model(f"Item_{node.name}", fields)]  # type: ignore[misc]
     flat = flat_field(node)
-    base = _bare_type(flat) if flat else _section_model(node)
+    base = _bare_type(flat) if flat else _model(f"Section_{node.name}", _section_fields(node))
     return base | None if node.optional or (flat and flat.optional) else base
 
 
@@ -119,18 +112,13 @@ def _bare_type(spec: FieldSpec) -> Any:
         return Literal[spec.choices]  # type: ignore[valid-type]
     if spec.kind == "list":
         return list[str]
-    if spec.kind == "table":
-        return list[_row_model(spec)]  # type: ignore[misc]
+    if spec.kind == "table":  # a row asks only for the columns the template leaves open
+        columns: dict[str, tuple[Any, str]] = {
+            column.key: (Literal[column.choices] if column.choices else str, column.description or column.name)  # type: ignore[valid-type]
+            for column in spec.columns if column.literal is None
+        }
+        return list[_model(f"Row_{spec.name}", columns)]  # type: ignore[misc]
     return str
-
-
-def _row_model(spec: FieldSpec) -> type[BaseModel]:
-    fields: dict[str, tuple[Any, str]] = {}
-    for column in spec.columns:
-        if column.literal is None:
-            kind = Literal[column.choices] if column.choices else str  # type: ignore[valid-type]
-            fields[column.key] = (kind, column.description or column.name)
-    return _model(f"Row_{spec.name}", fields)
 
 
 def _section_fields(section: Section) -> dict[str, tuple[Any, str]]:
@@ -139,23 +127,6 @@ def _section_fields(section: Section) -> dict[str, tuple[Any, str]]:
         if isinstance(child, Section | Repeat) and has_fields(child):
             fields[child.name] = (node_type(child), _node_description(child))
     return fields
-
-
-def _section_model(section: Section) -> type[BaseModel]:
-    return _model(f"Section_{section.name}", _section_fields(section))
-
-
-def _item_model(repeat: Repeat) -> type[BaseModel]:
-    fields: dict[str, tuple[Any, str]] = {}
-    if repeat.title is not None:
-        fields["title"] = (str, repeat.title.description)
-    fields.update(_section_fields(repeat.prototype))
-    return _model(f"Item_{repeat.name}", fields)
-
-
-def _header_model(template: Template) -> type[BaseModel]:
-    fields = {spec.name: (field_type(spec), _field_description(spec)) for spec in header_fields(template)}
-    return _model("Header", fields)
 
 
 def _model(name: str, fields: dict[str, tuple[Any, str]]) -> type[BaseModel]:
