@@ -100,17 +100,13 @@ def _nodes(nodes: list[Node], scope: Scope) -> list[str]:
     for node in nodes:
         rendered = _node(node, scope)
         if isinstance(node, Line | LiteralText) and node.joined and blocks and not RULE.match(rendered[0]):
-            blocks[-1] += _line_break(blocks[-1], rendered[0]) + rendered[0]
+            # `**Status:** Draft` over `**Owner:** Ana`: a hard break, or markdown would join them into one line.
+            last, following = blocks[-1].rsplit("\n", 1)[-1], rendered[0]
+            items = (LIST_OR_ROW.match(last) and LIST_OR_ROW.match(following)) or ("|" in last and "|" in following)
+            blocks[-1] += ("\n" if items or last.endswith(("  ", "\\")) or not last.strip() else "  \n") + following
         else:
             blocks += rendered  # a `---` rule always stands alone: under a line it would make that line a heading
     return blocks
-
-
-def _line_break(previous: str, following: str) -> str:
-    """`**Status:** Draft` over `**Owner:** Ana`: a hard break, or markdown would join them into one line."""
-    last = previous.rsplit("\n", 1)[-1]
-    items = (LIST_OR_ROW.match(last) and LIST_OR_ROW.match(following)) or ("|" in last and "|" in following)
-    return "\n" if items or last.endswith(("  ", "\\")) or not last.strip() else "  \n"
 
 
 def _node(node: Node, scope: Scope) -> list[str]:
@@ -181,8 +177,9 @@ def _field_block(block: FieldBlock, value: Any) -> str:
         return _list(block, value or [])
     if spec.kind == "table":
         return _table(spec, value or [])
-    if spec.kind == "code":
-        return "" if value is None else f"```{spec.lang}\n{_strip_fences(str(value))}\n```"
+    if spec.kind == "code" and value is not None:  # the renderer owns the fence, whether or not the model wrote one
+        code = re.sub(r"\n```$", "", re.sub(r"^```[\w+-]*\n", "", str(value).strip("\n")))
+        return f"```{spec.lang}\n{code}\n```"
     return "" if value is None else str(value).strip()
 
 
@@ -224,24 +221,15 @@ def _table(spec: FieldSpec, rows: list[Any]) -> str:
     lines = ["| " + " | ".join(names) + " |", "|" + "|".join("---" for _ in names) + "|"]
     for row in rows:
         values = row if isinstance(row, dict) else {}
-        cells = [column.literal if column.literal is not None else _cell(values.get(column.key))
+        # A `|` in a value would end its cell.
+        cells = [column.literal if column.literal is not None else _one_line(values.get(column.key)).replace("|", "\\|")
                  for column in spec.columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
-    return _one_line(value).replace("|", "\\|")
-
-
 def _one_line(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
-
-
-def _strip_fences(text: str) -> str:
-    text = text.strip("\n")
-    text = re.sub(r"^```[\w+-]*\n", "", text)
-    return re.sub(r"\n```$", "", text)
 
 
 def plan_json(template: Template, plan: dict[str, Any]) -> dict[str, Any]:
