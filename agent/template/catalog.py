@@ -27,21 +27,17 @@ def builtin_templates() -> dict[str, Path]:
 
 def load_template(name_or_path: str | None) -> Template:
     """A built-in template by name, or any markdown template by path, compiled."""
-    path = _locate(name_or_path or DEFAULT_TEMPLATE)
-    return _compile_file(str(path), path.stat().st_mtime_ns)
-
-
-def _locate(name_or_path: str) -> Path:
+    name_or_path = name_or_path or DEFAULT_TEMPLATE
     builtins = builtin_templates()
-    if name_or_path in builtins:
-        return builtins[name_or_path]
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        raise InputError(f"{name_or_path}: is a directory; pass a template file or a built-in name")
-    if path.exists():  # the reader refuses what is not a regular file, by its type
-        return path
-    known = ", ".join(builtins)
-    raise InputError(f"template {name_or_path!r} not found: use a built-in ({known}) or a path to a markdown file")
+    path = builtins.get(name_or_path)
+    if path is None:
+        path = Path(name_or_path).expanduser()
+        if path.is_dir():
+            raise InputError(f"{name_or_path}: is a directory; pass a template file or a built-in name")
+        if not path.exists():  # the reader refuses what is not a regular file, by its type
+            known = ", ".join(builtins)
+            raise InputError(f"template {name_or_path!r} not found: use a built-in ({known}) or a path to a markdown file")
+    return _compile_file(str(path), path.stat().st_mtime_ns)
 
 
 @cache

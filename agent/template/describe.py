@@ -23,6 +23,7 @@ from agent.template.model import (
     Slot,
     Template,
     has_fields,
+    walk,
 )
 
 
@@ -51,7 +52,10 @@ def _nodes(nodes: list[Node], depth: int, guidance: list[tuple[int, str]], where
 def _node(node: Node, depth: int, guidance: list[tuple[int, str]]) -> list[str]:
     pad = "  " * depth
     line = getattr(node, "line", 0)
-    out = _guidance_before(line, pad, guidance)
+    out = []
+    while line and guidance and guidance[0][0] < line:  # guidance read above this node is shown above it
+        at, text = guidance.pop(0)
+        out.append(f"{pad}L{at:<5} guidance {_short(text)}")
     if isinstance(node, Section):
         flags = " (optional)" if node.optional else ""
         out.append(f"{pad}L{node.line:<5} {'#' * node.level} {node.label}  → {node.name}{flags}")
@@ -66,25 +70,14 @@ def _node(node: Node, depth: int, guidance: list[tuple[int, str]]) -> list[str]:
     if isinstance(node, Line):
         slots = [part for part in node.parts if isinstance(part, Slot)]
         if not slots:
-            return [*out, f"{pad}L{line:<5} keep     {_short(_text(node))}"]
+            text = "".join(part for part in node.parts if isinstance(part, str))
+            return [*out, f"{pad}L{line:<5} keep     {_short(text)}"]
         return out + [f"{pad}L{line:<5} {'tool' if s.field.tool else 'fill':<8} {s.field.name}: {_field(s.field)}"
                       f"{' (shared)' if s.variable else ''}{' (slug in a path)' if s.in_path else ''}" for s in slots]
     if isinstance(node, LiteralText):
         mark = "keep (annotated)" if node.kept else "keep"
         return [*out, f"{pad}L{line:<5} {mark:<8} {_short(node.lines[0])}"]
     return out
-
-
-def _guidance_before(line: int, pad: str, guidance: list[tuple[int, str]]) -> list[str]:
-    out = []
-    while line and guidance and guidance[0][0] < line:
-        at, text = guidance.pop(0)
-        out.append(f"{pad}L{at:<5} guidance {_short(text)}")
-    return out
-
-
-def _text(line: Line) -> str:
-    return "".join(part for part in line.parts if isinstance(part, str))
 
 
 def _short(text: str) -> str:
@@ -120,31 +113,22 @@ def check_template(template: Template) -> list[TemplateWarning]:
     """Where the heuristics may have guessed wrong: kept text that reads like guidance, and sections with
     nothing to fill. Each says which annotation settles it."""
     warnings: list[TemplateWarning] = []
-    for node in _walk_all(template):
+    for node in walk(template.header + list(template.units)):
         if isinstance(node, LiteralText) and not node.kept:
             text = " ".join(line.strip() for line in node.lines)
             if _reads_like_guidance(text):
                 warnings.append(TemplateWarning(node.line, f"kept as written but reads like guidance: {_short(text)!r}; "
                                                 "put `<!-- plan: fill -->` before it if the plan should replace it, "
                                                 "or `<!-- plan: keep -->` to keep it and silence this"))
-        elif isinstance(node, Section) and not has_fields(node) and not _annotated(node):
+        elif (isinstance(node, Section) and not has_fields(node)  # unless `plan: keep` says it is meant so
+              and not any(isinstance(child, LiteralText) and child.kept for child in node.children)):
             warnings.append(TemplateWarning(node.line, f"section {node.label!r} has nothing to fill and is copied "
                                             "as written; add a placeholder or `<!-- plan: fill -->` if the plan "
                                             "should write it, or `<!-- plan: keep -->` to silence this"))
     return sorted(warnings, key=lambda warning: warning.line)
 
 
-def _walk_all(template: Template) -> list[Node]:
-    from agent.template.model import walk
-
-    return list(walk(template.header + list(template.units)))
-
-
 def _reads_like_guidance(text: str) -> bool:
     plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # a link's words, not its address
     return bool(plain.strip()) and not re.fullmatch(r"[-*_\s]+", plain) and (
         plain.rstrip().endswith("?") or bool(GUIDANCE_WORDS.search(plain)) or ph.looks_like_example(plain))
-
-
-def _annotated(section: Section) -> bool:
-    return any(isinstance(node, LiteralText) and node.kept for node in section.children)

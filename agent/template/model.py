@@ -183,7 +183,10 @@ def header_fields(template: Template) -> list[FieldSpec]:
     fields = [key.field for key in template.front_matter if key.field is not None]
     fields += local_fields(template.header)
     fields += list(template.variables.values())
-    return _unique(fields)
+    unique: dict[str, FieldSpec] = {}
+    for spec in fields:  # one field per name, the first to claim it
+        unique.setdefault(spec.name, spec)
+    return list(unique.values())
 
 
 def local_fields(nodes: list[Node]) -> list[FieldSpec]:
@@ -238,11 +241,3 @@ def dedupe_fields(nodes: list[Node], taken: set[str]) -> None:
     seen = set(taken)
     for spec in local_fields(nodes):
         spec.name = _free_name(spec.name, seen)
-
-
-
-def _unique(fields: list[FieldSpec]) -> list[FieldSpec]:
-    seen: dict[str, FieldSpec] = {}
-    for spec in fields:
-        seen.setdefault(spec.name, spec)
-    return list(seen.values())
