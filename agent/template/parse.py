@@ -70,7 +70,10 @@ class FrontMatterError(ValueError):
 def parse_document(text: str, load_front_matter: bool = True) -> Document:
     """Front matter (if any) and the body's blocks; `load_front_matter=False` skips reading its YAML."""
     lines = text.removeprefix("\ufeff").splitlines()  # splitlines also ends lines at CRLF and CR
-    fm_lines, offset = _front_matter_lines(lines)
+    # Front matter opens with `---` on the first line and closes at the next `---` (or YAML's `...`).
+    opened = bool(lines) and lines[0].strip() == "---"
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None) if opened else None
+    fm_lines, offset = (lines[1:end], end + 1) if end is not None else ([], 0)
     front_matter = _load_front_matter(fm_lines) if fm_lines and load_front_matter else None
     blocks = list(split_blocks(lines[offset:], first_line=offset + 1))
     if not any(block.kind == "heading" for block in blocks):
@@ -91,15 +94,6 @@ def _bold_headings(blocks: list[Block]) -> list[Block]:
         else:
             out.append(block)
     return out
-
-
-def _front_matter_lines(lines: list[str]) -> tuple[list[str], int]:
-    if not lines or lines[0].strip() != "---":
-        return [], 0
-    for index in range(1, len(lines)):
-        if lines[index].strip() in ("---", "..."):
-            return lines[1:index], index + 1
-    return [], 0
 
 
 def _load_front_matter(lines: list[str]) -> dict[str, object]:
@@ -210,40 +204,29 @@ def _read_block(lines: list[str], index: int, first_line: int) -> tuple[Block, i
     line = lines[index]
     number = first_line + index
     if fence := FENCE.match(line):
-        return _read_code(lines, index, number, fence.group(1), fence.group(2))
+        end = index + 1
+        while end < len(lines) and not lines[end].strip().startswith(fence.group(1)):
+            end += 1
+        return Block("code", number, lines[index : end + 1], lang=fence.group(2)), end + 1
     if heading := HEADING.match(line):
         return Block("heading", number, [line], level=len(heading.group(1)), text=heading.group(2)), index + 1
     if RULE.match(line):
         return Block("rule", number, [line]), index + 1
     if line.lstrip().startswith("<!--"):
-        return _read_comment(lines, index, number)
+        end = index
+        while end < len(lines) and "-->" not in lines[end]:
+            end += 1
+        text = " ".join(lines[index : end + 1]).strip().removeprefix("<!--").removesuffix("-->").strip()
+        return Block("comment", number, lines[index : end + 1], text=text), end + 1
     if custom_tag(line):
         return Block("paragraph", number, [line]), index + 1
     if line.lstrip().startswith("|"):
         return _read_while(lines, index, number, "table", lambda s: s.lstrip().startswith("|"))
     if LIST_ITEM.match(line):
-        return _read_while(lines, index, number, "list", _continues_list)
+        return _read_while(lines, index, number, "list", lambda s: bool(LIST_ITEM.match(s)) or s.startswith(("  ", "\t")))
     if KEY_VALUE.match(line.strip()):
         return _read_while(lines, index, number, "kv", lambda s: bool(KEY_VALUE.match(s.strip())))
     return _read_while(lines, index, number, "paragraph", _continues_paragraph)
-
-
-def _read_code(lines: list[str], index: int, number: int, fence: str, lang: str) -> tuple[Block, int]:
-    end = index + 1
-    while end < len(lines) and not lines[end].strip().startswith(fence):
-        end += 1
-    body = lines[index : end + 1]
-    return Block("code", number, body, lang=lang), end + 1
-
-
-def _read_comment(lines: list[str], index: int, number: int) -> tuple[Block, int]:
-    end = index
-    while end < len(lines) and "-->" not in lines[end]:
-        end += 1
-    body = lines[index : end + 1]
-    text = " ".join(body).strip()
-    text = text.removeprefix("<!--").removesuffix("-->").strip()
-    return Block("comment", number, body, text=text), end + 1
 
 
 def _read_while(lines: list[str], index: int, number: int, kind: BlockKind, keep) -> tuple[Block, int]:  # type: ignore[no-untyped-def]
@@ -251,10 +234,6 @@ def _read_while(lines: list[str], index: int, number: int, kind: BlockKind, keep
     while end < len(lines) and lines[end].strip() and keep(lines[end]):
         end += 1
     return Block(kind, number, lines[index:end]), end
-
-
-def _continues_list(line: str) -> bool:
-    return bool(LIST_ITEM.match(line)) or line.startswith(("  ", "\t"))
 
 
 def _continues_paragraph(line: str) -> bool:
