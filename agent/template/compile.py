@@ -57,7 +57,11 @@ TEMPLATE_NAME = re.compile(r"\b(?:template|title)\b", re.I)  # a heading that na
 
 
 def compile_template(text: str, path: str = "<template>", name: str | None = None) -> Template:
-    _check_size(text, path)
+    size = len(text.encode("utf-8", "replace"))
+    if size > MAX_TEMPLATE_BYTES:
+        raise TemplateError(path, f"template is {size / 1e6:.1f} MB; templates over 1 MB are not supported")
+    if "\x00" in text:
+        raise TemplateError(path, "this is a binary file, not a markdown template")
     try:
         document = unwrapped(parse_document(text))
     except FrontMatterError as error:
@@ -87,14 +91,6 @@ def compile_template(text: str, path: str = "<template>", name: str | None = Non
     template.guidance = sorted(body.guidance)
     template.literal_lines = frozenset(_literal_lines(template))
     return template
-
-
-def _check_size(text: str, path: str) -> None:
-    size = len(text.encode("utf-8", "replace"))
-    if size > MAX_TEMPLATE_BYTES:
-        raise TemplateError(path, f"template is {size / 1e6:.1f} MB; templates over 1 MB are not supported")
-    if "\x00" in text:
-        raise TemplateError(path, "this is a binary file, not a markdown template")
 
 
 def _is_plain(blocks: list[Block]) -> bool:
@@ -265,7 +261,9 @@ def _front_matter_key(key: str, value: object, line: tuple[str, str], body: Body
     if isinstance(value, list) and len(value) == 1 and raw.startswith("["):
         value = f"[{value[0]}]"  # `title: [Feature name]` on one line is the bracket placeholder, not a list
     if isinstance(value, list):  # `authors:` over `  - "@janedoe"`: a list however many items it shows
-        examples = tuple(_yaml_item(item) for item in value)
+        # `- Original PR: https://…` reads as a mapping; the model writes each item as one line of text.
+        examples = tuple(", ".join(f"{k}: {v}" for k, v in item.items()) if isinstance(item, dict) else str(item)
+                         for item in value)
         description = (f"`{key}` front-matter values, in the form of the template's examples: "
                        f"{'; '.join(examples)[:120]}{said}; an empty list when none apply to this plan")
         return FrontMatterKey(key, FieldSpec(name, "list", description, examples=examples))
@@ -274,13 +272,6 @@ def _front_matter_key(key: str, value: object, line: tuple[str, str], body: Body
     spec = body.value_field(name, value, f"`{key}` in the front matter{said}")
     spec.tool = spec.tool or tool_fill(key, value)  # `date: YYYY-MM-DD` is the drafting date
     return FrontMatterKey(key, spec)
-
-
-def _yaml_item(item: object) -> str:
-    """`- Original PR: https://…` reads as a mapping; the model writes each item as one line of text."""
-    if isinstance(item, dict):
-        return ", ".join(f"{key}: {value}" for key, value in item.items())
-    return str(item)
 
 
 def _literal_lines(template: Template) -> list[str]:

@@ -94,7 +94,12 @@ def _start_repeat(section: Section, key: str) -> Repeat:
         suffix = ""
         prefix, number, rest = match.group("prefix"), match.group("num"), match.group("rest")
         separator = re.match(r"^(:\s*|\s+[-–—]\s+|)", rest).group(0)  # type: ignore[union-attr]
-        title = _repeat_title(rest[len(separator) :]) if rest.strip(" :-–—") else None
+        title = None
+        if rest.strip(" :-–—"):  # `Phase 1: [Name]` or `Phase 1: Setup`: each instance has its own title
+            example = rest[len(separator) :]
+            found = ph.find_placeholders(example)
+            said = found[0].guidance if found and ph.is_whole_placeholder(example) else f"e.g. {example.strip()}"
+            title = FieldSpec("title", "line", f"Short title of this item ({said})", examples=(example.strip(),))
     last = number.split(".")[-1]
     numbering = Numbering(width=len(last) if last.startswith("0") and len(last) > 1 else 0,
                           hierarchical="." in number, key=key, start=0 if last == "0" else 1)  # `Phase 0` first
@@ -104,12 +109,6 @@ def _start_repeat(section: Section, key: str) -> Repeat:
     name = _plural(stem or "item")
     return Repeat(section.level, name, prefix, separator, match is not None, numbering, title, prototype,
                   examples=[text], line=section.line, suffix=suffix)
-
-
-def _repeat_title(example: str) -> FieldSpec:
-    found = ph.find_placeholders(example)
-    guidance = found[0].guidance if found and ph.is_whole_placeholder(example) else f"e.g. {example.strip()}"
-    return FieldSpec("title", "line", f"Short title of this item ({guidance})", examples=(example.strip(),))
 
 
 def _absorb(repeat: Repeat, section: Section) -> None:
