@@ -175,7 +175,8 @@ class BodyCompiler:
         columns = tuple(self._column(name, [row[i] for row in data if i < len(row)]) for i, name in enumerate(header))
         if all(column.literal is not None for column in columns):  # `| - | - |`: a row to fill, not a fixed one
             columns = tuple(Column(column.name, column.key, description=column.name) for column in columns)
-        self.guidance_lines += [ph.normalise_line(cell) for row in data for cell in row if _example_cell(cell)]
+        self.guidance_lines += [ph.normalise_line(cell) for row in data for cell in row
+                                if ph.has_placeholder(cell) or EXAMPLE_CELL.search(cell.strip("* "))]
         examples = tuple(" | ".join(row) for row in data)
         spec = self._field("rows", "table", f"Table rows with columns: {', '.join(header)}", columns=columns,
                            examples=examples)
@@ -221,7 +222,10 @@ class BodyCompiler:
         if (lines := self._key_value_items(items, block)) is not None:
             return lines
         checklist = all(item.checkbox for item in items)  # fixed gates stay unless marked as examples
-        examples = [self._is_example(item.text, plain=self.plain and not checklist) for item in items]
+        plain = self.plain and not checklist
+        # A shared variable (`{{PROJECT}}`) is the header's to fill: it does not make an item an example.
+        examples = [any(not self._is_shared(p) for p in ph.find_placeholders(item.text)) or plain
+                    or ph.looks_like_example(item.text) for item in items]
         if not any(examples):
             self._pending, self._label = [], ""
             nodes: list[Node] = [self._fixed_line(line) for line in block.lines if line.strip()]
@@ -237,7 +241,8 @@ class BodyCompiler:
         texts = tuple(item.text for item in items[first : last + 1])
         label, width = numbered_label(texts)
         nested = any(item.indent > sample.indent for item in list_items(block))
-        guidance = _list_guidance(texts) + (f". Between its items the template notes: {block.text}" if block.text else "")
+        guidance = LIST_LEAD + "; ".join(texts[:4])
+        guidance += f". Between its items the template notes: {block.text}" if block.text else ""
         spec = self._field("items", "list", guidance + (SUB_ITEMS if nested else ""), marker=marker,
                            checkbox=bool(sample.checkbox), examples=texts, item_label=label, label_width=width)
         return [FieldBlock(spec, _raw(block, items[:first]), _raw(block, items[last + 1 :]))]
@@ -263,10 +268,6 @@ class BodyCompiler:
             field.role = file_role(key)
             lines.append(Line([prefix, Slot(field)], joined=bool(lines)))
         return lines
-
-    def _is_example(self, text: str, plain: bool) -> bool:
-        found = [p for p in ph.find_placeholders(text) if not self._is_shared(p)]
-        return bool(found) or plain or ph.looks_like_example(text)
 
     def _is_shared(self, placeholder: ph.Placeholder) -> bool:
         return placeholder.kind == "variable" and self.variable_counts[placeholder.guidance] > 1
@@ -339,22 +340,18 @@ class BodyCompiler:
 
     def value_field(self, name: str, value: str, context: str) -> FieldSpec:
         """A one-line value: an enum when the template offers choices, else text with the template's hint."""
-        spec = self._value_field(name, value, context)
-        spec.tool = spec.tool or tool_fill(context, value)
-        return spec
-
-    def _value_field(self, name: str, value: str, context: str) -> FieldSpec:
+        tool = tool_fill(context, value)
         if choices := ph.parse_choices(value):
             return FieldSpec(name, "enum", f"{context}: one of {', '.join(choices)}", choices=choices,
-                             examples=(value,))
+                             examples=(value,), tool=tool)
         found = ph.find_placeholders(value)
         if found and ph.is_whole_placeholder(value):
             if found[0].kind != "date":
                 self.guidance_lines.append(ph.normalise_line(value))
             guidance = found[0].guidance  # `{title of option 1}` names itself: said once, not "title: title"
             said = guidance if ph.normalise_line(context) == ph.normalise_line(guidance) else f"{context}: {guidance}"
-            return FieldSpec(name, "line", said, examples=(value,))
-        return FieldSpec(name, "line", f"{context} (template example: {value})", examples=(value,))
+            return FieldSpec(name, "line", said, examples=(value,), tool=tool)
+        return FieldSpec(name, "line", f"{context} (template example: {value})", examples=(value,), tool=tool)
 
     def _paragraph(self, block: Block, following: Block | None, first: bool) -> list[Node]:
         text = " ".join(line.strip() for line in block.lines)
@@ -553,12 +550,3 @@ def _top_items(items: list[ListItem]) -> list[ListItem]:
 
 def _raw(block: Block, items: list[ListItem]) -> list[str]:
     return [block.lines[item.line - block.line] for item in items]
-
-
-def _list_guidance(examples: tuple[str, ...]) -> str:
-    shown = "; ".join(examples[:4])
-    return LIST_LEAD + shown
-
-
-def _example_cell(cell: str) -> bool:
-    return ph.has_placeholder(cell) or bool(EXAMPLE_CELL.search(cell.strip("* ")))
