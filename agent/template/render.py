@@ -117,28 +117,17 @@ def _node(node: Node, scope: Scope) -> list[str]:
     if isinstance(node, FieldBlock):
         return [_field_block(node, scope.values.get(node.field.name))]
     if isinstance(node, Section):
-        return _section(node, scope)
-    return _repeat(node, scope)
-
-
-def _section(section: Section, scope: Scope) -> list[str]:
-    heading = render_line(section.heading, scope)
-    value = scope.values.get(section.name)
-    if section.optional and value is None and section.name in scope.values:
-        return []  # an optional section the plan does not need is dropped whole, never left empty
-    flat = flat_field(section)
-    inner = scope.inner({flat.name: value} if flat else value)
-    return [heading, *_nodes(section.children, inner)]
-
-
-def _repeat(repeat: Repeat, scope: Scope) -> list[str]:
-    items = scope.values.get(repeat.name) or []
-    blocks: list[str] = []
-    for index, item in enumerate(items, start=1):
-        number = _number(repeat, index, scope)
+        value = scope.values.get(node.name)
+        if node.optional and value is None and node.name in scope.values:
+            return []  # an optional section the plan does not need is dropped whole, never left empty
+        flat = flat_field(node)  # the schema asks for a one-field section's value bare, not in an object
+        inner = scope.inner({flat.name: value} if flat else value)
+        return [render_line(node.heading, scope), *_nodes(node.children, inner)]
+    blocks: list[str] = []  # a Repeat: each item under a heading of its own
+    for index, item in enumerate(scope.values.get(node.name) or [], start=1):
         title = (item or {}).get("title", "") if isinstance(item, dict) else ""
-        blocks.append(repeat_heading(repeat, number, title, index))
-        blocks += _nodes(repeat.prototype.children, scope.inner(item, parent_number=index))
+        blocks.append(repeat_heading(node, _number(node, index, scope), title, index))
+        blocks += _nodes(node.prototype.children, scope.inner(item, parent_number=index))
     return blocks
 
 

@@ -33,19 +33,16 @@ def group_repeats(sections: list[Section]) -> list[Section | Repeat]:
     for section in sections:
         key = _repeat_key(section)
         previous = grouped[-1] if grouped else None
-        if key and isinstance(previous, Repeat) and _same_list(previous.numbering.key, key):
+        # `{Title of option 1}` then `{Title of other option}`: headings that are all placeholder, side by side at
+        # one level, are instances of one list however their guidance words differ (the plan cannot tell them apart).
+        if key and isinstance(previous, Repeat) and (
+                previous.numbering.key == key or (previous.numbering.key.startswith("*") and key.startswith("*"))):
             _absorb(previous, section)
         elif key:
             grouped.append(_start_repeat(section, key))
         else:
             grouped.append(section)
     return grouped
-
-
-def _same_list(key: str, other: str) -> bool:
-    """`{Title of option 1}` then `{Title of other option}`: headings that are all placeholder, side by side at
-    one level, are instances of one list however their guidance words differ (the plan cannot tell them apart)."""
-    return key == other or (key.startswith("*") and other.startswith("*"))
 
 
 def _repeat_key(section: Section) -> str:
