@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from agent.providers.base import ModelResponse, Usage
 from agent.providers.openai import OPENAI_URL, OpenAIProvider
 
 CHAT = f"{OPENAI_URL}/chat/completions"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def completion(
@@ -233,6 +235,18 @@ def test_connection_error_names_the_server() -> None:
 
 
 @respx.mock
+@pytest.mark.parametrize("page", ["<html><body>Sign in</body></html>", '["not", "an", "answer"]'])
+def test_an_answer_that_is_not_a_completion_names_the_base_url(page: str) -> None:
+    """A base URL that reaches a web page, not the API: one line saying so, not a traceback, not retried."""
+    route = respx.post(CHAT).mock(return_value=httpx.Response(200, text=page))
+    target, waits = provider()
+    with pytest.raises(ProviderError, match=r"https://api\.openai\.com/v1 answered with something that is not a "
+                                            r"Chat Completions response; check the base URL") as caught:
+        complete(target)
+    assert route.call_count == 1 and waits == [] and caught.value.attempts == 1
+
+
+@respx.mock
 def test_401_is_not_retried() -> None:
     message = f"Incorrect API key provided: {OPENAI_KEY}"
     route = respx.post(CHAT).mock(return_value=error(401, message=message))
@@ -317,6 +331,20 @@ def test_unknown_or_incomplete_specs(spec: str) -> None:
 def test_importing_providers_loads_no_sdk() -> None:
     code = "import agent.providers, sys; assert not {'openai', 'anthropic'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_completion_loads_none_of_the_sdks_resources() -> None:
+    """Reaching `client.chat` imports every resource module (admin APIs included): half a second of each start."""
+    code = ("import asyncio, sys, httpx, respx; sys.path.insert(0, 'tests'); "
+            "from provider_support import make_request, ANSWER; "
+            "from agent.providers.openai import OpenAIProvider; "
+            "respx.start(); respx.post('https://api.openai.com/v1/chat/completions').mock(return_value=httpx.Response("
+            "200, json={'id': 'c', 'object': 'chat.completion', 'created': 0, 'model': 'm', 'choices': [{'index': 0, "
+            "'finish_reason': 'stop', 'message': {'role': 'assistant', 'content': __import__('json').dumps(ANSWER)}}]})); "
+            "answer = asyncio.run(OpenAIProvider('gpt-4.1-mini', 'sk-test-12345678').complete(make_request())); "
+            "assert answer.data == ANSWER, answer; "
+            "assert not [name for name in sys.modules if name.startswith('openai.resources')], 'resources loaded'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_clients_share_one_tls_context_that_still_verifies_servers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,8 +76,9 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
         """The Messages body for `request`, as sent here or in a message batch."""
         return messages_body(self.model, request)
 
-    async def _send(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> Any:
-        return await client.messages.with_raw_response.create(**body)
+    async def _send(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> tuple[Any, Any]:
+        raw = await client.messages.with_raw_response.create(**body)
+        return raw.parse(), raw.headers
 
 
 def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:

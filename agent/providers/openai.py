@@ -31,6 +31,7 @@ from agent.providers.retry import (
 from agent.providers.sdk import SDKProvider, client_timeout, tls_context
 
 try:
+    import httpx
     import openai
     from openai.types import CompletionUsage
     from openai.types.chat import ChatCompletion
@@ -78,16 +79,26 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
         # OpenAI's reasoning models reject `max_tokens`, but Ollama and LM Studio only read `max_tokens`
         # (Ollama's `max_completion_tokens` support is still unmerged): pick by who we talk to.
         self._limit_param = "max_completion_tokens" if url == OPENAI_URL else "max_tokens"
-        # The SDK imports its resources on first access (up to a second): do it now, not inside the
-        # first call, where it would hold up every concurrent section call behind it.
-        client.chat.completions  # noqa: B018
 
     def wire_body(self, request: ModelRequest) -> dict[str, Any]:
         """The Chat Completions body for `request`, as sent here or in a batch API line."""
         return chat_body(self.model, request, self._limit_param, self.platform)
 
-    async def _send(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> Any:
-        return await client.chat.completions.with_raw_response.create(**body)
+    async def _send(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> tuple[ChatCompletion, Any]:
+        # `client.post`, as the SDK's README shows for any endpoint, not `client.chat.completions`: reaching one
+        # resource imports all of them (admin APIs included), half a second of every `plan` start. The answer
+        # is built as the SDK builds it (`construct`: no validation, so a compatible server's omissions pass).
+        response = await client.post("/chat/completions", body=body, cast_to=httpx.Response)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):  # an HTML page or a proxy's notice: the base URL is not an API
+            error = ProviderError(f"{self.name}: {self._service.base_url} answered with something that is not a "
+                                  "Chat Completions response; check the base URL (--base-url, OPENAI_BASE_URL)")
+            error.attempts = 1
+            raise error
+        return ChatCompletion.construct(**answer), response.headers
 
 
 def chat_body(model: str, request: ModelRequest, limit_param: str, platform: bool = False) -> dict[str, Any]:

@@ -69,8 +69,8 @@ class SDKProvider(Generic[ClientT]):
         body = self.wire_body(request)
         done = await with_retries(lambda: self._guarded(lambda client: self._send(client, body)),
                                   policy=self._retry, service=self._service)
-        raw = done.value  # read through the raw-response path so the rate-limit headers reach the limiter
-        return with_rate_limits(self._read(raw.parse(), done.attempts), raw.headers)
+        answer, headers = done.value  # the headers too, so the rate limits reach the batch's limiter
+        return with_rate_limits(self._read(answer, done.attempts), headers)
 
     def count_tokens(self, request: ModelRequest) -> TokenCount:
         return count_body(self.wire_body(request))
@@ -93,6 +93,6 @@ class SDKProvider(Generic[ClientT]):
     def wire_body(self, request: ModelRequest) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def _send(self, client: ClientT, body: dict[str, Any]) -> Any:
-        """The raw response (with `.parse()` and `.headers`) of sending `body`."""
+    async def _send(self, client: ClientT, body: dict[str, Any]) -> tuple[Any, Any]:
+        """The SDK's answer to `body`, and the response's headers."""
         raise NotImplementedError
