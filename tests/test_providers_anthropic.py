@@ -247,3 +247,14 @@ def test_missing_key() -> None:
     expected = "No key for anthropic: set ANTHROPIC_API_KEY, or use --model offline"
     with pytest.raises(MissingKeyError, match=expected):
         resolve_provider("anthropic:claude-haiku-4-5", env={"OPENAI_API_KEY": "sk-other"})
+
+
+@respx.mock
+def test_an_answer_that_is_not_a_message_names_the_base_url() -> None:
+    """A base URL that reaches a web page, not the API: one line saying so, not a traceback, not retried."""
+    route = respx.post(MESSAGES).mock(return_value=httpx.Response(200, text="<html>Sign in</html>"))
+    target, waits = provider()
+    with pytest.raises(ProviderError, match=r"https://api\.anthropic\.com answered with something that is not a "
+                                            r"Messages response; check the base URL \(--base-url, ANTHROPIC_BASE_URL\)"):
+        complete(target)
+    assert route.call_count == 1 and waits == []

@@ -76,9 +76,9 @@ class AnthropicProvider(SDKProvider["anthropic.AsyncAnthropic"]):
         """The Messages body for `request`, as sent here or in a message batch."""
         return messages_body(self.model, request)
 
-    async def _send(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> tuple[Any, Any]:
-        raw = await client.messages.with_raw_response.create(**body)
-        return raw.parse(), raw.headers
+    async def _send(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> tuple[Message, Any]:
+        answer, headers = await self._post(client, "/v1/messages", body, "Messages", "--base-url, ANTHROPIC_BASE_URL")
+        return Message.construct(**answer), headers  # as the SDK builds it: no validation
 
 
 def messages_body(model: str, request: ModelRequest) -> dict[str, Any]:

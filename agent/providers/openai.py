@@ -31,7 +31,6 @@ from agent.providers.retry import (
 from agent.providers.sdk import SDKProvider, client_timeout, tls_context
 
 try:
-    import httpx
     import openai
     from openai.types import CompletionUsage
     from openai.types.chat import ChatCompletion
@@ -85,20 +84,9 @@ class OpenAIProvider(SDKProvider["openai.AsyncOpenAI"]):
         return chat_body(self.model, request, self._limit_param, self.platform)
 
     async def _send(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> tuple[ChatCompletion, Any]:
-        # `client.post`, as the SDK's README shows for any endpoint, not `client.chat.completions`: reaching one
-        # resource imports all of them (admin APIs included), half a second of every `plan` start. The answer
-        # is built as the SDK builds it (`construct`: no validation, so a compatible server's omissions pass).
-        response = await client.post("/chat/completions", body=body, cast_to=httpx.Response)
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):  # an HTML page or a proxy's notice: the base URL is not an API
-            error = ProviderError(f"{self.name}: {self._service.base_url} answered with something that is not a "
-                                  "Chat Completions response; check the base URL (--base-url, OPENAI_BASE_URL)")
-            error.attempts = 1
-            raise error
-        return ChatCompletion.construct(**answer), response.headers
+        answer, headers = await self._post(client, "/chat/completions", body, "Chat Completions",
+                                           "--base-url, OPENAI_BASE_URL")
+        return ChatCompletion.construct(**answer), headers  # as the SDK builds it: a server's omissions pass
 
 
 def chat_body(model: str, request: ModelRequest, limit_param: str, platform: bool = False) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from agent.errors import ProviderError
 from agent.providers.base import (
     Capabilities,
     ModelRequest,
@@ -92,6 +93,26 @@ class SDKProvider(Generic[ClientT]):
 
     def wire_body(self, request: ModelRequest) -> dict[str, Any]:
         raise NotImplementedError
+
+    async def _post(self, client: Any, path: str, body: dict[str, Any], what: str,
+                    url_from: str) -> tuple[dict[str, Any], Any]:
+        """POST `body`, exactly as built (it is the batch APIs' line too), with the SDK's `client.post`, as both
+        SDKs' READMEs show for any endpoint: their typed methods walk the whole body to transform it (10 ms a call
+        with every section's schema aboard) and, for OpenAI, import every resource module on first use. The
+        answer's JSON object and the headers; anything else is the base URL reaching something not the API."""
+        import httpx
+
+        response = await client.post(path, body=body, cast_to=httpx.Response)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):  # an HTML page or a proxy's notice
+            error = ProviderError(f"{self.name}: {self._service.base_url} answered with something that is not a "
+                                  f"{what} response; check the base URL ({url_from})")
+            error.attempts = 1
+            raise error
+        return answer, response.headers
 
     async def _send(self, client: ClientT, body: dict[str, Any]) -> tuple[Any, Any]:
         """The SDK's answer to `body`, and the response's headers."""
