@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import tempfile
+import unicodedata
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -26,6 +29,17 @@ from agent.errors import InputError, OutputExistsError, PlanBusyError, PlanError
 
 PLANS_DIR: str = KEYS["out_dir"].default
 MAX_PLAN_JSON_BYTES = 20_000_000
+
+
+def slugify(title: str) -> str:
+    """A title as a directory name: lower-case words joined by hyphens, at most 60 characters. Latin
+    letters lose their accents; a title in another script keeps its words, so two such briefs never
+    share a folder; a title with no word at all gets a short digest of itself."""
+    latin = "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c))
+    ascii_words = re.findall(r"[a-z0-9]+", latin.lower())
+    words = ascii_words if ascii_words else re.findall(r"\w+", title.lower())
+    slug = "-".join(words)[:60].strip("-")
+    return slug or f"plan-{zlib.crc32(title.encode('utf-8', 'replace')):08x}"
 
 
 def plan_paths(out: str | None, slug: str, base: Path | None = None, plans_dir: str = PLANS_DIR) -> tuple[Path, Path]:

@@ -22,23 +22,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.config import Settings, default_model, origin, resolve_settings, settings_for_plan
-from agent.context import context_for_brief
-from agent.context.brief import Brief, read_brief
-from agent.context.repo import RepoContext
-from agent.draft.loop import DraftResult, DraftSettings, Progress, Revision, draft_plan
 from agent.errors import InputError, TransportError
 from agent.output import check_output, json_text, plan_lock, plan_paths, write_files
 from agent.providers import resolve_provider
 from agent.providers.base import Provider
-from agent.providers.offline import OfflineDrafter
 from agent.template.catalog import load_template
-from agent.template.model import Template
 from agent.template.render import plan_json
 
-if TYPE_CHECKING:  # agent.providers.retry imports tenacity; `plan --help` stays light
+# The stages (context, draft loop, offline drafter) load where a draft needs them: `plan validate`, `templates`
+# and `config` resolve their settings and template here too, and run from editors on every save.
+if TYPE_CHECKING:
     from agent.batch.batched import PollPolicy
+    from agent.context.brief import Brief
+    from agent.context.repo import RepoContext
     from agent.draft.cost import Account
+    from agent.draft.loop import DraftResult, DraftSettings, Progress, Revision
     from agent.providers.retry import RetryPolicy
+    from agent.template.model import Template
 
 __all__ = ["Clock", "DraftOutcome", "DraftRequest", "ProviderOrder", "Session", "build_provider", "draft_report"]
 OFFLINE_NOTE = ("no model configured: drafting with the offline skeleton drafter; set OPENAI_API_KEY or "
@@ -72,6 +72,8 @@ def build_provider(order: ProviderOrder) -> Provider:
         if order.template is None or order.brief is None:
             raise InputError(f"{order.origin} offline drafts plans only; use openai:MODEL, anthropic:MODEL or "
                              "ollama:MODEL here")
+        from agent.providers.offline import OfflineDrafter
+
         return OfflineDrafter(order.template, order.brief, order.context, order.today)
     return resolve_provider(order.spec, base_url=order.base_url, env=order.env, retry=order.retry,
                             timeout=order.timeout, origin=order.origin)
@@ -153,6 +155,8 @@ class Session:
 
     def draft_settings(self, **changes: Any) -> DraftSettings:
         """The draft loop's settings from the session's: rounds, concurrency, the cost cap and its prices."""
+        from agent.draft.loop import DraftSettings
+
         config = self.settings
         return replace(DraftSettings(max_rounds=config.max_rounds, concurrency=config.concurrency,
                                      max_cost_usd=config.max_cost, prices=config.prices,
@@ -164,6 +168,8 @@ class Session:
                     revision: Revision | None = None, account: Account | None = None) -> DraftResult:
         """One plan (or the revised units of one) through the draft loop, with the repository's context;
         its calls charged to `account` (a batch item's), else to an account of the draft's own."""
+        from agent.draft.loop import draft_plan
+
         return await draft_plan(template, brief, provider, context.prompt_text, context.tracked_paths,
                                 settings or self.draft_settings(), progress, revision, account)
 
@@ -187,6 +193,9 @@ class Session:
 
     def run_draft(self, request: DraftRequest, progress: Progress = lambda _: None) -> DraftOutcome:
         """`plan draft`: brief, template and repository in; plan.md and plan.json out."""
+        from agent.context import context_for_brief
+        from agent.context.brief import read_brief
+
         config = self.settings
         brief = read_brief(request.brief)
         template = self.template()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -201,3 +203,12 @@ def test_the_public_api_loads_on_first_use_so_import_agent_and_plan_help_stay_li
     import agent
 
     assert set(agent.__all__) <= set(dir(agent)) and all(getattr(agent, name) is not None for name in agent.__all__)
+
+
+def test_the_session_loads_the_draft_stages_only_for_a_draft() -> None:
+    """`plan validate`, `templates` and `config` resolve their settings through the Session, from editors on
+    every save: the repository reader and the draft loop (pydantic models and all) wait for a draft."""
+    code = ("import sys, agent.session; "
+            "loaded = {'agent.context', 'agent.context.brief', 'agent.draft.loop', 'agent.providers.offline'} "
+            "& set(sys.modules); assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

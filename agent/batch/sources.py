@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.batch.manifest import MANIFEST_NAME
-from agent.context.brief import MAX_BRIEF_BYTES, Brief, brief_from_fields, read_brief, slugify
+from agent.context.brief import MAX_BRIEF_BYTES, Brief, brief_from_fields, read_brief
 from agent.errors import BriefError, InputError
 from agent.inputs import load_json, read_text
+from agent.output import slugify
 
 BRIEF_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".yaml", ".yml", ".json"})
 ID_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")

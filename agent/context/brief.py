@@ -7,8 +7,6 @@ anything else sees it: secret-looking values become [REDACTED], and the brief sa
 from __future__ import annotations
 
 import re
-import unicodedata
-import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.errors import BriefError
 from agent.inputs import STDIN, clean_text, load_json, load_yaml, read_text
+from agent.output import slugify
 
 MAX_BRIEF_BYTES = 1_000_000
 YAML_SECTIONS = ("problem", "description", "requirements", "constraints", "success_criteria", "non_goals", "notes")
@@ -36,17 +35,6 @@ class Brief:
     def slug(self) -> str:
         base = slugify(self.title)
         return f"{self.number}-{base}" if self.number is not None else base
-
-
-def slugify(title: str) -> str:
-    """A title as a directory name: lower-case words joined by hyphens, at most 60 characters. Latin
-    letters lose their accents; a title in another script keeps its words, so two such briefs never
-    share a folder; a title with no word at all gets a short digest of itself."""
-    latin = "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c))
-    ascii_words = re.findall(r"[a-z0-9]+", latin.lower())
-    words = ascii_words if ascii_words else re.findall(r"\w+", title.lower())
-    slug = "-".join(words)[:60].strip("-")
-    return slug or f"plan-{zlib.crc32(title.encode('utf-8', 'replace')):08x}"
 
 
 def read_brief(source: str) -> Brief:

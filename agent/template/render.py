@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from agent.context.brief import slugify
+from agent.output import slugify
 from agent.template.model import (
     HEADER,
     FieldBlock,
