@@ -128,22 +128,27 @@ def _issues_export(path: Path) -> Iterator[BacklogItem]:
 def _guarded(row: Any, where: str, source: str, fallback_id: str) -> BacklogItem:
     """The row's item, or, when the row is wrong, an item that fails alone with the message saying why."""
     try:
-        if not isinstance(row, dict):
-            raise BriefError(f"{where}: an item must be an object with `id` (or `number`) and `title`")
-        item_id = row.get("id", row.get("number"))
-        title = row.get("title")
-        if item_id is None or str(item_id).strip() == "" or not isinstance(title, str) or not title.strip():
-            raise BriefError(f"{where}: an item needs an `id` (or `number`) and a `title`")
-        number = item_id if isinstance(item_id, int) and not isinstance(item_id, bool) else None
-        body = row.get("body")
-        if body is not None and not isinstance(body, str):
-            raise BriefError(f"{where}: `body` must be text")
-        brief = brief_from_fields(title, body or "", source, _labels(row.get("labels")), number)
-        return BacklogItem(str(item_id).strip(), brief, where)
+        return _item(row, where, source)
     except BriefError as error:
         raw_id = row.get("id", row.get("number")) if isinstance(row, dict) else None
         item_id = str(raw_id).strip() if isinstance(raw_id, str | int) and str(raw_id).strip() else fallback_id
         return _unreadable(item_id, where, str(error))
+
+
+def _item(row: Any, where: str, source: str) -> BacklogItem:
+    """The row as an item; a BriefError saying what is wrong with it otherwise."""
+    if not isinstance(row, dict):
+        raise BriefError(f"{where}: an item must be an object with `id` (or `number`) and `title`")
+    item_id = row.get("id", row.get("number"))
+    title = row.get("title")
+    if item_id is None or str(item_id).strip() == "" or not isinstance(title, str) or not title.strip():
+        raise BriefError(f"{where}: an item needs an `id` (or `number`) and a `title`")
+    number = item_id if isinstance(item_id, int) and not isinstance(item_id, bool) else None
+    body = row.get("body")
+    if body is not None and not isinstance(body, str):
+        raise BriefError(f"{where}: `body` must be text")
+    brief = brief_from_fields(title, body or "", source, _labels(row.get("labels")), number)
+    return BacklogItem(str(item_id).strip(), brief, where)
 
 
 def _labels(value: Any) -> tuple[str, ...]:
